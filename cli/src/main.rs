@@ -1,0 +1,3 @@
+//! The `tributary` command.
+
+fn main() {}

@@ -1,0 +1,11 @@
+//! tributary's library: everything the Lambdas and the `tributary` command share.
+//!
+//! # Layout
+//! - [`engine`]: the streaming validation engine (hash → decrypt → decompress →
+//!   count → check), independent of where bytes come from or go to.
+//! - `registry`: tenants → sources → file rules, loaded from YAML/JSON and validated.
+//!
+//! The domain here knows nothing of AWS; adapters for the outside world live behind
+//! small traits (ports).
+
+pub mod engine;
