@@ -9,3 +9,4 @@
 //! small traits (ports).
 
 pub mod engine;
+pub mod failure;

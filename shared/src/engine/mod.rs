@@ -3,6 +3,11 @@
 //! decompress), counts records and checks them against a rule, while handing the
 //! decoded bytes to a sink (the uploader).
 
+pub mod checks;
 pub mod key;
 pub mod layers;
+pub mod meter;
+pub mod report;
 pub mod spec;
+
+pub use report::{Report, Verdict};

@@ -2,6 +2,11 @@
 //! as a streaming `Read`, and how the layers of a file are inferred when its rule
 //! does not list them.
 
+pub mod chain;
+pub mod decompress;
+pub mod infer;
+pub mod whole_file_gcm;
+
 use std::io;
 
 use super::spec::Layer;

@@ -1,0 +1,112 @@
+//! Builds the chain of readers that undoes a file's layers, in order, on top of
+//! the received bytes; with inferred layers, also looks at the magic bytes of
+//! what the named layers leave.
+
+use std::io::{self, Cursor, Read};
+
+use super::infer::{self, MAGIC_LEN};
+use super::whole_file_gcm::WholeFileGcmReader;
+use super::{LayerError, decompress};
+use crate::engine::key::DataKey;
+use crate::engine::spec::{Layer, Limits};
+
+/// What the chain needs to undo encryption layers.
+pub struct Decryption<'k> {
+    pub key: Option<&'k DataKey>,
+    pub associated_data: &'k [u8],
+}
+
+/// Which layers to undo.
+pub enum Plan {
+    /// Exactly these, as the rule lists them.
+    Explicit(Vec<Layer>),
+    /// These (from the file name), then one more if the magic bytes show one.
+    Inferred(Vec<Layer>),
+}
+
+/// The reader of the decoded bytes, and the layers it undoes in order.
+pub struct Chain<'a> {
+    pub reader: Box<dyn Read + 'a>,
+    pub layers: Vec<Layer>,
+}
+
+/// Stacks the readers for `plan` on `source`. Reads at most [`MAGIC_LEN`] bytes
+/// (to sniff) before returning; a layer that needs a key without one is an error
+/// the caller checks for beforehand (see [`missing_key`]).
+pub fn build<'a>(
+    source: Box<dyn Read + 'a>,
+    plan: Plan,
+    decryption: &Decryption<'_>,
+    limits: &Limits,
+) -> io::Result<Chain<'a>> {
+    let (mut layers, sniff) = match plan {
+        Plan::Explicit(layers) => (layers, false),
+        Plan::Inferred(layers) => (layers, true),
+    };
+    let mut reader = source;
+    for &layer in &layers {
+        reader = wrap(reader, layer, decryption, limits)?;
+    }
+    if sniff {
+        let (prefix, rest) = peek(reader, MAGIC_LEN)?;
+        reader = rest;
+        if let Some(layer) = infer::sniff(&prefix) {
+            reader = wrap(reader, layer, decryption, limits)?;
+            layers.push(layer);
+        }
+    }
+    Ok(Chain { reader, layers })
+}
+
+/// The first layer of `layers` that needs a key, when no key is given.
+pub fn missing_key(layers: &[Layer], key: Option<&DataKey>) -> Option<Layer> {
+    match key {
+        Some(_) => None,
+        None => layers.iter().copied().find(|l| l.needs_key()),
+    }
+}
+
+fn wrap<'a>(
+    inner: Box<dyn Read + 'a>,
+    layer: Layer,
+    decryption: &Decryption<'_>,
+    limits: &Limits,
+) -> io::Result<Box<dyn Read + 'a>> {
+    let key = || {
+        decryption
+            .key
+            .ok_or_else(|| LayerError::into_io(layer, "no key is configured"))
+    };
+    Ok(match layer {
+        Layer::Gzip => decompress::gzip(inner),
+        Layer::Bzip2 => decompress::bzip2(inner),
+        Layer::Aes256Gcm => Box::new(WholeFileGcmReader::new(
+            inner,
+            key()?,
+            decryption.associated_data,
+            limits.max_whole_file_aead_bytes,
+        )),
+        Layer::Aes256GcmHkdfStream => {
+            return Err(LayerError::into_io(layer, "not available yet"));
+        }
+    })
+}
+
+/// Reads up to `n` bytes from the front of `reader` and gives back a reader that
+/// still yields them.
+fn peek<'a>(mut reader: Box<dyn Read + 'a>, n: usize) -> io::Result<(Vec<u8>, Box<dyn Read + 'a>)> {
+    let mut prefix = Vec::with_capacity(n);
+    while prefix.len() < n {
+        let mut byte_buf = [0u8; MAGIC_LEN];
+        let want = (n - prefix.len()).min(byte_buf.len());
+        let got = match reader.read(&mut byte_buf[..want]) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        prefix.extend_from_slice(&byte_buf[..got]);
+    }
+    let replay = Cursor::new(prefix.clone());
+    Ok((prefix, Box::new(replay.chain(reader))))
+}
