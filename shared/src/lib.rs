@@ -3,9 +3,12 @@
 //! # Layout
 //! - [`engine`]: the streaming validation engine (hash → decrypt → decompress →
 //!   count → check), independent of where bytes come from or go to.
+//! - [`ftp`]: the FTP/FTPS file source; for now [`ftp::listing`], the parser
+//!   for `LIST` and `MLSD` directory listings.
 //! - `registry`: tenants → sources → file rules, loaded from YAML/JSON and validated.
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
 //! small traits (ports).
 
 pub mod engine;
+pub mod ftp;
