@@ -58,6 +58,9 @@ mod local_time;
 mod mlsd;
 mod unix;
 
+#[cfg(test)]
+mod tests;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
