@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`engine`]: the streaming validation engine (hash → decrypt → decompress →
 //!   count → check), independent of where bytes come from or go to.
+//! - [`ftp`]: the FTP/FTPS file source; for now [`ftp::listing`], the parser
+//!   for `LIST` and `MLSD` directory listings.
 //! - `registry`: tenants → sources → file rules, loaded from YAML/JSON and validated.
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
@@ -10,3 +12,4 @@
 
 pub mod engine;
 pub mod failure;
+pub mod ftp;
