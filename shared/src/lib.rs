@@ -3,9 +3,11 @@
 //! # Layout
 //! - [`engine`]: the streaming validation engine (hash → decrypt → decompress →
 //!   count → check), independent of where bytes come from or go to.
-//! - `registry`: tenants → sources → file rules, loaded from YAML/JSON and validated.
+//! - [`registry`]: tenants → sources → file rules, loaded from YAML/JSON and validated,
+//!   with the JSON Schema editors use.
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
 //! small traits (ports).
 
 pub mod engine;
+pub mod registry;
