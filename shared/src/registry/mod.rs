@@ -3,8 +3,9 @@
 //! whole ([`Registry::validate`]) and turned into the engine's spec per rule
 //! ([`Rule::validation_spec`]).
 //!
-//! Secrets appear only as references ([`SecretRef`]). The annotated example lives at
-//! `examples/registry.yaml`.
+//! Secrets appear only as references ([`SecretRef`]); a JSON Schema for editors is
+//! generated from these types ([`registry_json_schema`], committed at
+//! `docs/registry.schema.json`). The annotated example lives at `examples/registry.yaml`.
 //!
 //! # Files
 //! - `model.rs`: the serde types and their defaults; [`Rule::validation_spec`].
@@ -12,10 +13,12 @@
 //! - `path_match.rs`: compiling a rule's glob/regex into a [`PathMatcher`].
 //! - `load.rs`: parsing YAML/JSON with file, line and column in errors.
 //! - `validate.rs`: every problem at once, as `path: message`.
+//! - `schema.rs`: the JSON Schema.
 
 mod load;
 mod model;
 mod path_match;
+mod schema;
 mod secret;
 mod validate;
 
@@ -25,6 +28,7 @@ pub use model::{
     Sla, Source, Stability, Tenant, TlsOptions,
 };
 pub use path_match::{PathMatcher, PatternError};
+pub use schema::registry_json_schema;
 pub use secret::SecretRef;
 pub use validate::{MAX_CONNECTIONS, Problem, REGISTRY_VERSION, check_id, parse_cron};
 
