@@ -3,9 +3,11 @@
 //! # Layout
 //! - [`engine`]: the streaming validation engine (hash → decrypt → decompress →
 //!   count → check), independent of where bytes come from or go to.
+//! - [`registry`]: tenants → sources → file rules, loaded from YAML/JSON and validated,
+//!   with the JSON Schema editors use.
 //! - [`ftp`]: the FTP/FTPS file source; for now [`ftp::listing`], the parser
 //!   for `LIST` and `MLSD` directory listings.
-//! - `registry`: tenants → sources → file rules, loaded from YAML/JSON and validated.
+//! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
 //! small traits (ports).
@@ -13,3 +15,4 @@
 pub mod engine;
 pub mod failure;
 pub mod ftp;
+pub mod registry;
