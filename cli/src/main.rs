@@ -1,3 +1,38 @@
-//! The `tributary` command.
+//! The `tributary` command: check a file as the ingester would, validate a
+//! registry; later the ops commands and the demo.
+//!
+//! Exit codes: 0 success (file accepted, registry valid), 1 the file was rejected
+//! or the registry has problems, 2 usage or configuration error.
 
-fn main() {}
+mod check;
+mod exit;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tributary",
+    version,
+    about = "FTP-to-data-lake ingestion: check files, validate registries, operate the service."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the validation engine on a local file exactly as the ingester will,
+    /// and print one JSON report: "would this file pass?".
+    Check(check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(args) => check::run(&args),
+    };
+    exit::finish(outcome)
+}

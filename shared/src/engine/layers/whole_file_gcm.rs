@@ -116,8 +116,8 @@ pub fn encrypt(
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
     let nonce = Nonce::from(nonce);
-    let tag =
-        cipher.encrypt_inout_detached(&nonce, associated_data, out[NONCE_LEN..].as_mut().into())?;
+    let body: &mut [u8] = out.get_mut(NONCE_LEN..).unwrap_or_default();
+    let tag = cipher.encrypt_inout_detached(&nonce, associated_data, body.into())?;
     out.extend_from_slice(&tag);
     Ok(out)
 }
