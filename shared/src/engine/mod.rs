@@ -3,6 +3,7 @@
 //! decompress), counts records and checks them against a rule, while handing the
 //! decoded bytes to a sink (the uploader).
 
+pub mod count;
 pub mod key;
 pub mod layers;
 pub mod spec;
