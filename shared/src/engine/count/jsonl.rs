@@ -154,3 +154,131 @@ impl ChunkCounter for JsonlCounter {
 fn is_json_whitespace(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{
+        assert_interrupted_reads_are_retried, assert_reader_error_passes_through, count,
+        count_chunked, count_endless, max_record, outcome,
+    };
+    use super::super::{CountError, count_rows};
+    use crate::engine::spec::{Format, Limits, ParseSpec};
+
+    fn jsonl(parse_json: bool) -> ParseSpec {
+        ParseSpec {
+            parse_json,
+            ..ParseSpec::new(Format::Jsonl)
+        }
+    }
+
+    /// Counts `input` in one chunk, checking every small chunking agrees.
+    fn rows(input: &str, spec: &ParseSpec) -> u64 {
+        let whole = count(input.as_bytes(), spec).unwrap();
+        assert_eq!(whole.header, None);
+        assert_eq!(whole.records, whole.rows);
+        for capacity in 1..8 {
+            assert_eq!(
+                count_chunked(input.as_bytes(), capacity, spec, &Limits::default()),
+                Ok(whole.clone())
+            );
+        }
+        whole.rows
+    }
+
+    fn rejection(input: &[u8], spec: &ParseSpec, limits: &Limits) -> (u64, String) {
+        match count_rows(input, spec, limits) {
+            Err(CountError::Malformed {
+                format: Format::Jsonl,
+                record,
+                reason,
+            }) => (record, reason),
+            other => panic!("expected a rejection of {input:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn blank_and_whitespace_lines_are_not_records() {
+        let input = "{\"a\":1}\n\n   \n\t\r\n{\"a\":2}\r\n \n";
+        assert_eq!(rows(input, &jsonl(false)), 2);
+        assert_eq!(rows(input, &jsonl(true)), 2);
+        assert_eq!(rows("", &jsonl(true)), 0);
+        assert_eq!(rows("\n \n\r\n", &jsonl(true)), 0);
+    }
+
+    #[test]
+    fn the_last_line_needs_no_line_break_and_a_bom_is_ignored() {
+        assert_eq!(rows("{}\n[]", &jsonl(true)), 2);
+        assert_eq!(rows("\u{feff}{\"k\":\"v\"}\n1", &jsonl(true)), 2);
+        assert_eq!(rows("\u{feff}", &jsonl(true)), 0);
+    }
+
+    #[test]
+    fn invalid_json_is_counted_unless_parsing_is_asked_for() {
+        let input = b"{\"ok\":true}\n\n{\"broken\":\n";
+        assert_eq!(count(input, &jsonl(false)).unwrap().rows, 2);
+        let (line, reason) = rejection(input, &jsonl(true), &Limits::default());
+        assert_eq!(line, 3);
+        assert!(
+            reason.starts_with("line 3 is not valid JSON: EOF while parsing a value"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn the_json_error_names_the_line_and_its_column() {
+        let (line, reason) = rejection(b"1\n2\n  {\"a\" 1}\n", &jsonl(true), &Limits::default());
+        assert_eq!(line, 3);
+        assert_eq!(reason, "line 3 is not valid JSON: expected `:` (column 8)");
+        // Two values on one line are not one record.
+        let (line, _) = rejection(b"{}{}\n", &jsonl(true), &Limits::default());
+        assert_eq!(line, 1);
+        // The same error whatever the chunking.
+        let input = b"\n\n    {\"a\" 1}\n";
+        let whole = outcome(count(input, &jsonl(true)));
+        for capacity in 1..8 {
+            assert_eq!(
+                count_chunked(input, capacity, &jsonl(true), &Limits::default()),
+                whole
+            );
+        }
+        assert!(whole.unwrap_err().contains("(column 10)"));
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_rejected_and_one_at_the_limit_accepted() {
+        let limits = max_record(8);
+        assert_eq!(
+            count_rows(&b"[1,2,3,4]\n\"123456\"\n"[..], &jsonl(true), &limits)
+                .map(|s| s.rows)
+                .ok(),
+            None
+        );
+        let ok = count_rows(&b"[1,2,34]\n\"123456\"\n"[..], &jsonl(true), &limits).unwrap();
+        assert_eq!(ok.rows, 2);
+        let (line, reason) = rejection(b"1\n\n123456789\n", &jsonl(false), &limits);
+        assert_eq!(
+            (line, reason.as_str()),
+            (3, "line 3 is longer than 8 bytes")
+        );
+    }
+
+    #[test]
+    fn an_endless_line_is_rejected_without_holding_it() {
+        let limits = max_record(1024 * 1024);
+        for parse_json in [false, true] {
+            let (result, read) =
+                count_endless(b"{}\n[", b' ', 1 << 40, &jsonl(parse_json), &limits);
+            assert!(
+                matches!(result, Err(CountError::Malformed { record: 2, .. })),
+                "{result:?}"
+            );
+            assert!(read <= 1024 * 1024 + 8 * 1024, "read {read} bytes");
+        }
+    }
+
+    #[test]
+    fn the_readers_error_comes_back_unchanged_and_interruptions_are_retried() {
+        assert_reader_error_passes_through(b"{}\n{\"a\":", &jsonl(true));
+        assert_interrupted_reads_are_retried(b"{}\n\n{\"a\":[1,2]}\n", &jsonl(true));
+    }
+}

