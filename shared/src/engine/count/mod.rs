@@ -43,28 +43,21 @@ pub enum CountError {
     #[error(transparent)]
     Io(io::Error),
     /// The file is not valid for its format: it is rejected, never retried.
-    #[error("malformed {format} file at {unit} {record}: {reason}", unit = location_unit(*.format))]
+    #[error("malformed {format} file: {reason}")]
     Malformed {
         format: Format,
         /// Where the problem was found, 1-based: the record for csv/tsv (header
         /// included) and xml (the record element being read, or the next one),
         /// the physical line for jsonl.
         record: u64,
-        /// What is wrong, for the ledger and the alert.
+        /// What is wrong and where (record, line or byte), for the ledger and
+        /// the alert.
         reason: String,
     },
     /// The parse spec cannot be used (no xml record element, a csv delimiter that
     /// is a line break…): a configuration problem, not a bad file.
     #[error("cannot count {format} records: {reason}")]
     Misconfigured { format: Format, reason: String },
-}
-
-/// The word `record` in [`CountError::Malformed`] stands for, per format.
-fn location_unit(format: Format) -> &'static str {
-    match format {
-        Format::Jsonl => "line",
-        Format::Csv | Format::Tsv | Format::Xml => "record",
-    }
 }
 
 /// Counts the records of a file's decoded bytes and checks that they are well

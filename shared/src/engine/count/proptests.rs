@@ -210,7 +210,8 @@ fn the_reference_machine_agrees_with_the_csv_crate_on_known_cases() {
     assert_eq!(
         count(b"x\n\"", &spec(Format::Csv, false)).map_err(|e| e.to_string()),
         Err::<RowStats, _>(
-            "malformed csv file at record 2: unbalanced quote: record 2 opens a quoted field that never closes".to_owned()
+            "malformed csv file: unbalanced quote: record 2 opens a quoted field that never closes"
+                .to_owned()
         )
     );
 }
