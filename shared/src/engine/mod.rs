@@ -2,12 +2,21 @@
 //! with bounded memory, that hashes them, undoes their layers (decrypt,
 //! decompress), counts records and checks them against a rule, while handing the
 //! decoded bytes to a sink (the uploader).
+//!
+//! - [`pipeline`]: [`validate`], the one pass, and [`EngineError`].
+//! - [`layers`]: undoing encryption and compression, and inferring which apply.
+//! - [`meter`]: hashing, counting and guarding both ends of the layer chain.
+//! - [`count`]: row counters per format; [`checks`]: the rule's bounds.
+//! - [`spec`], [`key`], [`report`]: what goes in and what comes out.
 
 pub mod checks;
+pub mod count;
 pub mod key;
 pub mod layers;
 pub mod meter;
+pub mod pipeline;
 pub mod report;
 pub mod spec;
 
+pub use pipeline::{EngineError, validate};
 pub use report::{Report, Verdict};

@@ -1,0 +1,116 @@
+//! Row counters: one streaming pass over a file's decoded bytes that counts its
+//! records and rejects the file when it is malformed, with memory bounded by
+//! [`Limits`] whatever the input.
+//!
+//! [`count_rows`] is the only entry point; it dispatches on the spec's format:
+//! - [`csv`]: csv and tsv, a quote-aware byte-level state machine with csv-core's
+//!   semantics (see that module for why it is not the `csv` crate itself);
+//! - [`jsonl`]: one record per non-blank line, optionally parsed as JSON;
+//! - [`xml`]: one record per element with the configured name, via quick-xml.
+//!
+//! The csv and jsonl counters are fed by one driver that skips a UTF-8 BOM at the
+//! very start, so every counter sees the same bytes whatever the chunking.
+
+mod bom;
+pub mod csv;
+pub mod jsonl;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod testing;
+pub mod xml;
+
+use std::io::{self, BufRead};
+
+use super::spec::{Format, Limits, ParseSpec};
+
+/// What a counter found in a file it accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RowStats {
+    /// Every record read, the header included.
+    pub records: u64,
+    /// Data rows: `records` minus the header when there is one.
+    pub rows: u64,
+    /// The header's fields (csv/tsv with `header` set and at least one record).
+    pub header: Option<Vec<String>>,
+}
+
+/// Why a file could not be counted.
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    /// The reader failed. This is the reader's own error, unchanged, so that the
+    /// engine can downcast it (a layer error travels this way).
+    #[error(transparent)]
+    Io(io::Error),
+    /// The file is not valid for its format: it is rejected, never retried.
+    #[error("malformed {format} file: {reason}")]
+    Malformed {
+        format: Format,
+        /// Where the problem was found, 1-based: the record for csv/tsv (header
+        /// included) and xml (the record element being read, or the next one),
+        /// the physical line for jsonl.
+        record: u64,
+        /// What is wrong and where (record, line or byte), for the ledger and
+        /// the alert.
+        reason: String,
+    },
+    /// The parse spec cannot be used (no xml record element, a csv delimiter that
+    /// is a line break…): a configuration problem, not a bad file.
+    #[error("cannot count {format} records: {reason}")]
+    Misconfigured { format: Format, reason: String },
+}
+
+/// Counts the records of a file's decoded bytes and checks that they are well
+/// formed for `spec.format`, reading `reader` to its end.
+///
+/// Memory stays bounded by `limits` (`max_record_bytes`, `max_xml_depth`) plus
+/// the reader's own buffer, whatever the input. The count stops at the first
+/// problem found; `io::ErrorKind::Interrupted` is retried, every other reader
+/// error is returned as [`CountError::Io`] unchanged.
+pub fn count_rows<R: BufRead>(
+    reader: R,
+    spec: &ParseSpec,
+    limits: &Limits,
+) -> Result<RowStats, CountError> {
+    match spec.format {
+        Format::Csv | Format::Tsv => {
+            let counter = csv::CsvCounter::new(spec, limits)?;
+            drive(reader, counter)
+        }
+        Format::Jsonl => drive(reader, jsonl::JsonlCounter::new(spec, limits)),
+        Format::Xml => xml::count(reader, spec, limits),
+    }
+}
+
+/// A counter fed the decoded bytes chunk by chunk, in order, BOM removed.
+trait ChunkCounter {
+    /// Takes the next bytes of the file; any chunking gives the same result.
+    fn feed(&mut self, bytes: &[u8]) -> Result<(), CountError>;
+    /// The end of the file was reached.
+    fn finish(self) -> Result<RowStats, CountError>;
+}
+
+/// Reads `reader` to its end through `counter`, skipping a leading UTF-8 BOM.
+fn drive<R: BufRead, C: ChunkCounter>(
+    mut reader: R,
+    mut counter: C,
+) -> Result<RowStats, CountError> {
+    let mut bom = bom::BomSkipper::default();
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CountError::Io(e)),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let len = chunk.len();
+        let (held_back, rest) = bom.skip(chunk);
+        counter.feed(held_back)?;
+        counter.feed(rest)?;
+        reader.consume(len);
+    }
+    counter.feed(bom.finish())?;
+    counter.finish()
+}
