@@ -11,6 +11,8 @@ use std::io;
 
 use super::spec::Layer;
 
+pub mod tink_stream;
+
 /// Why a layer could not be undone: the file is corrupt, truncated, tampered with
 /// or encrypted under another key. It travels inside an `io::Error` (kind
 /// `InvalidData`) through the chain of readers, and the engine turns it into a
