@@ -386,7 +386,7 @@ mod tests {
             SourceFailure(io::Error::other("t")),
         );
         assert!(matches!(classify(source), Classified::Source(_)));
-        let sink = io::Error::new(io::ErrorKind::Other, SinkFailure(io::Error::other("s")));
+        let sink = io::Error::other(SinkFailure(io::Error::other("s")));
         assert!(matches!(classify(sink), Classified::Sink(_)));
         let layer = LayerError::into_io(crate::engine::spec::Layer::Gzip, "corrupt");
         assert!(matches!(classify(layer), Classified::Rejected(r) if r == "gzip: corrupt"));

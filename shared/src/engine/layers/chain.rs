@@ -5,6 +5,7 @@
 use std::io::{self, Cursor, Read};
 
 use super::infer::{self, MAGIC_LEN};
+use super::tink_stream::{SegmentSize, TinkStreamReader};
 use super::whole_file_gcm::WholeFileGcmReader;
 use super::{LayerError, decompress};
 use crate::engine::key::DataKey;
@@ -86,9 +87,12 @@ fn wrap<'a>(
             decryption.associated_data,
             limits.max_whole_file_aead_bytes,
         )),
-        Layer::Aes256GcmHkdfStream => {
-            return Err(LayerError::into_io(layer, "not available yet"));
-        }
+        Layer::Aes256GcmHkdfStream => Box::new(TinkStreamReader::new(
+            inner,
+            key()?,
+            decryption.associated_data,
+            SegmentSize::Auto,
+        )),
     })
 }
 
