@@ -6,6 +6,7 @@
 
 mod check;
 mod exit;
+mod registry_cmd;
 
 use std::process::ExitCode;
 
@@ -26,13 +27,17 @@ struct Cli {
 enum Command {
     /// Run the validation engine on a local file exactly as the ingester will,
     /// and print one JSON report: "would this file pass?".
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
+    /// Work with the registry: tenants → sources → file rules.
+    #[command(subcommand)]
+    Registry(registry_cmd::RegistryCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Registry(command) => registry_cmd::run(&command),
     };
     exit::finish(outcome)
 }
