@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole test suite, runnable on a fresh machine: installs what the tests
+# need (Debian packages, a Python venv), makes fresh interop fixtures with tools
+# no one here wrote, checks formatting and lints, and runs every test.
+#
+#   bash scripts/test.sh
+#
+# Builds and the venv are cached outside the clone, in $TRIBUTARY_CACHE_DIR
+# (default ~/.cache/tributary), so a second run is quick.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CACHE_DIR=${TRIBUTARY_CACHE_DIR:-$HOME/.cache/tributary}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE_DIR/target}
+VENV=$CACHE_DIR/venv
+mkdir -p "$CACHE_DIR"
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+step "System packages"
+missing=()
+for cmd in gzip pigz bzip2; do
+    command -v "$cmd" >/dev/null || missing+=("$cmd")
+done
+if ((${#missing[@]})); then
+    as_root=()
+    [[ $(id -u) -eq 0 ]] || as_root=(sudo)
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" \
+        || fail "could not install ${missing[*]}: install them with apt-get"
+fi
+for cmd in gzip pigz bzip2 python3 cargo; do
+    command -v "$cmd" >/dev/null || fail "$cmd is required (apt-get install $cmd)"
+done
+echo "gzip, pigz, bzip2, python3 and cargo are present"
+
+step "Python venv ($VENV)"
+if [[ ! -x $VENV/bin/python ]]; then
+    python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+step "Interop fixtures made by gzip, pigz, bzip2, cryptography and tink"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+"$VENV/bin/python" scripts/fixtures/interop_fixtures.py "$WORK/interop" --rows 20000
+export TRIBUTARY_INTEROP_DIR=$WORK/interop
+"$VENV/bin/python" scripts/fixtures/tink_fixtures.py generate "$WORK/tink"
+export TRIBUTARY_TINK_FIXTURES=$WORK/tink
+# The interop test writes Rust-encrypted streams here; Tink must decrypt them.
+export TRIBUTARY_TINK_RUST_OUT=$WORK/tink-rust
+
+step "Formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Tests"
+cargo test --workspace --locked
+
+step "Tink decrypts what tributary's stream writer produced"
+"$VENV/bin/python" scripts/fixtures/tink_fixtures.py verify "$TRIBUTARY_TINK_RUST_OUT"
