@@ -7,6 +7,7 @@
 //!   with the JSON Schema editors use.
 //! - [`ftp`]: the FTP/FTPS file source; for now [`ftp::listing`], the parser
 //!   for `LIST` and `MLSD` directory listings.
+//! - [`poll`]: the poller's domain: which listed files are complete, new versions.
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
@@ -15,4 +16,5 @@
 pub mod engine;
 pub mod failure;
 pub mod ftp;
+pub mod poll;
 pub mod registry;
