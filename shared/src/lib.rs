@@ -3,9 +3,14 @@
 //! # Layout
 //! - [`engine`]: the streaming validation engine (hash → decrypt → decompress →
 //!   count → check), independent of where bytes come from or go to.
+//! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
+//! - [`ftp`]: the FTP/FTPS client the poller lists with and the ingester streams
+//!   files from, and the post-actions applied after a file landed.
 //! - `registry`: tenants → sources → file rules, loaded from YAML/JSON and validated.
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
 //! small traits (ports).
 
 pub mod engine;
+pub mod failure;
+pub mod ftp;
