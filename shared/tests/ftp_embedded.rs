@@ -551,3 +551,19 @@ fn client_futures_and_downloads_are_send() {
     assert_send::<tributary::ftp::Download<'static>>();
     assert_send::<tributary::ftp::PooledClient>();
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_transient_and_not_retried() {
+    let port = support::process::free_port();
+    for protocol in [
+        Protocol::Ftp,
+        Protocol::FtpsExplicit,
+        Protocol::FtpsImplicit,
+    ] {
+        let error = FtpClient::connect(&config(port, protocol))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, FtpError::Connect { .. }), "{error:?}");
+        assert_eq!(error.kind(), FailureKind::Transient);
+    }
+}

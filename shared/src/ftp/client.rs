@@ -445,9 +445,10 @@ fn worth_retrying(error: &FtpError) -> bool {
 /// Whether an error leaves the control connection in an unknown state.
 fn breaks_session(error: &FtpError) -> bool {
     match error {
+        // A refusal leaves the session as it was, except "closing" (421).
         FtpError::Reply { code, .. } => *code == 421,
         FtpError::Certificate { .. } | FtpError::Config { .. } => false,
-        FtpError::ListingTooLarge { .. } | FtpError::SizeMismatch { .. } => true,
+        // Broken connections, timeouts, garbled replies, abandoned transfers.
         _ => true,
     }
 }
@@ -468,34 +469,54 @@ async fn connect_once(
         port: config.port,
         source,
     };
-    let tcp = TcpStream::connect((host, config.port))
-        .await
-        .map_err(connect_error)?;
-    let peer = tcp.peer_addr().map_err(connect_error)?;
-    let _ = tcp.set_nodelay(true);
-
-    let mut stream = match (config.protocol, tls) {
-        (Protocol::Ftp, _) => Stream::connect_with_stream(tcp)
+    let open = async || -> Result<(TcpStream, SocketAddr), FtpError> {
+        let tcp = TcpStream::connect((host, config.port))
             .await
-            .map_err(|e| ctx(Op::Connect).map(e))?,
+            .map_err(connect_error)?;
+        let peer = tcp.peer_addr().map_err(connect_error)?;
+        let _ = tcp.set_nodelay(true);
+        Ok((tcp, peer))
+    };
+
+    let (mut stream, peer) = match (config.protocol, tls) {
+        (Protocol::Ftp, _) => {
+            let (tcp, peer) = open().await?;
+            let stream = Stream::connect_with_stream(tcp)
+                .await
+                .map_err(|e| ctx(Op::Connect).map(e))?;
+            (stream, peer)
+        }
         (Protocol::FtpsExplicit, Some(tls)) => {
+            let (tcp, peer) = open().await?;
             let plain = Stream::connect_with_stream(tcp)
                 .await
                 .map_err(|e| ctx(Op::Connect).map(e))?;
             let (connector, verdict) = tls_connector(config, tls)?;
-            plain
+            let secure = plain
                 .into_secure(connector, host)
                 .await
-                .map_err(|e| tls_error(config, &verdict, ctx(Op::Tls).map(e)))?
+                .map_err(|e| tls_error(config, &verdict, ctx(Op::Tls).map(e)))?;
+            (secure, peer)
         }
         (Protocol::FtpsImplicit, Some(tls)) => {
-            // suppaftp opens its own socket for implicit TLS: give it the address
-            // just reached, and let this probe connection go.
-            drop(tcp);
+            // suppaftp opens the socket itself for implicit TLS.
+            let peer = tokio::net::lookup_host((host, config.port))
+                .await
+                .map_err(connect_error)?
+                .next()
+                .ok_or_else(|| {
+                    connect_error(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "the host name resolves to no address",
+                    ))
+                })?;
             let (connector, verdict) = tls_connector(config, tls)?;
             let mut stream = Stream::connect_secure_implicit(peer, connector, host)
                 .await
-                .map_err(|e| tls_error(config, &verdict, ctx(Op::Tls).map(e)))?;
+                .map_err(|e| match e {
+                    suppaftp::FtpError::ConnectionError(source) => connect_error(source),
+                    other => tls_error(config, &verdict, ctx(Op::Tls).map(other)),
+                })?;
             // suppaftp leaves the data channel protection to us in implicit mode.
             for command in ["PBSZ 0", "PROT P"] {
                 stream
@@ -503,7 +524,7 @@ async fn connect_once(
                     .await
                     .map_err(|e| ctx(Op::Tls).map(e))?;
             }
-            stream
+            (stream, peer)
         }
         (_, None) => {
             return Err(FtpError::Config {
