@@ -164,7 +164,7 @@ impl FtpClient {
             }
         };
         let lines = self.read_listing(dir, command).await;
-        if style == ListingStyle::List {
+        if style == ListingStyle::List && self.healthy {
             let home = self.home.clone();
             let back = self.cwd(&home, Op::Cwd).await;
             if back.is_err() {
