@@ -23,6 +23,7 @@ missing=()
 for cmd in gzip pigz bzip2; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
 done
+[[ -x /usr/sbin/vsftpd ]] || missing+=(vsftpd)
 if ((${#missing[@]})); then
     as_root=()
     [[ $(id -u) -eq 0 ]] || as_root=(sudo)
@@ -33,13 +34,29 @@ fi
 for cmd in gzip pigz bzip2 python3 cargo; do
     command -v "$cmd" >/dev/null || fail "$cmd is required (apt-get install $cmd)"
 done
-echo "gzip, pigz, bzip2, python3 and cargo are present"
+echo "gzip, pigz, bzip2, vsftpd, python3 and cargo are present"
+
+step "vsftpd login user"
+# vsftpd logs in system users only: a dedicated one with no privileges and a
+# fresh random password each run (vsftpd listens on 127.0.0.1 only, in the test).
+export TRIBUTARY_VSFTPD_USER=tributary-ftp
+TRIBUTARY_VSFTPD_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+export TRIBUTARY_VSFTPD_PASSWORD
+as_root=()
+[[ $(id -u) -eq 0 ]] || as_root=(sudo)
+if ! id "$TRIBUTARY_VSFTPD_USER" >/dev/null 2>&1; then
+    "${as_root[@]}" useradd --create-home --shell /bin/bash "$TRIBUTARY_VSFTPD_USER"
+fi
+echo "$TRIBUTARY_VSFTPD_USER:$TRIBUTARY_VSFTPD_PASSWORD" | "${as_root[@]}" chpasswd
+echo "user $TRIBUTARY_VSFTPD_USER ready"
 
 step "Python venv ($VENV)"
 if [[ ! -x $VENV/bin/python ]]; then
     python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+# The FTP integration tests start pyftpdlib with this interpreter.
+export TRIBUTARY_PYTHON=$VENV/bin/python
 
 step "Interop fixtures made by gzip, pigz, bzip2, cryptography and tink"
 WORK=$(mktemp -d)

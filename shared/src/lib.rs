@@ -5,8 +5,8 @@
 //!   count → check), independent of where bytes come from or go to.
 //! - [`registry`]: tenants → sources → file rules, loaded from YAML/JSON and validated,
 //!   with the JSON Schema editors use.
-//! - [`ftp`]: the FTP/FTPS file source; for now [`ftp::listing`], the parser
-//!   for `LIST` and `MLSD` directory listings.
+//! - [`ftp`]: the FTP/FTPS client the poller lists with and the ingester streams
+//!   files from, the listing parser, and the post-actions applied after a file landed.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!

@@ -1,5 +1,37 @@
-//! The FTP/FTPS file source: everything the poller and the ingester need to talk
-//! to a tenant's server. For now only [`listing`], which turns `LIST` and `MLSD`
-//! output into typed entries.
+//! The FTP/FTPS source: an async client the poller lists with and the ingester
+//! streams files from, a per-source connection pool, and the post-actions applied
+//! to a file once it landed.
+//!
+//! - [`config`]: [`FtpConfig`] (host, protocol, credentials, TLS, timeouts, limits).
+//! - [`client`]: [`FtpClient`]: connect + login, `list` (raw MLSD/LIST lines),
+//!   `size`, `mdtm`, `mkdir`, `rename`, `delete`, `retr`.
+//! - [`download`]: [`Download`], the `AsyncRead` of a file whose EOF means
+//!   "confirmed by the server, size matched".
+//! - [`pool`]: [`FtpPool`], at most `max_connections` per source, reused.
+//! - [`actions`]: [`PostAction`] leave / delete / move to an archive folder.
+//! - [`error`]: [`FtpError`] and its [`crate::failure::FailureKind`].
+//! - `testing` (feature `embedded-ftp`): an embedded libunftp server and a test PKI.
+//!
+//! - [`listing`]: the parser that turns [`RawListing`] lines (`LIST`, `MLSD`) into
+//!   typed entries.
 
+pub mod actions;
+pub mod client;
+pub mod config;
+pub mod download;
+pub mod error;
 pub mod listing;
+pub mod pool;
+pub mod raw_listing;
+pub mod remote_path;
+#[cfg(feature = "embedded-ftp")]
+pub mod testing;
+mod tls;
+
+pub use actions::{PostActionOutcome, apply_post_action};
+pub use client::{FtpClient, ServerFeatures};
+pub use config::{FtpConfig, ListingLimits, Password, Protocol, TlsConfig};
+pub use download::Download;
+pub use error::{FtpError, Op};
+pub use pool::{FtpPool, PooledClient};
+pub use raw_listing::{ListingStyle, RawListing};

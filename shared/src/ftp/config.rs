@@ -1,0 +1,164 @@
+//! How to reach one FTP/FTPS source: plain data mapped from the registry's source
+//! (with the password resolved from its secret reference), plus client limits.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which protocol the control connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Plain FTP: credentials and data in clear text.
+    Ftp,
+    /// Explicit FTPS: connect in clear, then `AUTH TLS`, `PBSZ 0`, `PROT P` (RFC 4217).
+    FtpsExplicit,
+    /// Implicit FTPS: TLS from the first byte (usually port 990), then `PBSZ 0`, `PROT P`.
+    FtpsImplicit,
+}
+
+impl Protocol {
+    /// Whether the control and data connections use TLS.
+    pub fn is_tls(self) -> bool {
+        !matches!(self, Protocol::Ftp)
+    }
+
+    /// The port a server of this protocol listens on by default.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Protocol::Ftp | Protocol::FtpsExplicit => 21,
+            Protocol::FtpsImplicit => 990,
+        }
+    }
+}
+
+/// An FTP password. Its `Debug` output is `Password(<redacted>)` and it has no
+/// `Display`, so it cannot end up in a log line or an error message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password resolved from the source's secret reference.
+    pub fn new(password: impl Into<String>) -> Self {
+        Password(password.into())
+    }
+
+    /// The password itself, for the `PASS` command only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// How the server's certificate is checked on FTPS connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Verify the certificate chain and that it names `host` (default `true`).
+    /// Turning it off is logged at `warn` each time a client is built.
+    pub verify_certificate: bool,
+    /// A PEM file of CA certificates to trust instead of the built-in roots.
+    /// Without it the Mozilla root program (the `webpki-roots` crate, compiled in,
+    /// identical on Lambda and laptops) is trusted.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            verify_certificate: true,
+            ca_bundle: None,
+        }
+    }
+}
+
+/// Bounds on one directory listing, so that a runaway directory cannot exhaust
+/// the poller's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingLimits {
+    /// Most lines one listing may have (default 1,000,000).
+    pub max_lines: usize,
+    /// Most bytes one listing may have, line ends included (default 256 MiB).
+    pub max_bytes: u64,
+}
+
+impl Default for ListingLimits {
+    fn default() -> Self {
+        ListingLimits {
+            max_lines: 1_000_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything needed to connect to and log in to one FTP/FTPS source.
+#[derive(Debug, Clone)]
+pub struct FtpConfig {
+    /// Host name or IP address; also the TLS server name that is verified.
+    pub host: String,
+    /// Control port.
+    pub port: u16,
+    /// Plain FTP, explicit or implicit FTPS.
+    pub protocol: Protocol,
+    /// Passive data connections (default). `false` selects active mode (`PORT`),
+    /// which needs the server to reach this machine and so rarely works from Lambda.
+    pub passive: bool,
+    /// Login name.
+    pub username: String,
+    /// Login password (redacted in `Debug`).
+    pub password: Password,
+    /// Certificate checks for FTPS.
+    pub tls: TlsConfig,
+    /// Connect the passive data channel to the control connection's address instead
+    /// of the one in the `PASV` reply. `None` (default) decides per reply: on when the
+    /// reply names an address that cannot be the server as seen from here (see
+    /// [`super::client::nat_rewrite`]). `EPSV` replies carry no address, so this only
+    /// matters when a server answers `PASV`.
+    pub nat_workaround: Option<bool>,
+    /// Limit for the TCP connect, TLS handshake, greeting and login together.
+    pub connect_timeout: Duration,
+    /// Limit for any single wait afterwards: a command's reply, or the next bytes
+    /// on a data connection. Exceeding it is a transient error.
+    pub data_timeout: Duration,
+    /// Most connections a [`super::FtpPool`] opens to this source at once.
+    pub max_connections: usize,
+    /// How many times connect + login is tried when the server answers 421
+    /// (too many users, shutting down) or the connection drops (default 3).
+    pub connect_attempts: u32,
+    /// First delay between those attempts; doubled each time (default 500 ms).
+    pub retry_delay: Duration,
+    /// Bounds on one listing.
+    pub listing_limits: ListingLimits,
+}
+
+impl FtpConfig {
+    /// A configuration with the defaults: passive, certificate verification on,
+    /// automatic NAT workaround, 15 s connect and 60 s data timeouts, 2 connections.
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        protocol: Protocol,
+        username: impl Into<String>,
+        password: Password,
+    ) -> Self {
+        FtpConfig {
+            host: host.into(),
+            port,
+            protocol,
+            passive: true,
+            username: username.into(),
+            password,
+            tls: TlsConfig::default(),
+            nat_workaround: None,
+            connect_timeout: Duration::from_secs(15),
+            data_timeout: Duration::from_secs(60),
+            max_connections: 2,
+            connect_attempts: 3,
+            retry_delay: Duration::from_millis(500),
+            listing_limits: ListingLimits::default(),
+        }
+    }
+}
