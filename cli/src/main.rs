@@ -6,6 +6,7 @@
 
 mod check;
 mod exit;
+mod ls;
 mod registry_cmd;
 
 use std::process::ExitCode;
@@ -28,6 +29,9 @@ enum Command {
     /// Run the validation engine on a local file exactly as the ingester will,
     /// and print one JSON report: "would this file pass?".
     Check(Box<check::CheckArgs>),
+    /// Connect to a source as the poller would and show each file it sees, the
+    /// rule it matches and whether it is complete yet.
+    Ls(ls::LsArgs),
     /// Work with the registry: tenants → sources → file rules.
     #[command(subcommand)]
     Registry(registry_cmd::RegistryCommand),
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Registry(command) => registry_cmd::run(&command),
+        Command::Ls(args) => ls::run(&args),
     };
     exit::finish(outcome)
 }

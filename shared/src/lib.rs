@@ -8,6 +8,7 @@
 //! - [`ftp`]: the FTP/FTPS client the poller lists with and the ingester streams
 //!   files from, the listing parser, and the post-actions applied after a file landed.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
+//! - [`secrets`]: secrets by reference: the port and its local adapter.
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
@@ -18,3 +19,4 @@ pub mod failure;
 pub mod ftp;
 pub mod poll;
 pub mod registry;
+pub mod secrets;

@@ -233,14 +233,14 @@ async fn post_actions_delete_and_move_with_a_name_clash() {
 #[tokio::test]
 async fn explicit_ftps_lists_and_downloads_and_refuses_a_wrong_ca() {
     let fixture = start(Mode::Explicit, &[], |_| {});
-    lists_and_downloads(&fixture, Protocol::FtpsExplicit).await;
+    lists_and_downloads(&fixture, Protocol::Ftps).await;
 
     let other = tempfile::tempdir().unwrap();
     let other_pki = TestPki::generate(&["127.0.0.1"])
         .unwrap()
         .write_to(other.path())
         .unwrap();
-    let mut wrong = fixture.config(Protocol::FtpsExplicit);
+    let mut wrong = fixture.config(Protocol::Ftps);
     wrong.tls.ca_bundle = Some(other_pki.ca);
     let error = FtpClient::connect(&wrong).await.unwrap_err();
     assert!(matches!(error, FtpError::Certificate { .. }), "{error:?}");
@@ -256,7 +256,7 @@ async fn implicit_ftps_lists_and_downloads() {
     let fixture = start(Mode::Implicit, &[], |_| {});
     lists_and_downloads(&fixture, Protocol::FtpsImplicit).await;
     // Explicit FTPS against an implicit port is not a certificate problem.
-    let mut config = fixture.config(Protocol::FtpsExplicit);
+    let mut config = fixture.config(Protocol::Ftps);
     config.connect_timeout = Duration::from_secs(2);
     config.connect_attempts = 1;
     let error = FtpClient::connect(&config).await.unwrap_err();

@@ -255,8 +255,8 @@ async fn plain_ftp_post_actions() {
 #[tokio::test]
 async fn explicit_ftps_with_required_session_reuse() {
     let fixture = start(true, |_| {});
-    lists_and_downloads(&fixture, Protocol::FtpsExplicit).await;
-    post_actions(&fixture, Protocol::FtpsExplicit).await;
+    lists_and_downloads(&fixture, Protocol::Ftps).await;
+    post_actions(&fixture, Protocol::Ftps).await;
 
     // TLS is forced on logins: plain FTP is refused at login.
     let error = FtpClient::connect(&fixture.config(Protocol::Ftp))
@@ -270,7 +270,7 @@ async fn explicit_ftps_with_required_session_reuse() {
         .unwrap()
         .write_to(other.path())
         .unwrap();
-    let mut wrong = fixture.config(Protocol::FtpsExplicit);
+    let mut wrong = fixture.config(Protocol::Ftps);
     wrong.tls.ca_bundle = Some(other_pki.ca);
     let error = FtpClient::connect(&wrong).await.unwrap_err();
     assert!(matches!(error, FtpError::Certificate { .. }), "{error:?}");
@@ -292,7 +292,7 @@ async fn lists_10000_files() {
     eprintln!("vsftpd: LIST of 10,000 files took {elapsed:?}");
 
     let fixture_tls = start(true, |root| fixtures::populate_many(root, 10_000));
-    let mut client = FtpClient::connect(&fixture_tls.config(Protocol::FtpsExplicit))
+    let mut client = FtpClient::connect(&fixture_tls.config(Protocol::Ftps))
         .await
         .unwrap();
     let started = Instant::now();

@@ -486,7 +486,7 @@ async fn connect_once(
                 .map_err(|e| ctx(Op::Connect).map(e))?;
             (stream, peer)
         }
-        (Protocol::FtpsExplicit, Some(tls)) => {
+        (Protocol::Ftps, Some(tls)) => {
             let (tcp, peer) = open().await?;
             let plain = Stream::connect_with_stream(tcp)
                 .await

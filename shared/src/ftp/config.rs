@@ -5,31 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Which protocol the control connection speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    /// Plain FTP: credentials and data in clear text.
-    Ftp,
-    /// Explicit FTPS: connect in clear, then `AUTH TLS`, `PBSZ 0`, `PROT P` (RFC 4217).
-    FtpsExplicit,
-    /// Implicit FTPS: TLS from the first byte (usually port 990), then `PBSZ 0`, `PROT P`.
-    FtpsImplicit,
-}
-
-impl Protocol {
-    /// Whether the control and data connections use TLS.
-    pub fn is_tls(self) -> bool {
-        !matches!(self, Protocol::Ftp)
-    }
-
-    /// The port a server of this protocol listens on by default.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Protocol::Ftp | Protocol::FtpsExplicit => 21,
-            Protocol::FtpsImplicit => 990,
-        }
-    }
-}
+pub use crate::registry::Protocol;
 
 /// An FTP password. Its `Debug` output is `Password(<redacted>)` and it has no
 /// `Display`, so it cannot end up in a log line or an error message by accident.
@@ -160,5 +136,28 @@ impl FtpConfig {
             retry_delay: Duration::from_millis(500),
             listing_limits: ListingLimits::default(),
         }
+    }
+}
+
+impl FtpConfig {
+    /// The configuration of a registry source, with its password already fetched.
+    pub fn for_source(source: &crate::registry::Source, password: Password) -> Self {
+        let mut config = FtpConfig::new(
+            source.host.clone(),
+            source.port(),
+            source.protocol,
+            source.username.clone(),
+            password,
+        );
+        config.passive = source.passive;
+        config.tls = TlsConfig {
+            verify_certificate: source.tls.verify_certificate,
+            ca_bundle: source.tls.ca_bundle.as_ref().map(PathBuf::from),
+        };
+        config.nat_workaround = source.nat_workaround;
+        config.connect_timeout = Duration::from_secs(source.connect_timeout_secs.into());
+        config.data_timeout = Duration::from_secs(source.data_timeout_secs.into());
+        config.max_connections = usize::try_from(source.max_connections).unwrap_or(1).max(1);
+        config
     }
 }

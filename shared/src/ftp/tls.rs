@@ -33,7 +33,7 @@ pub(crate) struct TlsSetup {
 impl TlsSetup {
     /// Builds the trust settings of `config`, or `None` for plain FTP.
     pub(crate) fn for_config(config: &FtpConfig) -> Result<Option<Self>, FtpError> {
-        if !config.protocol.is_tls() {
+        if !config.protocol.uses_tls() {
             return Ok(None);
         }
         let config_error = |message: String| FtpError::Config {

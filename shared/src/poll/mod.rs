@@ -2,6 +2,7 @@
 //! ingester. [`select`] decides which files are complete and new versions.
 
 pub mod select;
+pub mod walk;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,120 @@
+//! Lists a source's configured directories (and, when the source says so, their
+//! sub-directories down to `max_depth`) and turns the listings into files.
+//! Bounded: at most [`WalkLimits::max_dirs`] directories and
+//! [`WalkLimits::max_files`] files per walk; symbolic links are never followed,
+//! so there are no cycles.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tracing::warn;
+
+use super::select::ListedFile;
+use crate::failure::FailureKind;
+use crate::ftp::listing::{EntryKind, join_path, parse_listing};
+use crate::ftp::{FtpClient, FtpError};
+use crate::registry::Source;
+
+/// Bounds on one walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalkLimits {
+    pub max_dirs: usize,
+    pub max_files: usize,
+}
+
+impl Default for WalkLimits {
+    fn default() -> Self {
+        WalkLimits {
+            max_dirs: 10_000,
+            max_files: 1_000_000,
+        }
+    }
+}
+
+/// A listing line or directory that was passed over, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passed {
+    pub dir: String,
+    pub reason: String,
+}
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    pub files: Vec<ListedFile>,
+    /// Lines and sub-directories passed over (each was logged as a warning).
+    pub passed: Vec<Passed>,
+    pub dirs_listed: usize,
+    /// Whether a limit stopped the walk before it was complete.
+    pub truncated: bool,
+}
+
+/// Lists `source`'s directories with `client`. A configured directory that
+/// cannot be listed is an error (a 550 there is misconfigured); a
+/// sub-directory that vanished or is forbidden is passed over with a warning.
+pub async fn walk(
+    client: &mut FtpClient,
+    source: &Source,
+    now: DateTime<Utc>,
+    limits: WalkLimits,
+) -> Result<Walked, FtpError> {
+    let tz: Tz = source.timezone.parse().unwrap_or(Tz::UTC);
+    let max_depth = if source.recursive {
+        source.max_depth
+    } else {
+        0
+    };
+    let mut queue: VecDeque<(String, u32)> =
+        source.directories.iter().map(|d| (d.clone(), 0)).collect();
+    let mut walked = Walked::default();
+    while let Some((dir, depth)) = queue.pop_front() {
+        if walked.dirs_listed >= limits.max_dirs {
+            walked.truncated = true;
+            warn!(source = %source.id, dir = %dir, limit = limits.max_dirs, "Directory limit reached; the rest is listed next poll.");
+            break;
+        }
+        let raw = match client.list(&dir).await {
+            Ok(raw) => raw,
+            Err(error) if depth > 0 && error.kind() == FailureKind::Misconfigured => {
+                warn!(source = %source.id, dir = %dir, error = %error, "Sub-directory passed over.");
+                walked.passed.push(Passed {
+                    dir,
+                    reason: error.to_string(),
+                });
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        walked.dirs_listed += 1;
+        let listing = parse_listing(&raw.lines, raw.style, now, tz);
+        for skipped in listing.skipped {
+            warn!(source = %source.id, dir = %dir, line = skipped.line_no, reason = %skipped.reason, prefix = %skipped.line_prefix, "Listing line passed over.");
+            walked.passed.push(Passed {
+                dir: dir.clone(),
+                reason: format!(
+                    "line {}: {} ({})",
+                    skipped.line_no, skipped.reason, skipped.line_prefix
+                ),
+            });
+        }
+        for entry in &listing.entries {
+            match entry.kind {
+                EntryKind::Dir if depth < max_depth => {
+                    queue.push_back((join_path(&dir, &entry.name), depth + 1));
+                }
+                _ => {
+                    if let Some(file) = ListedFile::from_entry(&dir, entry) {
+                        if walked.files.len() >= limits.max_files {
+                            walked.truncated = true;
+                            warn!(source = %source.id, limit = limits.max_files, "File limit reached; the rest is listed next poll.");
+                            return Ok(walked);
+                        }
+                        walked.files.push(file);
+                    }
+                }
+            }
+        }
+    }
+    Ok(walked)
+}
