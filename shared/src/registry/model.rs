@@ -93,8 +93,9 @@ pub struct TlsOptions {
     /// Verify the server's certificate chain and host name. Default true; turn off only
     /// for a server you reach over a private link, and prefer `ca_bundle`.
     pub verify_certificate: bool,
-    /// Path to a PEM bundle of CA certificates trusted for this server, in addition to
-    /// the system roots (e.g. a tenant's private CA).
+    /// Path to a PEM bundle of the CA certificates trusted for this server (e.g. a
+    /// tenant's private CA). When given, only these are trusted (the server is pinned
+    /// to them); otherwise Mozilla's public roots are.
     pub ca_bundle: Option<String>,
 }
 
