@@ -84,8 +84,12 @@ fn spec_from_flags(args: &CheckArgs, rule: Option<&Rule>) -> anyhow::Result<Vali
         Some(rule) => rule.validation_spec(),
         None => ValidationSpec::new(Format::Csv),
     };
-    if let Some(format) = args.format {
+    // A --format other than the rule's starts from that format's defaults; the
+    // same format keeps the rule's delimiter, quote, header and record element.
+    if let Some(format) = args.format.filter(|f| *f != spec.parse.format) {
+        let record_element = spec.parse.record_element.take();
         spec.parse = ParseSpec::new(format);
+        spec.parse.record_element = record_element;
     }
     if let Some(list) = &args.layers {
         spec.layers = Some(parse_layers(list).context("--layers")?);

@@ -33,6 +33,12 @@ tenants:
             format: csv
             min_rows: 2
             required_columns: [id]
+          - id: acme-semicolon
+            match: {glob: "/in/*.txt"}
+            dataset: semi
+            format: csv
+            delimiter: ";"
+            required_columns: [amount]
           - id: acme-secret
             match: {glob: "/in/*.enc"}
             dataset: secret
@@ -139,6 +145,27 @@ fn check_uses_the_rule_and_flags_override_it() {
 }
 
 #[test]
+fn check_format_flag_keeps_the_rule_s_parse_settings_when_it_agrees() {
+    let dir = TempDir::new().unwrap();
+    let registry = dir.path().join("registry.yaml");
+    std::fs::write(&registry, REGISTRY).unwrap();
+    let file = dir.path().join("day.txt");
+    std::fs::write(&file, "id;amount\n1;2\n").unwrap();
+    for extra in [&[][..], &["--format", "csv"][..]] {
+        tributary()
+            .arg("check")
+            .arg(&file)
+            .arg("--registry")
+            .arg(&registry)
+            .args(["--rule", "acme-semicolon"])
+            .args(extra)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("\"amount\""));
+    }
+}
+
+#[test]
 fn check_explains_unknown_rules_and_remote_keys() {
     let dir = TempDir::new().unwrap();
     let registry = dir.path().join("registry.yaml");
@@ -154,7 +181,9 @@ fn check_explains_unknown_rules_and_remote_keys() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no rule `nope`"))
-        .stderr(predicate::str::contains("acme-sales, acme-secret"));
+        .stderr(predicate::str::contains(
+            "acme-sales, acme-semicolon, acme-secret",
+        ));
     tributary()
         .arg("check")
         .arg(&file)

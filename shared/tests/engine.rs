@@ -305,7 +305,7 @@ fn a_gzip_bomb_is_stopped_by_the_expansion_ratio() {
     assert_eq!(report.verdict, Verdict::Rejected);
     assert!(
         report.reasons[0].starts_with("decompression bomb:")
-            && report.reasons[0].contains("expansion ratio limit (100:1)"),
+            && report.reasons[0].contains("expansion ratio limit (100:1;"),
         "{:?}",
         report.reasons
     );
@@ -318,6 +318,50 @@ fn a_gzip_bomb_is_stopped_by_the_expansion_ratio() {
 }
 
 #[test]
+fn a_bomb_nested_inside_another_layer_is_stopped_between_the_layers() {
+    // bzip2 of 300,000 empty bzip2 streams: the outer layer expands ~4 MB from a
+    // few KB while the inner one decodes nothing, so only a guard between the
+    // layers can see it (the second bzip2 layer is found by its magic bytes).
+    let empty_stream = bzip2(b"");
+    let inner: Vec<u8> = empty_stream.repeat(300_000);
+    let data = bzip2(&inner);
+    let mut spec = ValidationSpec::new(Format::Jsonl);
+    spec.limits.expansion_check_after_bytes = 1 << 20;
+    spec.limits.max_expansion_ratio = 100;
+    let (report, sink) = run(&data, "nested.bz2", &spec, None);
+    assert_eq!(report.verdict, Verdict::Rejected);
+    assert!(
+        report.reasons[0].starts_with("decompression bomb: ")
+            && report.reasons[0].contains("bzip2-decoded bytes"),
+        "{:?}",
+        report.reasons
+    );
+    assert!(sink.is_empty());
+    assert_eq!(report.layers, vec![Layer::Bzip2, Layer::Bzip2]);
+}
+
+#[test]
+fn a_rule_with_its_own_decoded_budget_may_be_very_repetitive() {
+    let repetitive = b"0\n".repeat(8 << 20);
+    let data = gzip(&repetitive);
+    let mut spec = ValidationSpec::new(Format::Jsonl);
+    spec.limits.expansion_check_after_bytes = 1 << 20;
+    spec.limits.max_expansion_ratio = 100;
+    let (report, _) = run(&data, "zeros.jsonl.gz", &spec, None);
+    assert_eq!(
+        report.verdict,
+        Verdict::Rejected,
+        "the ratio stops it by default"
+    );
+    assert!(report.reasons[0].contains("raise the rule's limits.max_expansion_ratio"));
+
+    spec.bounds.max_decoded_bytes = Some(32 << 20);
+    let (report, _) = run(&data, "zeros.jsonl.gz", &spec, None);
+    assert_eq!(report.verdict, Verdict::Accepted, "{:?}", report.reasons);
+    assert_eq!(report.rows, 8 << 20);
+}
+
+#[test]
 fn decoded_size_has_a_hard_ceiling_and_a_rule_bound() {
     let data = gzip(&csv_rows(5000));
     let mut spec = csv_spec();
@@ -325,7 +369,7 @@ fn decoded_size_has_a_hard_ceiling_and_a_rule_bound() {
     let (report, _) = run(&data, "x.csv.gz", &spec, None);
     assert_eq!(
         report.reasons,
-        vec!["decompression bomb: more than 10000 decoded bytes (the hard limit)"]
+        vec!["decompression bomb: more than 10000 gzip-decoded bytes (the hard limit)"]
     );
 
     let mut spec = csv_spec();

@@ -139,7 +139,8 @@ impl<R: Read> ReceivedMeter<R> {
 impl<R: Read> Read for ReceivedMeter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.over_limit {
-            return Ok(0);
+            // Sticky: a reader that retries after the error must not see an end.
+            return Err(self.breach());
         }
         let n = loop {
             match self.inner.read(buf) {
@@ -152,15 +153,25 @@ impl<R: Read> Read for ReceivedMeter<R> {
         let total = self.count.get().saturating_add(n as u64);
         self.count.set(total);
         self.hasher.update(data);
-        if let Some(max) = self.max_bytes
-            && total > max
-        {
+        if self.max_bytes.is_some_and(|max| total > max) {
             self.over_limit = true;
-            return Err(Breach::into_io(format!(
-                "file is larger than max_bytes ({max} bytes)"
-            )));
+            return Err(self.breach());
         }
         Ok(n)
+    }
+}
+
+impl<R> ReceivedMeter<R> {
+    /// The reason a file over `max_bytes` is rejected.
+    pub fn breach_reason(&self) -> String {
+        format!(
+            "file is larger than max_bytes ({} bytes)",
+            self.max_bytes.unwrap_or_default()
+        )
+    }
+
+    fn breach(&self) -> io::Error {
+        Breach::into_io(self.breach_reason())
     }
 }
 
@@ -172,6 +183,87 @@ pub struct DecodedGuard {
     pub max_decoded_bytes: Option<u64>,
     /// Whether the decoded bytes must be valid UTF-8.
     pub require_utf8: bool,
+}
+
+impl DecodedGuard {
+    /// The expansion ratio is a guess at a bomb for files of unknown size; a rule
+    /// that sets its own `max_decoded_bytes` has given an exact budget instead.
+    pub fn ratio_applies(&self) -> bool {
+        self.max_decoded_bytes.is_none()
+    }
+}
+
+/// Stops a decompression bomb at any stage: `count` bytes came out of `stage`
+/// (a layer, or the end of the chain) from `received` bytes as received.
+fn check_expansion(
+    count: u64,
+    received: u64,
+    limits: &Limits,
+    ratio_applies: bool,
+    stage: &str,
+) -> io::Result<()> {
+    if count > limits.max_decoded_bytes {
+        return Err(Breach::into_io(format!(
+            "decompression bomb: more than {} {stage} bytes (the hard limit)",
+            limits.max_decoded_bytes
+        )));
+    }
+    let received = received.max(1);
+    if ratio_applies
+        && count > limits.expansion_check_after_bytes
+        && count / received > limits.max_expansion_ratio
+    {
+        return Err(Breach::into_io(format!(
+            "decompression bomb: {count} {stage} bytes from {received} received bytes exceeds the expansion ratio limit ({}:1; if the data really is this repetitive, raise the rule's limits.max_expansion_ratio or set max_decoded_bytes)",
+            limits.max_expansion_ratio
+        )));
+    }
+    Ok(())
+}
+
+/// Guards the output of one decompression layer, so that nested layers (bzip2
+/// inside bzip2) cannot expand without bound before the final meter sees a byte.
+pub struct LayerMeter<R> {
+    inner: R,
+    stage: String,
+    count: u64,
+    received: Rc<Cell<u64>>,
+    limits: Limits,
+    ratio_applies: bool,
+}
+
+impl<R: Read> LayerMeter<R> {
+    pub fn new(
+        inner: R,
+        layer: crate::engine::spec::Layer,
+        received: Rc<Cell<u64>>,
+        limits: Limits,
+        ratio_applies: bool,
+    ) -> Self {
+        LayerMeter {
+            inner,
+            stage: format!("{layer}-decoded"),
+            count: 0,
+            received,
+            limits,
+            ratio_applies,
+        }
+    }
+}
+
+impl<R: Read> Read for LayerMeter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count = self.count.saturating_add(n as u64);
+        check_expansion(
+            self.count,
+            self.received.get(),
+            &self.limits,
+            self.ratio_applies,
+            &self.stage,
+        )?;
+        Ok(n)
+    }
 }
 
 /// Counts decoded bytes and enforces [`DecodedGuard`].
@@ -217,28 +309,19 @@ impl<R: Read> DecodedMeter<R> {
     }
 
     fn check(&self) -> io::Result<()> {
-        let limits = &self.guard.limits;
         let count = self.total();
-        if count > limits.max_decoded_bytes {
-            return Err(Breach::into_io(format!(
-                "decompression bomb: more than {} decoded bytes (the hard limit)",
-                limits.max_decoded_bytes
-            )));
-        }
+        check_expansion(
+            count,
+            self.received.get(),
+            &self.guard.limits,
+            self.guard.ratio_applies(),
+            "decoded",
+        )?;
         if let Some(max) = self.guard.max_decoded_bytes
             && count > max
         {
             return Err(Breach::into_io(format!(
                 "decoded size is larger than max_decoded_bytes ({max} bytes)"
-            )));
-        }
-        let received = self.received.get().max(1);
-        if count > limits.expansion_check_after_bytes
-            && count / received > limits.max_expansion_ratio
-        {
-            return Err(Breach::into_io(format!(
-                "decompression bomb: {} decoded bytes from {} received bytes exceeds the expansion ratio limit ({}:1)",
-                count, received, limits.max_expansion_ratio
             )));
         }
         Ok(())

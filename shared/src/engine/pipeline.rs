@@ -13,11 +13,12 @@
 //! which it can only say once every byte was read and every tag verified.
 
 use std::io::{self, BufReader, Read, Write};
+use std::rc::Rc;
 
 use super::checks::{self, Measured};
 use super::count::{self, CountError, RowStats};
 use super::key::DataKey;
-use super::layers::chain::{self, Decryption, Plan};
+use super::layers::chain::{self, Decryption, Plan, StageGuard};
 use super::layers::infer;
 use super::meter::{Classified, DecodedGuard, DecodedMeter, ReceivedMeter, Tee, classify};
 use super::report::{Report, Verdict};
@@ -129,6 +130,10 @@ pub fn validate<R: Read, W: Write>(
         }
     }
 
+    if received.over_limit() && reasons.is_empty() {
+        // Never accept a file that was cut at max_bytes, whatever a layer did.
+        reasons.push(received.breach_reason());
+    }
     if reasons.is_empty() {
         reasons = checks::broken_bounds(
             &spec.bounds,
@@ -181,15 +186,20 @@ fn stream<R: Read, W: Write>(
         key,
         associated_data: &spec.associated_data,
     };
-    let chain = chain::build(Box::new(received), plan, &decryption, &spec.limits)
-        .map_err(CountError::Io)?;
-    progress.layers = chain.layers;
-
     let guard = DecodedGuard {
         limits: spec.limits,
         max_decoded_bytes: spec.bounds.max_decoded_bytes,
         require_utf8: spec.bounds.require_utf8,
     };
+    let stages = StageGuard {
+        received: Rc::clone(&received_count),
+        limits: spec.limits,
+        ratio_applies: guard.ratio_applies(),
+    };
+    let chain =
+        chain::build(Box::new(received), plan, &decryption, &stages).map_err(CountError::Io)?;
+    progress.layers = chain.layers;
+
     let decoded = DecodedMeter::new(chain.reader, guard, received_count);
     let decoded_count = decoded.counter();
     let mut buffered = BufReader::with_capacity(READ_BUFFER, Tee::new(decoded, sink));

@@ -139,9 +139,14 @@ impl<'a> SourceRules<'a> {
             .map(|(rule, _)| *rule)
     }
 
-    /// Whether `path` is a marker file of one of the rules (never data itself).
-    pub fn is_marker(&self, path: &str) -> bool {
-        self.marker_suffixes.iter().any(|s| path.ends_with(s))
+    /// Whether `path` is the marker of a listed file (`x.csv.done` next to
+    /// `x.csv`): a marker is never data itself. A file that merely ends like a
+    /// marker, with no file it would mark, stays a candidate.
+    pub fn is_marker(&self, path: &str, present: &HashSet<&str>) -> bool {
+        self.marker_suffixes.iter().any(|suffix| {
+            path.strip_suffix(suffix)
+                .is_some_and(|stem| !stem.is_empty() && present.contains(stem))
+        })
     }
 }
 
@@ -156,7 +161,7 @@ pub fn select(
     let present: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     files
         .iter()
-        .filter(|f| !rules.is_marker(&f.path))
+        .filter(|f| !rules.is_marker(&f.path, &present))
         .map(|file| {
             let version = file.size.map(|size| FileVersion {
                 source: rules.source.id.clone(),

@@ -157,9 +157,14 @@ fn a_marker_file_gates_its_file_and_is_never_data_itself() {
         got[0].readiness,
         Readiness::NotYet("no marker file /in/batch_7.jsonl.done yet".into())
     );
-    let got = run(&[data, marker], &HashMap::new(), at(10, 0, 0));
+    let got = run(&[data, marker.clone()], &HashMap::new(), at(10, 0, 0));
     assert_eq!(got.len(), 1, "the marker is not a candidate");
     assert_eq!(got[0].readiness, Readiness::Ready);
+
+    // A file that only ends like a marker, with no file it would mark, is listed.
+    let got = run(&[marker], &HashMap::new(), at(10, 0, 0));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].file.path, "/in/batch_7.jsonl.done");
 }
 
 #[test]

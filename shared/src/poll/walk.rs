@@ -12,7 +12,7 @@ use tracing::warn;
 
 use super::select::ListedFile;
 use crate::failure::FailureKind;
-use crate::ftp::listing::{EntryKind, join_path, parse_listing};
+use crate::ftp::listing::{EntryKind, Precision, join_path, parse_listing};
 use crate::ftp::{FtpClient, FtpError};
 use crate::registry::Source;
 
@@ -45,8 +45,11 @@ pub struct Walked {
     pub files: Vec<ListedFile>,
     /// Lines and sub-directories passed over (each was logged as a warning).
     pub passed: Vec<Passed>,
+    /// Directories listed, failed listings included.
     pub dirs_listed: usize,
-    /// Whether a limit stopped the walk before it was complete.
+    /// Whether a limit stopped the walk before it was complete. The walk is
+    /// breadth-first in listing order, so the same files stay beyond the limit
+    /// until the tree shrinks.
     pub truncated: bool,
 }
 
@@ -71,9 +74,11 @@ pub async fn walk(
     while let Some((dir, depth)) = queue.pop_front() {
         if walked.dirs_listed >= limits.max_dirs {
             walked.truncated = true;
-            warn!(source = %source.id, dir = %dir, limit = limits.max_dirs, "Directory limit reached; the rest is listed next poll.");
+            warn!(source = %source.id, dir = %dir, limit = limits.max_dirs, "Directory limit reached: directories past it are not seen until the tree shrinks; split the source or narrow its directories.");
             break;
         }
+        // Counted before listing: a failed listing costs a command too.
+        walked.dirs_listed += 1;
         let raw = match client.list(&dir).await {
             Ok(raw) => raw,
             Err(error) if depth > 0 && error.kind() == FailureKind::Misconfigured => {
@@ -86,7 +91,6 @@ pub async fn walk(
             }
             Err(error) => return Err(error),
         };
-        walked.dirs_listed += 1;
         let listing = parse_listing(&raw.lines, raw.style, now, tz);
         for skipped in listing.skipped {
             warn!(source = %source.id, dir = %dir, line = skipped.line_no, reason = %skipped.reason, prefix = %skipped.line_prefix, "Listing line passed over.");
@@ -107,7 +111,7 @@ pub async fn walk(
                     if let Some(file) = ListedFile::from_entry(&dir, entry) {
                         if walked.files.len() >= limits.max_files {
                             walked.truncated = true;
-                            warn!(source = %source.id, limit = limits.max_files, "File limit reached; the rest is listed next poll.");
+                            warn!(source = %source.id, limit = limits.max_files, "File limit reached: files past it are not seen until the directory shrinks; split the source or narrow its directories.");
                             return Ok(walked);
                         }
                         walked.files.push(file);
@@ -117,4 +121,42 @@ pub async fn walk(
         }
     }
     Ok(walked)
+}
+
+/// Fills in what a `LIST` line lacks, for files whose precision matters (those
+/// that match a rule): the exact modification time (`MDTM`, UTC to the second)
+/// and the size when missing (`SIZE`). At most `limit` files are refined per
+/// call, so a poll stays bounded; the poller must refine the same files the same
+/// way on every poll, or a file's identity would change between polls. A file
+/// that vanished meanwhile keeps its listed values.
+pub async fn refine(
+    client: &mut FtpClient,
+    files: &mut [ListedFile],
+    limit: usize,
+) -> Result<usize, FtpError> {
+    let mut refined = 0;
+    for file in files
+        .iter_mut()
+        .filter(|f| f.precision != Precision::Second || f.size.is_none())
+        .take(limit)
+    {
+        match client.mdtm(&file.path).await {
+            Ok(mtime) => {
+                file.mtime = Some(mtime);
+                file.precision = Precision::Second;
+            }
+            Err(error)
+                if error.kind() == FailureKind::Transient && error.reply_code().is_some() =>
+            {
+                warn!(path = %file.path, error = %error, "MDTM failed; keeping the listed time.");
+                continue;
+            }
+            Err(error) => return Err(error),
+        }
+        if file.size.is_none() {
+            file.size = Some(client.size(&file.path).await?);
+        }
+        refined += 1;
+    }
+    Ok(refined)
 }

@@ -2,19 +2,30 @@
 //! the received bytes; with inferred layers, also looks at the magic bytes of
 //! what the named layers leave.
 
+use std::cell::Cell;
 use std::io::{self, Cursor, Read};
+use std::rc::Rc;
 
 use super::infer::{self, MAGIC_LEN};
 use super::tink_stream::{SegmentSize, TinkStreamReader};
 use super::whole_file_gcm::WholeFileGcmReader;
 use super::{LayerError, decompress};
 use crate::engine::key::DataKey;
+use crate::engine::meter::LayerMeter;
 use crate::engine::spec::{Layer, Limits};
 
 /// What the chain needs to undo encryption layers.
 pub struct Decryption<'k> {
     pub key: Option<&'k DataKey>,
     pub associated_data: &'k [u8],
+}
+
+/// What every decompression layer's output is checked against (see
+/// [`LayerMeter`]): the running count of received bytes and the limits.
+pub struct StageGuard {
+    pub received: Rc<Cell<u64>>,
+    pub limits: Limits,
+    pub ratio_applies: bool,
 }
 
 /// Which layers to undo.
@@ -38,7 +49,7 @@ pub fn build<'a>(
     source: Box<dyn Read + 'a>,
     plan: Plan,
     decryption: &Decryption<'_>,
-    limits: &Limits,
+    guard: &StageGuard,
 ) -> io::Result<Chain<'a>> {
     let (mut layers, sniff) = match plan {
         Plan::Explicit(layers) => (layers, false),
@@ -46,13 +57,13 @@ pub fn build<'a>(
     };
     let mut reader = source;
     for &layer in &layers {
-        reader = wrap(reader, layer, decryption, limits)?;
+        reader = wrap(reader, layer, decryption, guard)?;
     }
     if sniff {
         let (prefix, rest) = peek(reader, MAGIC_LEN)?;
         reader = rest;
         if let Some(layer) = infer::sniff(&prefix) {
-            reader = wrap(reader, layer, decryption, limits)?;
+            reader = wrap(reader, layer, decryption, guard)?;
             layers.push(layer);
         }
     }
@@ -71,21 +82,30 @@ fn wrap<'a>(
     inner: Box<dyn Read + 'a>,
     layer: Layer,
     decryption: &Decryption<'_>,
-    limits: &Limits,
+    guard: &StageGuard,
 ) -> io::Result<Box<dyn Read + 'a>> {
+    let metered = |decoder: Box<dyn Read + 'a>| -> Box<dyn Read + 'a> {
+        Box::new(LayerMeter::new(
+            decoder,
+            layer,
+            Rc::clone(&guard.received),
+            guard.limits,
+            guard.ratio_applies,
+        ))
+    };
     let key = || {
         decryption
             .key
             .ok_or_else(|| LayerError::into_io(layer, "no key is configured"))
     };
     Ok(match layer {
-        Layer::Gzip => decompress::gzip(inner),
-        Layer::Bzip2 => decompress::bzip2(inner),
+        Layer::Gzip => metered(decompress::gzip(inner)),
+        Layer::Bzip2 => metered(decompress::bzip2(inner)),
         Layer::Aes256Gcm => Box::new(WholeFileGcmReader::new(
             inner,
             key()?,
             decryption.associated_data,
-            limits.max_whole_file_aead_bytes,
+            guard.limits.max_whole_file_aead_bytes,
         )),
         Layer::Aes256GcmHkdfStream => Box::new(TinkStreamReader::new(
             inner,
