@@ -12,12 +12,15 @@ use clap::Args;
 use serde::Serialize;
 use tributary::ftp::{FtpClient, FtpConfig, Password};
 use tributary::poll::select::{Candidate, Readiness, SourceRules, observe, select};
-use tributary::poll::walk::{WalkLimits, walk};
+use tributary::poll::walk::{WalkLimits, refine, walk};
 use tributary::registry::Registry;
 use tributary::secrets::{LocalSecrets, SecretValue};
 
 use crate::exit::Outcome;
 use crate::registry_cmd::load_valid;
+
+/// Most files refined with MDTM/SIZE in one run.
+const REFINE_LIMIT: usize = 10_000;
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
@@ -133,9 +136,19 @@ async fn list(args: &LsArgs, registry: &Registry) -> anyhow::Result<Vec<Row>> {
         tokio::time::sleep(Duration::from_secs(seconds)).await;
     }
     let now = Utc::now();
-    let walked = walk(&mut client, source, now, WalkLimits::default())
+    let mut walked = walk(&mut client, source, now, WalkLimits::default())
         .await
         .with_context(|| format!("source {}", source.id))?;
+    // As the poller does: files a rule takes get exact times (MDTM) and sizes
+    // (SIZE) where the listing was coarse, so identities match the poller's.
+    let (mut matched, others): (Vec<_>, Vec<_>) = walked
+        .files
+        .into_iter()
+        .partition(|f| rules.rule_for(&f.path).is_some());
+    refine(&mut client, &mut matched, REFINE_LIMIT)
+        .await
+        .with_context(|| format!("source {}", source.id))?;
+    walked.files = matched.into_iter().chain(others).collect();
     client.quit().await;
     for passed in &walked.passed {
         eprintln!("warning: {}: {}", passed.dir, passed.reason);
