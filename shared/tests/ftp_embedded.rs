@@ -337,6 +337,7 @@ async fn the_pool_honours_max_connections_and_reuses_connections() {
         greeting: "220 fake",
         payload: b"abc".to_vec(),
         final_reply: Some("226 ok"),
+        announce_epsv: false,
     })
     .await;
     let mut config = config(fake.port, Protocol::Ftp);
@@ -373,6 +374,7 @@ async fn a_421_greeting_is_retried_with_backoff_then_transient() {
         greeting: "421 Too many users, try later",
         payload: Vec::new(),
         final_reply: None,
+        announce_epsv: false,
     })
     .await;
     let config = config(fake.port, Protocol::Ftp);
@@ -386,12 +388,37 @@ async fn a_421_greeting_is_retried_with_backoff_then_transient() {
 }
 
 #[tokio::test]
+async fn a_refused_epsv_falls_back_to_pasv() {
+    // The server announces EPSV in FEAT, then answers it with 502.
+    let fake = FakeFtp::start(Script {
+        greeting: "220 fake",
+        payload: b"id\n1\n".to_vec(),
+        final_reply: Some("226 Transfer complete"),
+        announce_epsv: true,
+    })
+    .await;
+    let mut client = FtpClient::connect(&config(fake.port, Protocol::Ftp))
+        .await
+        .unwrap();
+    assert!(client.features().epsv);
+    for _ in 0..2 {
+        let mut download = client.retr("/a.csv", Some(5)).await.unwrap();
+        let mut body = Vec::new();
+        download.read_to_end(&mut body).await.unwrap();
+        assert_eq!(body, b"id\n1\n");
+    }
+    assert!(!client.features().epsv, "the connection now uses PASV");
+    assert!(client.is_healthy());
+}
+
+#[tokio::test]
 async fn a_transfer_cut_short_by_the_server_is_transient() {
     // The server closes the data connection early and says so (426).
     let fake = FakeFtp::start(Script {
         greeting: "220 fake",
         payload: vec![7u8; 1000],
         final_reply: Some("426 Connection closed; transfer aborted"),
+        announce_epsv: false,
     })
     .await;
     let mut client = FtpClient::connect(&config(fake.port, Protocol::Ftp))
@@ -409,6 +436,7 @@ async fn a_transfer_cut_short_by_the_server_is_transient() {
         greeting: "220 fake",
         payload: vec![7u8; 1000],
         final_reply: Some("226 Transfer complete"),
+        announce_epsv: false,
     })
     .await;
     let mut client = FtpClient::connect(&config(fake.port, Protocol::Ftp))
@@ -446,6 +474,7 @@ async fn a_stalled_transfer_times_out_as_transient() {
         greeting: "220 fake",
         payload: vec![1u8; 10],
         final_reply: None,
+        announce_epsv: false,
     })
     .await;
     let mut config = config(fake.port, Protocol::Ftp);

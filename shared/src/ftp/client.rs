@@ -264,9 +264,17 @@ impl FtpClient {
         path: &str,
         expected_size: Option<u64>,
     ) -> Result<Download<'_>, FtpError> {
-        let transfer = self
+        let first = self
             .run(Op::Retr, Some(path), async |s| s.retr_as_stream(path).await)
-            .await?;
+            .await;
+        let transfer = match first {
+            Err(error) if self.epsv_refused(&error) => {
+                self.fall_back_to_pasv(&error);
+                self.run(Op::Retr, Some(path), async |s| s.retr_as_stream(path).await)
+                    .await?
+            }
+            other => other?,
+        };
         debug!(host = %self.config.host, path, expected_size, "Download started.");
         Ok(Download::new(self, transfer, path, expected_size))
     }
@@ -337,14 +345,47 @@ impl FtpClient {
         result
     }
 
+    /// Whether `error` is the server refusing EPSV although it announced it
+    /// (500/501/502/522, or 425 when the extended data port is unreachable, as
+    /// behind some NATs and firewalls): worth one more try with `PASV`.
+    fn epsv_refused(&self, error: &FtpError) -> bool {
+        self.features.epsv
+            && self.config.passive
+            && self.healthy
+            && matches!(error.reply_code(), Some(425 | 500 | 501 | 502 | 522))
+    }
+
+    /// Switches this connection from EPSV to PASV.
+    fn fall_back_to_pasv(&mut self, error: &FtpError) {
+        warn!(
+            host = %self.config.host,
+            error = %error,
+            "The server refused EPSV although it announced it; using PASV on this connection."
+        );
+        self.features.epsv = false;
+        if let Some(stream) = self.stream.as_mut() {
+            stream.set_mode(Mode::Passive);
+        }
+    }
+
     /// Sends a listing command and reads its lines within the limits.
     async fn read_listing(&mut self, dir: &str, command: String) -> Result<Vec<String>, FtpError> {
-        let (_, transfer) = self
+        let expected = [Status::AboutToSend, Status::AlreadyOpen];
+        let first = self
             .run(Op::List, Some(dir), async |s| {
-                s.custom_data_command(command, &[Status::AboutToSend, Status::AlreadyOpen])
-                    .await
+                s.custom_data_command(command.clone(), &expected).await
             })
-            .await?;
+            .await;
+        let (_, transfer) = match first {
+            Err(error) if self.epsv_refused(&error) => {
+                self.fall_back_to_pasv(&error);
+                self.run(Op::List, Some(dir), async |s| {
+                    s.custom_data_command(command, &expected).await
+                })
+                .await?
+            }
+            other => other?,
+        };
         let config = Arc::clone(&self.config);
         let ctx = Ctx {
             host: &config.host,

@@ -19,6 +19,8 @@ pub struct Script {
     /// The reply after the data connection closed (e.g. "226 ok", "426 aborted").
     /// `None`: stall forever with the data connection open.
     pub final_reply: Option<&'static str>,
+    /// Announce EPSV in FEAT (and then refuse it with 502, as broken servers do).
+    pub announce_epsv: bool,
 }
 
 /// A running fake server; counts the connections it accepted.
@@ -72,6 +74,7 @@ async fn session(socket: TcpStream, script: Script) {
         let reply: String = match verb.as_str() {
             "USER" => "331 password please".into(),
             "PASS" => "230 logged in".into(),
+            "FEAT" if script.announce_epsv => "211-Features:\r\n SIZE\r\n EPSV\r\n211 End".into(),
             "FEAT" => "211-Features:\r\n SIZE\r\n211 End".into(),
             "TYPE" | "NOOP" | "OPTS" => "200 ok".into(),
             "PWD" => "257 \"/\" is current".into(),
