@@ -388,6 +388,33 @@ async fn a_421_greeting_is_retried_with_backoff_then_transient() {
 }
 
 #[tokio::test]
+async fn a_command_abandoned_mid_way_leaves_the_client_unhealthy() {
+    let fixture = serve(false).await;
+    let mut client = FtpClient::connect(&config(fixture.server.port(), Protocol::Ftp))
+        .await
+        .unwrap();
+    assert!(client.is_healthy());
+    // The caller gives up while the listing is in flight (its future is dropped).
+    let abandoned = tokio::time::timeout(Duration::from_micros(1), client.list("/in")).await;
+    assert!(abandoned.is_err());
+    assert!(
+        !client.is_healthy(),
+        "a session with an unread reply must not go back to a pool"
+    );
+}
+
+#[tokio::test]
+async fn a_password_with_a_line_break_is_misconfigured() {
+    let fixture = serve(false).await;
+    let mut config = config(fixture.server.port(), Protocol::Ftp);
+    config.password = Password::new(format!("{PASSWORD}\n"));
+    let error = FtpClient::connect(&config).await.unwrap_err();
+    assert_eq!(error.kind(), FailureKind::Misconfigured, "{error}");
+    assert!(error.to_string().contains("line break"), "{error}");
+    assert!(!error.to_string().contains(PASSWORD));
+}
+
+#[tokio::test]
 async fn a_refused_epsv_falls_back_to_pasv() {
     // The server announces EPSV in FEAT, then answers it with 502.
     let fake = FakeFtp::start(Script {

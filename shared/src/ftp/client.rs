@@ -54,6 +54,10 @@ pub struct FtpClient {
     features: ServerFeatures,
     home: String,
     pub(crate) healthy: bool,
+    /// Operations started and not yet finished. A future dropped mid-command
+    /// (a caller's timeout, `select!`) leaves this above zero: the session may
+    /// hold an unread reply or sit in another directory, so it is not reused.
+    in_flight: u32,
     pub(crate) last_used: Instant,
 }
 
@@ -83,6 +87,21 @@ impl FtpClient {
         config: Arc<FtpConfig>,
         tls: Option<Arc<TlsSetup>>,
     ) -> Result<FtpClient, FtpError> {
+        // A line break would end the USER/PASS command early (a secret stored
+        // with a trailing newline): a configuration error, not a retry.
+        for (what, value) in [
+            ("username", config.username.as_str()),
+            ("password", config.password.expose()),
+        ] {
+            if value.contains(['\r', '\n']) {
+                return Err(FtpError::Config {
+                    host: config.host.clone(),
+                    message: format!(
+                        "the {what} contains a line break (a secret stored with a trailing newline?)"
+                    ),
+                });
+            }
+        }
         let attempts = config.connect_attempts.max(1);
         let mut delay = config.retry_delay;
         let mut attempt = 1;
@@ -142,7 +161,7 @@ impl FtpClient {
     /// Whether the connection can still be used (no broken connection, timeout or
     /// abandoned transfer so far).
     pub fn is_healthy(&self) -> bool {
-        self.healthy && self.stream.is_some()
+        self.healthy && self.in_flight == 0 && self.stream.is_some()
     }
 
     /// Lists `dir`: `MLSD dir` when the server announces MLSD, else `CWD dir` +
@@ -150,6 +169,13 @@ impl FtpClient {
     /// names are not taken for `ls` options or globs). Bounded by the configured
     /// [`super::ListingLimits`]; complete only once the server confirmed it.
     pub async fn list(&mut self, dir: &str) -> Result<RawListing, FtpError> {
+        self.in_flight += 1;
+        let listed = self.list_in_flight(dir).await;
+        self.in_flight -= 1;
+        listed
+    }
+
+    async fn list_in_flight(&mut self, dir: &str) -> Result<RawListing, FtpError> {
         let started = Instant::now();
         let style = if self.features.mlsd {
             ListingStyle::Mlsd
@@ -295,6 +321,7 @@ impl FtpClient {
             features: self.features,
             home: self.home.clone(),
             healthy: self.healthy,
+            in_flight: self.in_flight,
             last_used: self.last_used,
         }
     }
@@ -330,7 +357,9 @@ impl FtpClient {
         let Some(stream) = self.stream.as_mut() else {
             return Err(ctx.protocol("the connection is closed"));
         };
+        self.in_flight += 1;
         let outcome = tokio::time::timeout(config.data_timeout, command(stream)).await;
+        self.in_flight -= 1;
         self.last_used = Instant::now();
         let result = match outcome {
             Ok(Ok(value)) => Ok(value),
@@ -640,6 +669,7 @@ async fn connect_once(
         features,
         home,
         healthy: true,
+        in_flight: 0,
         last_used: Instant::now(),
     })
 }
@@ -687,48 +717,19 @@ fn redact(error: FtpError, password: &str) -> FtpError {
 
 /// Where to open a passive data connection.
 ///
-/// `Some(true)`: always the control connection's address; `Some(false)`: always
-/// the announced one. `None` (automatic): the control connection's address when the
-/// announced one cannot be the server as reached from here: unspecified
-/// (`0.0.0.0`), or non-public (private, loopback, link-local, CGNAT, unique-local)
-/// while the control connection goes to a public address, or loopback on one side
-/// only. Otherwise the announced address (multi-homed servers are respected).
+/// `None` (automatic, the default) and `Some(true)`: the control connection's
+/// address whenever the announced one differs. Servers behind NAT announce a
+/// private address, and a hostile server could otherwise aim the data
+/// connection at any host (an internal service, a link-local metadata
+/// endpoint); curl ignores the `PASV` address by default for the same reason.
+/// `Some(false)`: trust the announced address (a multi-homed server whose data
+/// port is only reachable on another address), set explicitly per source.
 pub fn nat_rewrite(setting: Option<bool>, announced: SocketAddr, control_ip: IpAddr) -> SocketAddr {
-    let rewrite = match setting {
-        Some(forced) => forced,
-        None => {
-            let ip = announced.ip();
-            ip != control_ip
-                && (ip.is_unspecified()
-                    || (!is_public(ip) && is_public(control_ip))
-                    || ip.is_loopback() != control_ip.is_loopback())
-        }
-    };
+    let rewrite = setting.unwrap_or(true) && announced.ip() != control_ip;
     if rewrite {
         SocketAddr::new(control_ip, announced.port())
     } else {
         announced
-    }
-}
-
-/// Whether an address is routable on the internet.
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
     }
 }
 
@@ -741,43 +742,40 @@ mod tests {
     }
 
     #[test]
-    fn automatic_nat_workaround_rewrites_only_unreachable_addresses() {
+    fn passive_addresses_other_than_the_control_host_are_not_followed() {
         let public: IpAddr = "203.0.113.7".parse().unwrap();
         let private: IpAddr = "10.0.0.5".parse().unwrap();
-        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
         // Behind NAT: the server announces its private address.
         assert_eq!(
             nat_rewrite(None, addr("192.168.1.10:50000"), public),
             addr("203.0.113.7:50000")
         );
-        // Unspecified address.
         assert_eq!(
             nat_rewrite(None, addr("0.0.0.0:50000"), private),
             addr("10.0.0.5:50000")
         );
-        // Reached over loopback (a tunnel, a container) but announcing another address.
+        // A hostile server steering the client to a metadata endpoint or elsewhere.
         assert_eq!(
-            nat_rewrite(None, addr("172.17.0.2:50000"), loopback),
-            addr("127.0.0.1:50000")
+            nat_rewrite(None, addr("169.254.169.254:80"), private),
+            addr("10.0.0.5:80")
         );
-        // A multi-homed server on a private network is left alone.
-        assert_eq!(
-            nat_rewrite(None, addr("10.0.0.6:50000"), private),
-            addr("10.0.0.6:50000")
-        );
-        // Public to public is left alone.
         assert_eq!(
             nat_rewrite(None, addr("198.51.100.1:50000"), public),
-            addr("198.51.100.1:50000")
+            addr("203.0.113.7:50000")
         );
-        // Forced either way.
+        // The same host: nothing to rewrite.
         assert_eq!(
-            nat_rewrite(Some(true), addr("10.0.0.6:50000"), private),
-            addr("10.0.0.5:50000")
+            nat_rewrite(None, addr("203.0.113.7:50000"), public),
+            addr("203.0.113.7:50000")
         );
+        // Explicitly trusted (multi-homed server), or explicitly forced.
         assert_eq!(
             nat_rewrite(Some(false), addr("192.168.1.10:50000"), public),
             addr("192.168.1.10:50000")
+        );
+        assert_eq!(
+            nat_rewrite(Some(true), addr("10.0.0.6:50000"), private),
+            addr("10.0.0.5:50000")
         );
     }
 

@@ -89,10 +89,9 @@ pub struct FtpConfig {
     /// Certificate checks for FTPS.
     pub tls: TlsConfig,
     /// Connect the passive data channel to the control connection's address instead
-    /// of the one in the `PASV` reply. `None` (default) decides per reply: on when the
-    /// reply names an address that cannot be the server as seen from here (see
-    /// [`super::client::nat_rewrite`]). `EPSV` replies carry no address, so this only
-    /// matters when a server answers `PASV`.
+    /// of the one in the `PASV` reply: `None` (default) or `Some(true)` always do,
+    /// `Some(false)` trusts the reply (see [`super::client::nat_rewrite`]). `EPSV`
+    /// replies carry no address, so this only matters when a server answers `PASV`.
     pub nat_workaround: Option<bool>,
     /// Limit for the TCP connect, TLS handshake, greeting and login together.
     pub connect_timeout: Duration,

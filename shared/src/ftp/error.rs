@@ -267,8 +267,11 @@ impl FtpError {
 fn reply_kind(op: Op, code: u32) -> FailureKind {
     match code {
         400..=499 => FailureKind::Transient,
+        // Any refusal during a download (a session the server expired, a 552 on
+        // the confirmation, a vanished file): the file is not known to be bad.
+        500..=599 if op == Op::Retr => FailureKind::Transient,
         530 | 532 => FailureKind::Misconfigured,
-        550 | 551 if matches!(op, Op::Retr | Op::Size | Op::Mdtm) => FailureKind::Transient,
+        550 | 551 if matches!(op, Op::Size | Op::Mdtm) => FailureKind::Transient,
         500..=599 => FailureKind::Misconfigured,
         // A positive reply where another was expected: the session is confused.
         _ => FailureKind::Transient,
@@ -420,6 +423,10 @@ mod tests {
         assert_eq!(reply(Op::Retr, 550).kind(), FailureKind::Transient);
         assert_eq!(reply(Op::Size, 550).kind(), FailureKind::Transient);
         assert_eq!(reply(Op::Rename, 553).kind(), FailureKind::Misconfigured);
+        // During a download every refusal is worth a retry (an expired session,
+        // a 552 on the confirmation): the file is not known to be bad.
+        assert_eq!(reply(Op::Retr, 530).kind(), FailureKind::Transient);
+        assert_eq!(reply(Op::Retr, 552).kind(), FailureKind::Transient);
     }
 
     #[test]

@@ -152,9 +152,11 @@ pub struct Source {
     /// TLS settings (ftps and ftps-implicit only).
     #[serde(default)]
     pub tls: TlsOptions,
-    /// Connect data connections to the control connection's address instead of the
-    /// address a `PASV` reply names (servers behind NAT that announce a private
-    /// address). Unset: automatic (used when the reply names a private address).
+    /// Connect passive data connections to the control connection's address
+    /// instead of the address a `PASV` reply names. Unset or true (the default):
+    /// always, as curl does (servers behind NAT announce private addresses, and a
+    /// hostile server could aim the connection elsewhere). `false`: trust the
+    /// announced address (a multi-homed server whose data port is elsewhere).
     #[serde(default)]
     pub nat_workaround: Option<bool>,
     /// Seconds to wait for the control connection. Default 10.

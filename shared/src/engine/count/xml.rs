@@ -32,7 +32,7 @@
 use std::io::{self, BufRead, Read};
 
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
 
 use super::{CountError, RowStats};
 use crate::engine::spec::{Format, Limits, ParseSpec};
@@ -92,6 +92,11 @@ struct XmlCounter<'a> {
     open_names: String,
     /// …and where each starts in `open_names`; its length is the depth.
     name_starts: Vec<usize>,
+    /// Top-level elements seen (a document has exactly one).
+    roots: u32,
+    /// Whether a declaration, comment, PI or DOCTYPE was seen (a file with
+    /// those but no root element was cut off).
+    saw_markup: bool,
 }
 
 impl<'a> XmlCounter<'a> {
@@ -105,7 +110,32 @@ impl<'a> XmlCounter<'a> {
             open_records: 0,
             open_names: String::new(),
             name_starts: Vec::new(),
+            roots: 0,
+            saw_markup: false,
         }
+    }
+
+    /// Checks what quick-xml leaves to the caller: one root element, well-formed
+    /// attributes (parsed lazily by quick-xml, so never checked otherwise).
+    fn check_element(&mut self, element: &BytesStart<'_>, position: u64) -> Result<(), CountError> {
+        if self.name_starts.is_empty() {
+            self.roots += 1;
+            if self.roots > 1 {
+                return Err(self.malformed(format!(
+                    "a second root element <{}> (at byte {position}); a document has exactly one",
+                    element.name().as_ref()
+                )));
+            }
+        }
+        for attribute in element.attributes() {
+            if let Err(error) = attribute {
+                return Err(self.malformed(format!(
+                    "malformed attribute in <{}>: {error} (at byte {position})",
+                    element.name().as_ref()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Takes one event; `Ok(false)` at the end of the file.
@@ -114,6 +144,7 @@ impl<'a> XmlCounter<'a> {
             Event::Start(start) => {
                 let depth = self.name_starts.len() as u64 + 1;
                 self.check_depth(depth, position)?;
+                self.check_element(start, position)?;
                 let name = start.name();
                 if self.open_names.len() as u64 + name.as_ref().len() as u64 > self.max_token_bytes
                 {
@@ -132,6 +163,7 @@ impl<'a> XmlCounter<'a> {
             Event::Empty(empty) => {
                 let depth = self.name_starts.len() as u64 + 1;
                 self.check_depth(depth, position)?;
+                self.check_element(empty, position)?;
                 if self.is_record(empty.name().as_ref(), empty.local_name().as_ref()) {
                     self.records += 1;
                 }
@@ -148,6 +180,7 @@ impl<'a> XmlCounter<'a> {
                 }
             }
             Event::DocType(doctype) => {
+                self.saw_markup = true;
                 if let Some(why) = unsafe_doctype(doctype.as_bytes()) {
                     return Err(self.malformed(format!(
                         "the DOCTYPE {why}; entities and external DTDs are not accepted (at byte {position})"
@@ -162,14 +195,27 @@ impl<'a> XmlCounter<'a> {
                         self.name_starts.len()
                     )));
                 }
+                if self.roots == 0 && self.saw_markup {
+                    // An empty (or blank) file is 0 records, as for csv and jsonl;
+                    // a declaration or comment with no root is a cut-off document.
+                    return Err(self.malformed("no root element (a cut-off document?)".to_owned()));
+                }
                 return Ok(false);
             }
-            Event::Text(_)
-            | Event::CData(_)
-            | Event::Comment(_)
-            | Event::Decl(_)
-            | Event::PI(_)
-            | Event::GeneralRef(_) => {}
+            Event::Text(text) if self.name_starts.is_empty() => {
+                if text.chars().any(|c| !c.is_whitespace() && c != '\u{feff}') {
+                    return Err(self.malformed(format!(
+                        "text outside the root element (at byte {position})"
+                    )));
+                }
+            }
+            Event::CData(_) | Event::GeneralRef(_) if self.name_starts.is_empty() => {
+                return Err(self.malformed(format!(
+                    "content outside the root element (at byte {position})"
+                )));
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => self.saw_markup = true,
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {}
         }
         Ok(true)
     }
@@ -388,6 +434,32 @@ mod tests {
             }) => (record, reason),
             other => panic!("expected a rejection, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn documents_must_have_one_root_and_well_formed_attributes() {
+        let spec = xml("order");
+        let limits = Limits::default();
+        for (doc, expected) in [
+            (
+                &b"<r><order id=\"1\" id=\"2\"/></r>"[..],
+                "malformed attribute in <order>",
+            ),
+            (b"<r><order a=1/></r>", "malformed attribute in <order>"),
+            (b"<order/><order/>", "a second root element <order>"),
+            (b"<r/>junk", "text outside the root element"),
+            (b"<?xml version=\"1.0\"?>\n", "no root element"),
+            (b"<!-- only a comment -->", "no root element"),
+        ] {
+            let (_, reason) = rejection(doc, &spec, &limits);
+            assert!(
+                reason.starts_with(expected),
+                "{}: {reason}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+        // Whitespace and comments around the root are fine.
+        assert_eq!(records("\n<!-- c -->\n<r><order/></r>\n\n", "order"), 1);
     }
 
     #[test]
