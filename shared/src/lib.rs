@@ -12,6 +12,8 @@
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
 //!   ledger, work queue, notifier, job trigger), the clock, and the versioned
 //!   messages functions exchange.
+//! - [`local`]: the ports on the filesystem and in process, for the demo,
+//!   on-premises runs and tests (the `aws` adapters implement the same traits).
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
@@ -20,6 +22,7 @@
 pub mod engine;
 pub mod failure;
 pub mod ftp;
+pub mod local;
 pub mod poll;
 pub mod ports;
 pub mod registry;
