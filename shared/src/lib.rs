@@ -9,6 +9,11 @@
 //!   files from, the listing parser, and the post-actions applied after a file landed.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
+//! - [`ports`]: the traits the domain reaches the outside through (object store,
+//!   ledger, work queue, notifier, job trigger), the clock, and the versioned
+//!   messages functions exchange.
+//! - [`local`]: the ports on the filesystem and in process, for the demo,
+//!   on-premises runs and tests (the `aws` adapters implement the same traits).
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
@@ -17,6 +22,8 @@
 pub mod engine;
 pub mod failure;
 pub mod ftp;
+pub mod local;
 pub mod poll;
+pub mod ports;
 pub mod registry;
 pub mod secrets;

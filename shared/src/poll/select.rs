@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ftp::listing::{EntryKind, ListEntry, Precision, join_path};
 use crate::registry::{PathMatcher, PatternError, Rule, Source};
@@ -54,7 +54,7 @@ impl ListedFile {
 /// One version of one file: two listings of an unchanged file give the same
 /// version; a changed file, or a corrected file re-uploaded under the same name,
 /// gives a new one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FileVersion {
     pub source: String,
     pub path: String,
@@ -74,7 +74,7 @@ impl FileVersion {
 }
 
 /// What a poll saw of a path, remembered until the next poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observation {
     pub size: Option<u64>,
     pub mtime: Option<DateTime<Utc>>,

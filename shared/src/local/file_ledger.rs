@@ -1,0 +1,518 @@
+//! The embedded ledger: every item in one JSON file (`ledger.json`) under a
+//! directory, held in memory behind a mutex and rewritten atomically after each
+//! change (the new state is written before it replaces the old in memory, so a
+//! failed write changes nothing). The poller's observations live in the same
+//! file: this ledger is also the [`ObservationStore`].
+//!
+//! Chosen over SQLite because the demo holds hundreds of items, not millions,
+//! and `rusqlite`'s bundled C build would add a minute to every clean build for
+//! no behaviour the contract needs. One process owns a directory at a time.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::fs_util::write_atomic;
+use crate::failure::FailureKind;
+use crate::poll::observations::ObservationStore;
+use crate::poll::select::{FileVersion, Observation};
+use crate::ports::ledger::{
+    Claim, FileError, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+};
+
+/// The format this build writes.
+const FORMAT: u32 = 1;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Stored {
+    format: u32,
+    files: Vec<FileRecord>,
+    observations: Vec<StoredObservation>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredObservation {
+    source: String,
+    path: String,
+    observation: Observation,
+}
+
+#[derive(Debug, Default, Clone)]
+struct State {
+    files: HashMap<FileVersion, FileRecord>,
+    observations: HashMap<(String, String), Observation>,
+}
+
+impl State {
+    fn to_stored(&self) -> Stored {
+        let mut files: Vec<FileRecord> = self.files.values().cloned().collect();
+        files.sort_by(|a, b| {
+            (&a.version.source, &a.version.path, a.discovered_at).cmp(&(
+                &b.version.source,
+                &b.version.path,
+                b.discovered_at,
+            ))
+        });
+        let mut observations: Vec<StoredObservation> = self
+            .observations
+            .iter()
+            .map(|((source, path), observation)| StoredObservation {
+                source: source.clone(),
+                path: path.clone(),
+                observation: *observation,
+            })
+            .collect();
+        observations.sort_by(|a, b| (&a.source, &a.path).cmp(&(&b.source, &b.path)));
+        Stored {
+            format: FORMAT,
+            files,
+            observations,
+        }
+    }
+}
+
+/// A ledger in a JSON file, or only in memory.
+#[derive(Debug)]
+pub struct FileLedger {
+    path: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+impl FileLedger {
+    /// Opens (or starts) the ledger in `dir/ledger.json`. A file that cannot be
+    /// read as a ledger is an error naming it; it is never overwritten.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        let path = dir.as_ref().join("ledger.json");
+        let corrupt = |reason: String| LedgerError::Corrupt {
+            location: path.display().to_string(),
+            reason,
+        };
+        let stored = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let stored: Stored =
+                    serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+                if stored.format != FORMAT {
+                    return Err(corrupt(format!(
+                        "format {} (this build reads {FORMAT})",
+                        stored.format
+                    )));
+                }
+                stored
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stored::default(),
+            Err(e) => {
+                return Err(LedgerError::Unavailable {
+                    op: "open",
+                    source: Box::new(e),
+                });
+            }
+        };
+        let mut state = State::default();
+        for record in stored.files {
+            if state
+                .files
+                .insert(record.version.clone(), record.clone())
+                .is_some()
+            {
+                return Err(corrupt(format!(
+                    "two items for {}:{} ({})",
+                    record.version.source,
+                    record.version.path,
+                    record.version.version_key()
+                )));
+            }
+        }
+        for o in stored.observations {
+            state.observations.insert((o.source, o.path), o.observation);
+        }
+        Ok(FileLedger {
+            path: Some(path),
+            state: Mutex::new(state),
+        })
+    }
+
+    /// A ledger that lives only as long as this value (tests).
+    pub fn in_memory() -> Self {
+        FileLedger {
+            path: None,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies `change` to a copy of the state, persists the copy, then keeps it.
+    fn update<T>(
+        &self,
+        op: &'static str,
+        change: impl FnOnce(&mut State) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut guard = self.lock();
+        let mut next = guard.clone();
+        let out = change(&mut next)?;
+        if let Some(path) = &self.path {
+            let bytes = serde_json::to_vec_pretty(&next.to_stored()).map_err(|e| {
+                LedgerError::Unavailable {
+                    op,
+                    source: Box::new(e),
+                }
+            })?;
+            write_atomic(path, &bytes).map_err(|e| LedgerError::Unavailable {
+                op,
+                source: Box::new(e),
+            })?;
+        }
+        *guard = next;
+        Ok(out)
+    }
+
+    fn claim_now(&self, file: NewFile) -> Result<Claim, LedgerError> {
+        if let Some(existing) = self.lock().files.get(&file.version) {
+            return Ok(Claim::AlreadyKnown(existing.state));
+        }
+        self.update("claim", |state| {
+            if let Some(existing) = state.files.get(&file.version) {
+                return Ok(Claim::AlreadyKnown(existing.state));
+            }
+            state
+                .files
+                .insert(file.version.clone(), FileRecord::discovered(file));
+            Ok(Claim::Claimed)
+        })
+    }
+
+    fn take_lease_now(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, LedgerError> {
+        self.update("take lease", |state| {
+            let record = state
+                .files
+                .get_mut(version)
+                .ok_or_else(|| LedgerError::not_found(version))?;
+            match record.state {
+                FileState::Ingested | FileState::Rejected => {
+                    return Ok(Lease::Finished(record.state));
+                }
+                FileState::Ingesting if record.lease_until.is_some_and(|until| until > now) => {
+                    return Ok(Lease::Held {
+                        owner: record.lease_owner.clone(),
+                        until: record.lease_until,
+                    });
+                }
+                FileState::Discovered | FileState::Failed | FileState::Ingesting => {}
+            }
+            record.state = FileState::Ingesting;
+            record.attempts += 1;
+            record.lease_owner = Some(owner.to_owned());
+            record.lease_until = Some(now + lease);
+            record.updated_at = now;
+            Ok(Lease::Taken(Box::new(record.clone())))
+        })
+    }
+
+    fn finish_now(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord, LedgerError> {
+        self.update("finish", |state| {
+            let record = state
+                .files
+                .get_mut(version)
+                .ok_or_else(|| LedgerError::not_found(version))?;
+            let to = outcome.state();
+            if record.state != FileState::Ingesting {
+                return Err(LedgerError::conflict(version, record.state, to, ""));
+            }
+            if record.lease_owner.as_deref() != Some(owner) {
+                return Err(LedgerError::conflict(
+                    version,
+                    record.state,
+                    to,
+                    format!(": the lease belongs to another ingester, not {owner}"),
+                ));
+            }
+            record.state = to;
+            record.lease_until = None;
+            record.updated_at = now;
+            match outcome {
+                Outcome::Ingested {
+                    sha256,
+                    bytes_in,
+                    bytes_out,
+                    rows,
+                    s3_key,
+                } => {
+                    record.sha256 = Some(sha256);
+                    record.bytes_in = Some(bytes_in);
+                    record.bytes_out = Some(bytes_out);
+                    record.rows = Some(rows);
+                    record.s3_key = Some(s3_key);
+                    record.error = None;
+                }
+                Outcome::Rejected {
+                    sha256,
+                    bytes_in,
+                    reason,
+                } => {
+                    record.sha256 = sha256;
+                    record.bytes_in = Some(bytes_in);
+                    record.error = Some(FileError {
+                        kind: FailureKind::Rejected,
+                        reason,
+                    });
+                }
+                Outcome::Failed(error) => record.error = Some(error),
+            }
+            Ok(record.clone())
+        })
+    }
+
+    fn reset_now(
+        &self,
+        version: &FileVersion,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord, LedgerError> {
+        self.update("reset", |state| {
+            let record = state
+                .files
+                .get_mut(version)
+                .ok_or_else(|| LedgerError::not_found(version))?;
+            if !matches!(record.state, FileState::Rejected | FileState::Failed) {
+                return Err(LedgerError::conflict(
+                    version,
+                    record.state,
+                    FileState::Discovered,
+                    ": only rejected or failed files are reset",
+                ));
+            }
+            record.state = FileState::Discovered;
+            record.lease_owner = None;
+            record.lease_until = None;
+            record.updated_at = now;
+            Ok(record.clone())
+        })
+    }
+
+    fn set_job_run_now(&self, version: &FileVersion, run_id: &str) -> Result<(), LedgerError> {
+        self.update("set job run", |state| {
+            let record = state
+                .files
+                .get_mut(version)
+                .ok_or_else(|| LedgerError::not_found(version))?;
+            if record.state != FileState::Ingested {
+                return Err(LedgerError::conflict(
+                    version,
+                    record.state,
+                    FileState::Ingested,
+                    ": a job run is recorded only for ingested files",
+                ));
+            }
+            record.job_run_id = Some(run_id.to_owned());
+            Ok(())
+        })
+    }
+
+    fn by_state_now(&self, tenant: &str, state: FileState, limit: usize) -> Vec<FileRecord> {
+        let mut found: Vec<FileRecord> = self
+            .lock()
+            .files
+            .values()
+            .filter(|r| r.tenant == tenant && r.state == state)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| a.version.path.cmp(&b.version.path))
+        });
+        found.truncate(limit);
+        found
+    }
+}
+
+impl Ledger for FileLedger {
+    async fn claim(&self, file: NewFile) -> Result<Claim, LedgerError> {
+        self.claim_now(file)
+    }
+
+    async fn known(&self, versions: &[FileVersion]) -> Result<HashSet<FileVersion>, LedgerError> {
+        let state = self.lock();
+        Ok(versions
+            .iter()
+            .filter(|v| state.files.contains_key(*v))
+            .cloned()
+            .collect())
+    }
+
+    async fn get(&self, version: &FileVersion) -> Result<Option<FileRecord>, LedgerError> {
+        Ok(self.lock().files.get(version).cloned())
+    }
+
+    async fn take_lease(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, LedgerError> {
+        self.take_lease_now(version, owner, lease, now)
+    }
+
+    async fn finish(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord, LedgerError> {
+        self.finish_now(version, owner, outcome, now)
+    }
+
+    async fn reset(
+        &self,
+        version: &FileVersion,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord, LedgerError> {
+        self.reset_now(version, now)
+    }
+
+    async fn set_job_run(
+        &self,
+        version: &FileVersion,
+        run_id: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.set_job_run_now(version, run_id)
+    }
+
+    async fn by_state(
+        &self,
+        tenant: &str,
+        state: FileState,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, LedgerError> {
+        Ok(self.by_state_now(tenant, state, limit))
+    }
+}
+
+impl ObservationStore for FileLedger {
+    type Error = LedgerError;
+
+    async fn load(
+        &self,
+        source: &str,
+        paths: &[String],
+    ) -> Result<HashMap<String, Observation>, LedgerError> {
+        let state = self.lock();
+        Ok(paths
+            .iter()
+            .filter_map(|path| {
+                state
+                    .observations
+                    .get(&(source.to_owned(), path.clone()))
+                    .map(|o| (path.clone(), *o))
+            })
+            .collect())
+    }
+
+    async fn save(
+        &self,
+        source: &str,
+        observations: &[(String, Observation)],
+    ) -> Result<(), LedgerError> {
+        self.update("save observations", |state| {
+            for (path, observation) in observations {
+                state
+                    .observations
+                    .insert((source.to_owned(), path.clone()), *observation);
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_file(path: &str) -> NewFile {
+        NewFile {
+            version: FileVersion {
+                source: "s".into(),
+                path: path.into(),
+                size: 10,
+                mtime: None,
+            },
+            tenant: "acme".into(),
+            rule: "r".into(),
+            discovered_at: "2024-05-01T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_ledger_and_observations_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = FileLedger::open(dir.path()).unwrap();
+        assert_eq!(ledger.claim(new_file("/a")).await.unwrap(), Claim::Claimed);
+        let seen = Observation {
+            size: Some(10),
+            mtime: None,
+            seen_at: "2024-05-01T00:00:00Z".parse().unwrap(),
+        };
+        ledger.save("s", &[("/a".into(), seen)]).await.unwrap();
+        drop(ledger);
+
+        let reopened = FileLedger::open(dir.path()).unwrap();
+        let record = reopened
+            .get(&new_file("/a").version)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.state, FileState::Discovered);
+        let loaded = reopened
+            .load("s", &["/a".into(), "/b".into()])
+            .await
+            .unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded["/a"], seen);
+    }
+
+    #[test]
+    fn a_corrupt_ledger_file_is_an_error_naming_it_and_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.json");
+        std::fs::write(&path, b"{\"format\":1,\"files\":[{\"oops\"").unwrap();
+        let err = FileLedger::open(dir.path()).unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("ledger.json"), "{err}");
+        assert_eq!(err.kind(), FailureKind::Misconfigured);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"{\"format\":1,\"files\":[{\"oops\"".to_vec()
+        );
+    }
+
+    #[test]
+    fn a_ledger_of_another_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ledger.json"),
+            br#"{"format":7,"files":[],"observations":[]}"#,
+        )
+        .unwrap();
+        let err = FileLedger::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("format 7"), "{err}");
+    }
+}

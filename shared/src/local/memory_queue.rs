@@ -1,0 +1,291 @@
+//! A work queue in process, with what the flow relies on from SQS: visibility
+//! timeouts read from an injectable [`Clock`], a receive count, a dead-letter
+//! queue that messages move to by themselves after `max_receives` receives
+//! (SQS redrive), explicit dead-lettering with reason attributes, and redrive
+//! back. Not persisted: a demo run drains its queues before it exits.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::fs_util::random_id;
+use crate::failure::FailureKind;
+use crate::ports::clock::Clock;
+use crate::ports::work_queue::{
+    DeadLetter, MAX_BATCH, OutgoingMessage, QueueError, Received, WorkQueue, attr,
+};
+
+/// The largest body SQS takes.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The longest visibility timeout SQS takes.
+const MAX_VISIBILITY_SECS: i64 = 12 * 60 * 60;
+
+#[derive(Debug, Clone)]
+struct Stored {
+    id: String,
+    body: String,
+    attributes: crate::ports::work_queue::Attributes,
+    receive_count: u32,
+    visible_at: DateTime<Utc>,
+    receipt: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Queues {
+    main: VecDeque<Stored>,
+    dead: VecDeque<Stored>,
+    next_id: u64,
+}
+
+/// One queue and its dead-letter queue, in memory.
+pub struct MemoryQueue {
+    name: String,
+    max_receives: u32,
+    clock: Arc<dyn Clock>,
+    queues: Mutex<Queues>,
+}
+
+impl std::fmt::Debug for MemoryQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryQueue")
+            .field("name", &self.name)
+            .field("max_receives", &self.max_receives)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryQueue {
+    /// A queue named `name` whose messages move to its dead-letter queue when
+    /// received more than `max_receives` times (at least 1).
+    pub fn new(name: impl Into<String>, max_receives: u32, clock: Arc<dyn Clock>) -> Self {
+        MemoryQueue {
+            name: name.into(),
+            max_receives: max_receives.max(1),
+            clock,
+            queues: Mutex::new(Queues::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn invalid(&self, reason: String) -> QueueError {
+        QueueError::Invalid {
+            queue: self.name.clone(),
+            reason,
+        }
+    }
+
+    fn stale(&self, receipt: &str) -> QueueError {
+        QueueError::StaleReceipt {
+            queue: self.name.clone(),
+            receipt: receipt.to_owned(),
+        }
+    }
+
+    fn check_receive(&self, max: usize, visibility: Duration) -> Result<(), QueueError> {
+        if !(1..=MAX_BATCH).contains(&max) {
+            return Err(self.invalid(format!(
+                "receive takes 1 to {MAX_BATCH} messages, not {max}"
+            )));
+        }
+        let secs = visibility.num_seconds();
+        if !(0..=MAX_VISIBILITY_SECS).contains(&secs) {
+            return Err(self.invalid(format!(
+                "visibility timeout {secs}s is outside 0..={MAX_VISIBILITY_SECS}s"
+            )));
+        }
+        Ok(())
+    }
+
+    fn new_receipt(&self) -> Result<String, QueueError> {
+        random_id().map_err(|e| QueueError::Unavailable {
+            queue: self.name.clone(),
+            op: "receive",
+            source: Box::new(e),
+        })
+    }
+
+    fn send_now(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {
+        if messages.len() > MAX_BATCH {
+            return Err(self.invalid(format!(
+                "a batch holds at most {MAX_BATCH} messages, not {}",
+                messages.len()
+            )));
+        }
+        if let Some(m) = messages.iter().find(|m| m.body.len() > MAX_BODY_BYTES) {
+            return Err(self.invalid(format!(
+                "a body holds at most {MAX_BODY_BYTES} bytes, not {}",
+                m.body.len()
+            )));
+        }
+        let now = self.clock.now();
+        let mut queues = self.lock();
+        for message in messages {
+            queues.next_id += 1;
+            let id = format!("{}-{}", self.name, queues.next_id);
+            queues.main.push_back(Stored {
+                id,
+                body: message.body.clone(),
+                attributes: message.attributes.clone(),
+                receive_count: 0,
+                visible_at: now,
+                receipt: None,
+            });
+        }
+        Ok(())
+    }
+
+    fn receive_now(
+        &self,
+        max: usize,
+        visibility: Duration,
+        dead: bool,
+    ) -> Result<Vec<Received>, QueueError> {
+        self.check_receive(max, visibility)?;
+        let now = self.clock.now();
+        let mut queues = self.lock();
+        let mut received = Vec::new();
+        let mut index = 0;
+        while received.len() < max {
+            let queue = if dead {
+                &mut queues.dead
+            } else {
+                &mut queues.main
+            };
+            let Some(message) = queue.get_mut(index) else {
+                break;
+            };
+            if message.visible_at > now {
+                index += 1;
+                continue;
+            }
+            if !dead && message.receive_count >= self.max_receives {
+                if let Some(mut moved) = queues.main.remove(index) {
+                    moved.receive_count = 0;
+                    moved.receipt = None;
+                    moved.visible_at = now;
+                    queues.dead.push_back(moved);
+                }
+                continue;
+            }
+            let receipt = self.new_receipt()?;
+            message.receive_count += 1;
+            message.visible_at = now + visibility;
+            message.receipt = Some(receipt.clone());
+            received.push(Received {
+                id: message.id.clone(),
+                receipt,
+                body: message.body.clone(),
+                attributes: message.attributes.clone(),
+                receive_count: message.receive_count,
+            });
+            index += 1;
+        }
+        Ok(received)
+    }
+
+    /// Removes the message holding `receipt` from the main or dead queue.
+    fn take(&self, receipt: &str, dead: bool) -> Result<Stored, QueueError> {
+        let mut queues = self.lock();
+        let queue = if dead {
+            &mut queues.dead
+        } else {
+            &mut queues.main
+        };
+        let index = queue
+            .iter()
+            .position(|m| m.receipt.as_deref() == Some(receipt))
+            .ok_or_else(|| self.stale(receipt))?;
+        queue.remove(index).ok_or_else(|| self.stale(receipt))
+    }
+
+    fn extend_now(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError> {
+        self.check_receive(1, visibility)?;
+        let now = self.clock.now();
+        let mut queues = self.lock();
+        let message = queues
+            .main
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt))
+            .ok_or_else(|| self.stale(receipt))?;
+        message.visible_at = now + visibility;
+        Ok(())
+    }
+
+    fn dead_letter_now(
+        &self,
+        message: &Received,
+        kind: FailureKind,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        let mut stored = self.take(&message.receipt, false)?;
+        stored
+            .attributes
+            .insert(attr::ERROR_KIND.into(), kind.name().into());
+        stored
+            .attributes
+            .insert(attr::ERROR_REASON.into(), reason.into());
+        stored.receive_count = 0;
+        stored.receipt = None;
+        stored.visible_at = self.clock.now();
+        self.lock().dead.push_back(stored);
+        Ok(())
+    }
+
+    fn redrive_now(&self, message: &DeadLetter) -> Result<(), QueueError> {
+        let mut stored = self.take(&message.receipt, true)?;
+        stored.attributes.remove(attr::ERROR_KIND);
+        stored.attributes.remove(attr::ERROR_REASON);
+        stored.receive_count = 0;
+        stored.receipt = None;
+        stored.visible_at = self.clock.now();
+        self.lock().main.push_back(stored);
+        Ok(())
+    }
+}
+
+impl WorkQueue for MemoryQueue {
+    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {
+        self.send_now(messages)
+    }
+
+    async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Received>, QueueError> {
+        self.receive_now(max, visibility, false)
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        self.take(receipt, false).map(drop)
+    }
+
+    async fn extend_visibility(
+        &self,
+        receipt: &str,
+        visibility: Duration,
+    ) -> Result<(), QueueError> {
+        self.extend_now(receipt, visibility)
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &Received,
+        kind: FailureKind,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        self.dead_letter_now(message, kind, reason)
+    }
+
+    async fn receive_dead_letters(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<DeadLetter>, QueueError> {
+        self.receive_now(max, visibility, true)
+    }
+
+    async fn redrive(&self, message: &DeadLetter) -> Result<(), QueueError> {
+        self.redrive_now(message)
+    }
+}

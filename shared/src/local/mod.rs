@@ -1,0 +1,19 @@
+//! The `local` adapters: the ports implemented on the filesystem and in process,
+//! for the CLI's demo, on-premises runs and tests. Real but simple: one process
+//! owns a directory at a time; writes that matter are atomic (temp file +
+//! rename) so a crash leaves the previous state, never a torn file. They do
+//! blocking file I/O inside their async fns, which is fine at demo sizes.
+
+mod fs_util;
+
+pub mod file_jobs;
+pub mod file_ledger;
+pub mod file_notifier;
+pub mod fs_object_store;
+pub mod memory_queue;
+
+pub use file_jobs::{FileJobTrigger, RecordedRun};
+pub use file_ledger::FileLedger;
+pub use file_notifier::FileNotifier;
+pub use fs_object_store::FsObjectStore;
+pub use memory_queue::MemoryQueue;

@@ -1,0 +1,309 @@
+//! The ledger port: one item per file version with its state machine
+//! `discovered → ingesting → ingested | rejected | failed`, written only by
+//! conditional transitions so that overlapping pollers and at-least-once
+//! deliveries never ingest a file twice. Losing a race (another poller claimed
+//! the file, another ingester holds the lease) is an outcome, not an error.
+//!
+//! Transitions:
+//! - [`Ledger::claim`]: absent → `discovered`.
+//! - [`Ledger::take_lease`]: `discovered`, `failed`, or `ingesting` whose lease
+//!   expired (a crashed ingester) → `ingesting`, attempts + 1.
+//! - [`Ledger::finish`]: `ingesting` under the caller's lease → `ingested`,
+//!   `rejected` or `failed`. `failed` means "this attempt failed" and may be
+//!   leased again (SQS redelivery); `rejected` and `ingested` are final.
+//! - [`Ledger::reset`]: `rejected` or `failed` → `discovered` (redrive).
+//! - [`Ledger::set_job_run`]: records the catalog job run of an `ingested` file.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::failure::FailureKind;
+use crate::poll::select::FileVersion;
+
+/// Where a file version is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileState {
+    Discovered,
+    Ingesting,
+    Ingested,
+    Rejected,
+    Failed,
+}
+
+impl FileState {
+    /// The lowercase name stored in the ledger.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileState::Discovered => "discovered",
+            FileState::Ingesting => "ingesting",
+            FileState::Ingested => "ingested",
+            FileState::Rejected => "rejected",
+            FileState::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for FileState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why the last attempt failed, or why the file was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileError {
+    pub kind: FailureKind,
+    pub reason: String,
+}
+
+/// A file version the poller found and claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    pub version: FileVersion,
+    pub tenant: String,
+    pub rule: String,
+    pub discovered_at: DateTime<Utc>,
+}
+
+/// One ledger item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub version: FileVersion,
+    pub tenant: String,
+    pub rule: String,
+    pub state: FileState,
+    /// Leases taken so far.
+    pub attempts: u32,
+    /// Who holds (or last held) the lease: an ingester's invocation id.
+    pub lease_owner: Option<String>,
+    /// When the current lease runs out.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// SHA-256 (hex) of the bytes as received.
+    pub sha256: Option<String>,
+    pub bytes_in: Option<u64>,
+    pub bytes_out: Option<u64>,
+    pub rows: Option<u64>,
+    pub s3_key: Option<String>,
+    pub job_run_id: Option<String>,
+    pub error: Option<FileError>,
+    pub discovered_at: DateTime<Utc>,
+    /// When the item last changed state; "newest first" orders by this.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FileRecord {
+    /// A freshly claimed item.
+    pub fn discovered(new: NewFile) -> Self {
+        FileRecord {
+            version: new.version,
+            tenant: new.tenant,
+            rule: new.rule,
+            state: FileState::Discovered,
+            attempts: 0,
+            lease_owner: None,
+            lease_until: None,
+            sha256: None,
+            bytes_in: None,
+            bytes_out: None,
+            rows: None,
+            s3_key: None,
+            job_run_id: None,
+            error: None,
+            discovered_at: new.discovered_at,
+            updated_at: new.discovered_at,
+        }
+    }
+}
+
+/// The outcome of [`Ledger::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller created the item: send the file to the ingester.
+    Claimed,
+    /// The version was already known (another poll claimed it): do nothing.
+    AlreadyKnown(FileState),
+}
+
+/// The outcome of [`Ledger::take_lease`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// This caller holds the lease until `record.lease_until`.
+    Taken(Box<FileRecord>),
+    /// Another ingester holds an unexpired lease: leave the message for later.
+    Held {
+        owner: Option<String>,
+        until: Option<DateTime<Utc>>,
+    },
+    /// The file is already `ingested` or `rejected`: a duplicate delivery.
+    Finished(FileState),
+}
+
+/// How an attempt ended, with what the ledger keeps of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ingested {
+        sha256: String,
+        bytes_in: u64,
+        bytes_out: u64,
+        rows: u64,
+        s3_key: String,
+    },
+    Rejected {
+        /// `None` when reading stopped early (file above `max_bytes`).
+        sha256: Option<String>,
+        bytes_in: u64,
+        reason: String,
+    },
+    Failed(FileError),
+}
+
+impl Outcome {
+    /// The state this outcome leads to.
+    pub fn state(&self) -> FileState {
+        match self {
+            Outcome::Ingested { .. } => FileState::Ingested,
+            Outcome::Rejected { .. } => FileState::Rejected,
+            Outcome::Failed(_) => FileState::Failed,
+        }
+    }
+}
+
+/// Why a ledger call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The table could not be reached or throttled us, or a local I/O error.
+    #[error("ledger {op}: {source}")]
+    Unavailable {
+        op: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No item for this version: the message names a file no poller claimed.
+    #[error("ledger: no item for {source_id}:{path} ({version_key})")]
+    NotFound {
+        source_id: String,
+        path: String,
+        version_key: String,
+    },
+    /// The item is not in a state this transition starts from, or the caller's
+    /// lease was lost to another ingester. The caller's message is retried and
+    /// its next `take_lease` sees the truth.
+    #[error("ledger: {source_id}:{path} cannot go from {from} to {to}{detail}")]
+    Conflict {
+        source_id: String,
+        path: String,
+        from: FileState,
+        to: FileState,
+        detail: String,
+    },
+    /// The stored ledger cannot be read (a corrupt file, an item of another shape).
+    #[error("ledger: corrupt store {location}: {reason}")]
+    Corrupt { location: String, reason: String },
+}
+
+impl LedgerError {
+    /// Unreachable and conflicting writes are retried; unknown items and a
+    /// corrupt store need ops.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            LedgerError::Unavailable { .. } | LedgerError::Conflict { .. } => {
+                FailureKind::Transient
+            }
+            LedgerError::NotFound { .. } | LedgerError::Corrupt { .. } => {
+                FailureKind::Misconfigured
+            }
+        }
+    }
+
+    /// A `NotFound` for `version`.
+    pub fn not_found(version: &FileVersion) -> Self {
+        LedgerError::NotFound {
+            source_id: version.source.clone(),
+            path: version.path.clone(),
+            version_key: version.version_key(),
+        }
+    }
+
+    /// A `Conflict` for `version`.
+    pub fn conflict(
+        version: &FileVersion,
+        from: FileState,
+        to: FileState,
+        detail: impl Into<String>,
+    ) -> Self {
+        LedgerError::Conflict {
+            source_id: version.source.clone(),
+            path: version.path.clone(),
+            from,
+            to,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The ledger of file versions. `now` is passed in (not read inside) so that
+/// lease expiry is decided against the caller's clock and tests need no sleep.
+pub trait Ledger: Send + Sync {
+    /// Creates the item in `discovered` unless the version is already known.
+    fn claim(&self, file: NewFile) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
+
+    /// Which of `versions` the ledger already knows (the poller's dedupe; one
+    /// batched read, chunked by the adapter as its back-end requires).
+    fn known(
+        &self,
+        versions: &[FileVersion],
+    ) -> impl Future<Output = Result<HashSet<FileVersion>, LedgerError>> + Send;
+
+    /// The item of `version`, if any.
+    fn get(
+        &self,
+        version: &FileVersion,
+    ) -> impl Future<Output = Result<Option<FileRecord>, LedgerError>> + Send;
+
+    /// Takes the ingest lease for `owner` until `now + lease`.
+    fn take_lease(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Lease, LedgerError>> + Send;
+
+    /// Records the outcome of `owner`'s attempt; refused with `Conflict` unless
+    /// the item is `ingesting` under `owner`'s lease.
+    fn finish(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<FileRecord, LedgerError>> + Send;
+
+    /// Puts a `rejected` or `failed` item back to `discovered` (redrive).
+    fn reset(
+        &self,
+        version: &FileVersion,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<FileRecord, LedgerError>> + Send;
+
+    /// Records the catalog job run started for an `ingested` item.
+    fn set_job_run(
+        &self,
+        version: &FileVersion,
+        run_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Up to `limit` items of `tenant` in `state`, most recently changed first.
+    fn by_state(
+        &self,
+        tenant: &str,
+        state: FileState,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<FileRecord>, LedgerError>> + Send;
+}

@@ -1,0 +1,29 @@
+//! The ports: the small traits through which the domain reaches the outside world
+//! (object store, ledger, work queue, notifier, job trigger), the clock they read,
+//! and the messages that travel between functions. Two adapter sets implement
+//! them: [`crate::local`] (filesystem, in-process) and, later, `aws`; one contract
+//! suite (`shared/tests/contract/`) runs against both.
+//!
+//! Every error type here has `kind()`, mapping it onto the failure taxonomy.
+//! Outcomes that are part of normal concurrent operation (another poller claimed
+//! the file first, another ingester holds the lease) are values, not errors.
+
+pub mod clock;
+pub mod job_trigger;
+pub mod ledger;
+pub mod messages;
+pub mod notifier;
+pub mod object_store;
+pub mod work_queue;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use job_trigger::{JobError, JobRun, JobTrigger};
+pub use ledger::{
+    Claim, FileError, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+};
+pub use messages::{FileDiscovered, MessageError, PollSource};
+pub use notifier::{Notification, Notifier, NotifyError, Severity};
+pub use object_store::{
+    CompletedPart, Metadata, MultipartUpload, ObjectInfo, ObjectStore, ObjectStoreError,
+};
+pub use work_queue::{DeadLetter, OutgoingMessage, QueueError, Received, WorkQueue};

@@ -1,0 +1,145 @@
+//! The work queue port (SQS, or in-process locally): batched sends, receives
+//! with a visibility timeout, deletes, and a dead-letter queue fed two ways —
+//! by the queue itself once a message was received `max_receives` times (SQS
+//! redrive), and explicitly, with the reason as attributes, for rejected files.
+//! Ops list and move dead letters back (redrive).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use chrono::Duration;
+
+use crate::failure::FailureKind;
+
+/// The most messages one `send_batch` takes (SQS's limit).
+pub const MAX_BATCH: usize = 10;
+
+/// String attributes on a message (SQS message attributes).
+pub type Attributes = BTreeMap<String, String>;
+
+/// A message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub body: String,
+    pub attributes: Attributes,
+}
+
+impl OutgoingMessage {
+    /// A message with no attributes.
+    pub fn new(body: impl Into<String>) -> Self {
+        OutgoingMessage {
+            body: body.into(),
+            attributes: Attributes::new(),
+        }
+    }
+}
+
+/// A message as received: hidden from other receivers until its visibility
+/// timeout passes, deleted with its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Stable across receives.
+    pub id: String,
+    /// Valid for this receive only (SQS receipt handle).
+    pub receipt: String,
+    pub body: String,
+    pub attributes: Attributes,
+    /// How many times the message was received, this time included.
+    pub receive_count: u32,
+}
+
+/// A message received from the dead-letter queue.
+pub type DeadLetter = Received;
+
+/// Attribute names `dead_letter` sets.
+pub mod attr {
+    /// The failure kind (`rejected`, `misconfigured`, `transient`).
+    pub const ERROR_KIND: &str = "error_kind";
+    /// The human-readable reason.
+    pub const ERROR_REASON: &str = "error_reason";
+}
+
+/// Why a queue call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue could not be reached or throttled us.
+    #[error("queue {queue}: {op}: {source}")]
+    Unavailable {
+        queue: String,
+        op: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The receipt is unknown or stale (the message was deleted, or its
+    /// visibility timeout passed and another receiver got it).
+    #[error("queue {queue}: receipt {receipt} is no longer valid")]
+    StaleReceipt { queue: String, receipt: String },
+    /// A batch larger than [`MAX_BATCH`], a visibility timeout out of range.
+    #[error("queue {queue}: {reason}")]
+    Invalid { queue: String, reason: String },
+    /// The queue does not exist or we may not use it.
+    #[error("queue {queue}: {reason}")]
+    Denied { queue: String, reason: String },
+}
+
+impl QueueError {
+    /// Unreachable queues and stale receipts are transient (the message comes
+    /// back); invalid calls and missing queues need a fix.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            QueueError::Unavailable { .. } | QueueError::StaleReceipt { .. } => {
+                FailureKind::Transient
+            }
+            QueueError::Invalid { .. } | QueueError::Denied { .. } => FailureKind::Misconfigured,
+        }
+    }
+}
+
+/// One work queue with its dead-letter queue.
+pub trait WorkQueue: Send + Sync {
+    /// Sends up to [`MAX_BATCH`] messages.
+    fn send_batch(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Receives up to `max` visible messages (at most 10), hiding each for
+    /// `visibility`. A message already received `max_receives` times is moved
+    /// to the dead-letter queue instead of being returned.
+    fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> impl Future<Output = Result<Vec<Received>, QueueError>> + Send;
+
+    /// Deletes a received message.
+    fn delete(&self, receipt: &str) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Hides a received message for `visibility` from now (a long ingest).
+    fn extend_visibility(
+        &self,
+        receipt: &str,
+        visibility: Duration,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Moves a received message to the dead-letter queue at once, with
+    /// [`attr::ERROR_KIND`] and [`attr::ERROR_REASON`] added to its attributes.
+    fn dead_letter(
+        &self,
+        message: &Received,
+        kind: FailureKind,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Receives up to `max` dead letters, hiding each for `visibility` (SQS
+    /// cannot list a queue; ops browse by receiving).
+    fn receive_dead_letters(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, QueueError>> + Send;
+
+    /// Moves a received dead letter back to the work queue, without the
+    /// attributes `dead_letter` added.
+    fn redrive(&self, message: &DeadLetter) -> impl Future<Output = Result<(), QueueError>> + Send;
+}

@@ -1,0 +1,665 @@
+//! The contract every adapter of a port must meet, as generic async functions:
+//! `contract_local.rs` runs them against the `local` adapters, and the AWS slice
+//! runs the same functions against the SDK adapters on moto. Each function
+//! expects fresh, empty resources (a new directory, table, queue or topic).
+//!
+//! Where a back-end's clock or inbox cannot be reached through the port, the
+//! caller passes a small helper: [`TimeTravel`] (a manual clock locally, a real
+//! sleep against SQS) and [`Inbox`] (the notifier's file locally, a subscribed
+//! queue against SNS).
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+use tributary::failure::FailureKind;
+use tributary::poll::select::FileVersion;
+use tributary::ports::ledger::{
+    Claim, FileError, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+};
+use tributary::ports::notifier::{Notification, Notifier, Severity};
+use tributary::ports::object_store::{MIN_PART_BYTES, Metadata, ObjectStore, ObjectStoreError};
+use tributary::ports::work_queue::{OutgoingMessage, QueueError, Received, WorkQueue, attr};
+use tributary::ports::{JobError, JobTrigger};
+
+/// Moves the queue's clock forward.
+pub trait TimeTravel {
+    fn advance(&self, by: Duration) -> impl Future<Output = ()>;
+}
+
+/// Reads back what a notifier published.
+pub trait Inbox {
+    fn received(&self) -> impl Future<Output = Vec<Notification>>;
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn lineage() -> Metadata {
+    [
+        ("source-host", "ftp.acme.example"),
+        ("source-path", "/out/orders 2024-05-01.csv.gz"),
+        ("sha256", "ab12"),
+        ("rows", "42"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Deterministic, non-repeating bytes (so a misordered part changes the hash).
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[0] ^ seed)
+        .collect()
+}
+
+// ---------------------------------------------------------------- object store
+
+/// A two-part upload is invisible until completed, then holds exactly the bytes
+/// in order with the metadata given at the start; no upload is left open.
+pub async fn object_store_multipart_completes<S: ObjectStore>(store: &S) {
+    let key = "raw/tenant=acme/dataset=orders/ingest_date=2024-05-01/orders.csv";
+    let first = pattern(MIN_PART_BYTES, 1);
+    let last = pattern(123_457, 2);
+    let mut whole = Sha256::new();
+    whole.update(&first);
+    whole.update(&last);
+    let expected = whole.finalize();
+
+    let upload = store.start_upload(key, &lineage()).await.unwrap();
+    assert_eq!(upload.key, key);
+    let p1 = store.put_part(&upload, 1, first).await.unwrap();
+    let p2 = store.put_part(&upload, 2, last).await.unwrap();
+    assert!(
+        store.head(key).await.unwrap().is_none(),
+        "visible before completion"
+    );
+    let open = store.incomplete_uploads("raw/").await.unwrap();
+    assert!(open.contains(&upload), "{open:?}");
+
+    store.complete_upload(&upload, &[p1, p2]).await.unwrap();
+    let bytes = store.get(key).await.unwrap().unwrap();
+    assert_eq!(Sha256::digest(&bytes), expected);
+    let info = store.head(key).await.unwrap().unwrap();
+    assert_eq!(info.size, (MIN_PART_BYTES + 123_457) as u64);
+    assert_eq!(info.metadata, lineage());
+    assert!(store.incomplete_uploads("raw/").await.unwrap().is_empty());
+}
+
+/// An aborted upload leaves no object and no open upload; its parts are refused
+/// afterwards; aborting twice is fine.
+pub async fn object_store_abort_leaves_nothing<S: ObjectStore>(store: &S) {
+    let key = "raw/tenant=acme/dataset=orders/bad.csv";
+    let upload = store.start_upload(key, &lineage()).await.unwrap();
+    store.put_part(&upload, 1, pattern(1000, 3)).await.unwrap();
+    store.abort_upload(&upload).await.unwrap();
+
+    assert!(store.head(key).await.unwrap().is_none());
+    assert!(store.get(key).await.unwrap().is_none());
+    assert!(store.incomplete_uploads("").await.unwrap().is_empty());
+    let err = store
+        .put_part(&upload, 2, pattern(10, 4))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ObjectStoreError::NoSuchUpload { .. }),
+        "{err}"
+    );
+    store.abort_upload(&upload).await.unwrap();
+}
+
+/// A small object in one put round-trips its bytes and metadata; a missing key
+/// is `None`, not an error.
+pub async fn object_store_put_round_trips<S: ObjectStore>(store: &S) {
+    let key = "raw/tenant=acme/dataset=small/one.jsonl";
+    store
+        .put(key, b"{\"a\":1}\n".to_vec(), &lineage())
+        .await
+        .unwrap();
+    assert_eq!(store.get(key).await.unwrap().unwrap(), b"{\"a\":1}\n");
+    let info = store.head(key).await.unwrap().unwrap();
+    assert_eq!((info.size, info.metadata), (8, lineage()));
+    assert!(store.head("raw/absent").await.unwrap().is_none());
+    assert!(store.get("raw/absent").await.unwrap().is_none());
+}
+
+/// Completing with a part below the minimum that is not the last is refused as
+/// misconfigured, nothing becomes visible, and the upload can still be aborted.
+pub async fn object_store_refuses_small_middle_parts<S: ObjectStore>(store: &S) {
+    let key = "raw/tenant=acme/dataset=orders/small-parts.csv";
+    let upload = store.start_upload(key, &Metadata::new()).await.unwrap();
+    let p1 = store.put_part(&upload, 1, pattern(1024, 5)).await.unwrap();
+    let p2 = store.put_part(&upload, 2, pattern(1024, 6)).await.unwrap();
+    let err = store.complete_upload(&upload, &[p1, p2]).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Misconfigured, "{err}");
+    assert!(store.head(key).await.unwrap().is_none());
+    store.abort_upload(&upload).await.unwrap();
+    assert!(store.incomplete_uploads("").await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------- ledger
+
+fn version(path: &str, size: u64) -> FileVersion {
+    FileVersion {
+        source: "acme-ftp".into(),
+        path: path.into(),
+        size,
+        mtime: Some(at("2024-05-01T06:00:00Z")),
+    }
+}
+
+fn new_file(tenant: &str, version: FileVersion, discovered_at: &str) -> NewFile {
+    NewFile {
+        version,
+        tenant: tenant.into(),
+        rule: "orders".into(),
+        discovered_at: at(discovered_at),
+    }
+}
+
+fn ingested(key: &str) -> Outcome {
+    Outcome::Ingested {
+        sha256: "ab".repeat(32),
+        bytes_in: 100,
+        bytes_out: 300,
+        rows: 7,
+        s3_key: key.into(),
+    }
+}
+
+/// Two pollers claiming one version at once: exactly one wins, the other is
+/// told the version is known.
+pub async fn ledger_claims_once<L: Ledger>(ledger: &L) {
+    let v = version("/out/a.csv", 100);
+    let file = new_file("acme", v.clone(), "2024-05-01T06:05:00Z");
+    let (a, b) = tokio::join!(ledger.claim(file.clone()), ledger.claim(file.clone()));
+    let mut outcomes = [a.unwrap(), b.unwrap()];
+    outcomes.sort_by_key(|c| matches!(c, Claim::AlreadyKnown(_)));
+    assert_eq!(
+        outcomes,
+        [Claim::Claimed, Claim::AlreadyKnown(FileState::Discovered)]
+    );
+    let record = ledger.get(&v).await.unwrap().unwrap();
+    assert_eq!((record.state, record.attempts), (FileState::Discovered, 0));
+    assert_eq!(record.tenant, "acme");
+}
+
+/// A lease is exclusive until it expires; an expired lease is retaken and the
+/// loser's outcome is refused; the winner's is recorded in full.
+pub async fn ledger_leases<L: Ledger>(ledger: &L) {
+    let v = version("/out/b.csv", 200);
+    let t0 = at("2024-05-01T07:00:00Z");
+    let lease = Duration::minutes(5);
+    ledger
+        .claim(new_file("acme", v.clone(), "2024-05-01T06:55:00Z"))
+        .await
+        .unwrap();
+
+    let Lease::Taken(first) = ledger
+        .take_lease(&v, "ingester-a", lease, t0)
+        .await
+        .unwrap()
+    else {
+        panic!("a discovered file's lease is free");
+    };
+    assert_eq!((first.state, first.attempts), (FileState::Ingesting, 1));
+    assert_eq!(first.lease_until, Some(t0 + lease));
+
+    let held = ledger
+        .take_lease(&v, "ingester-b", lease, t0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        held,
+        Lease::Held {
+            owner: Some("ingester-a".into()),
+            until: Some(t0 + lease)
+        }
+    );
+
+    let later = t0 + lease + Duration::seconds(1);
+    let Lease::Taken(second) = ledger
+        .take_lease(&v, "ingester-b", lease, later)
+        .await
+        .unwrap()
+    else {
+        panic!("an expired lease is retaken");
+    };
+    assert_eq!(second.attempts, 2);
+    assert_eq!(second.lease_owner.as_deref(), Some("ingester-b"));
+
+    let err = ledger
+        .finish(&v, "ingester-a", ingested("raw/x"), later)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::Conflict { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Transient);
+
+    let done = ledger
+        .finish(&v, "ingester-b", ingested("raw/b.csv"), later)
+        .await
+        .unwrap();
+    assert_eq!(done.state, FileState::Ingested);
+    assert_eq!(done.s3_key.as_deref(), Some("raw/b.csv"));
+    assert_eq!(
+        (done.rows, done.bytes_in, done.bytes_out),
+        (Some(7), Some(100), Some(300))
+    );
+    assert_eq!(done.sha256, Some("ab".repeat(32)));
+    assert_eq!(done.lease_until, None);
+    assert_eq!(ledger.get(&v).await.unwrap().unwrap(), done);
+
+    let again = ledger
+        .take_lease(&v, "ingester-c", lease, later)
+        .await
+        .unwrap();
+    assert_eq!(again, Lease::Finished(FileState::Ingested));
+
+    ledger.set_job_run(&v, "jr_123", later).await.unwrap();
+    let record = ledger.get(&v).await.unwrap().unwrap();
+    assert_eq!(record.job_run_id.as_deref(), Some("jr_123"));
+}
+
+/// Transitions that the state machine does not allow are refused; rejected is
+/// final until reset; failed may be leased again.
+pub async fn ledger_refuses_illegal_transitions<L: Ledger>(ledger: &L) {
+    let t = at("2024-05-01T08:00:00Z");
+    let lease = Duration::minutes(5);
+    let unknown = version("/out/never-claimed.csv", 1);
+    let err = ledger
+        .take_lease(&unknown, "a", lease, t)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::NotFound { .. }), "{err}");
+
+    let v = version("/out/c.csv", 300);
+    ledger
+        .claim(new_file("acme", v.clone(), "2024-05-01T07:55:00Z"))
+        .await
+        .unwrap();
+    for err in [
+        ledger
+            .finish(&v, "a", ingested("raw/c"), t)
+            .await
+            .unwrap_err(),
+        ledger.reset(&v, t).await.unwrap_err(),
+        ledger.set_job_run(&v, "jr", t).await.unwrap_err(),
+    ] {
+        assert!(matches!(err, LedgerError::Conflict { .. }), "{err}");
+    }
+
+    ledger.take_lease(&v, "a", lease, t).await.unwrap();
+    let rejected = Outcome::Rejected {
+        sha256: None,
+        bytes_in: 9_999_999,
+        reason: "larger than max_bytes".into(),
+    };
+    let record = ledger.finish(&v, "a", rejected, t).await.unwrap();
+    assert_eq!(record.state, FileState::Rejected);
+    assert_eq!(
+        record.error,
+        Some(FileError {
+            kind: FailureKind::Rejected,
+            reason: "larger than max_bytes".into()
+        })
+    );
+    let err = ledger
+        .finish(&v, "a", ingested("raw/c"), t)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::Conflict { .. }), "{err}");
+    assert_eq!(
+        ledger.take_lease(&v, "b", lease, t).await.unwrap(),
+        Lease::Finished(FileState::Rejected)
+    );
+
+    let reset = ledger.reset(&v, t).await.unwrap();
+    assert_eq!(reset.state, FileState::Discovered);
+    let Lease::Taken(retry) = ledger.take_lease(&v, "b", lease, t).await.unwrap() else {
+        panic!("a reset file is leased again");
+    };
+    assert_eq!(retry.attempts, 2);
+    let failure = FileError {
+        kind: FailureKind::Transient,
+        reason: "connection reset".into(),
+    };
+    let failed = ledger
+        .finish(&v, "b", Outcome::Failed(failure.clone()), t)
+        .await
+        .unwrap();
+    assert_eq!(
+        (failed.state, failed.error),
+        (FileState::Failed, Some(failure))
+    );
+    assert!(matches!(
+        ledger.take_lease(&v, "c", lease, t).await.unwrap(),
+        Lease::Taken(_)
+    ));
+}
+
+/// The poller's batched dedupe read names exactly the known versions; a new
+/// size or mtime of a known path is a new version.
+pub async fn ledger_known_is_batched_and_exact<L: Ledger>(ledger: &L) {
+    let claimed: Vec<FileVersion> = (0..3)
+        .map(|i| version(&format!("/in/{i}.csv"), 10))
+        .collect();
+    for v in &claimed {
+        ledger
+            .claim(new_file("acme", v.clone(), "2024-05-01T09:00:00Z"))
+            .await
+            .unwrap();
+    }
+    let mut newer_mtime = version("/in/0.csv", 10);
+    newer_mtime.mtime = Some(at("2024-05-02T06:00:00Z"));
+    let mut asked = claimed.clone();
+    asked.extend([
+        version("/in/0.csv", 11),
+        newer_mtime,
+        version("/in/9.csv", 10),
+    ]);
+    // More than one DynamoDB batch (100 keys), so adapters must chunk.
+    asked.extend((0..150).map(|i| version(&format!("/bulk/{i}.csv"), 1)));
+
+    let known = ledger.known(&asked).await.unwrap();
+    assert_eq!(known, claimed.into_iter().collect::<HashSet<_>>());
+    assert!(ledger.known(&[]).await.unwrap().is_empty());
+}
+
+/// "Files of tenant T in state S, newest first": ordered by the last state
+/// change, other tenants and states excluded, limited.
+pub async fn ledger_by_state_is_newest_first<L: Ledger>(ledger: &L) {
+    let lease = Duration::minutes(5);
+    let finished_at = [
+        ("/d/old.csv", "2024-05-01T10:00:00Z"),
+        ("/d/new.csv", "2024-05-01T12:00:00Z"),
+        ("/d/mid.csv", "2024-05-01T11:00:00Z"),
+    ];
+    for (path, when) in finished_at {
+        let v = version(path, 1);
+        ledger
+            .claim(new_file("globex", v.clone(), "2024-05-01T09:00:00Z"))
+            .await
+            .unwrap();
+        ledger.take_lease(&v, "a", lease, at(when)).await.unwrap();
+        ledger
+            .finish(&v, "a", ingested(path), at(when))
+            .await
+            .unwrap();
+    }
+    ledger
+        .claim(new_file(
+            "globex",
+            version("/d/waiting.csv", 1),
+            "2024-05-01T13:00:00Z",
+        ))
+        .await
+        .unwrap();
+    ledger
+        .claim(new_file(
+            "initech",
+            version("/d/other.csv", 1),
+            "2024-05-01T13:00:00Z",
+        ))
+        .await
+        .unwrap();
+
+    let ingested = ledger
+        .by_state("globex", FileState::Ingested, 10)
+        .await
+        .unwrap();
+    let paths: Vec<&str> = ingested.iter().map(|r| r.version.path.as_str()).collect();
+    assert_eq!(paths, ["/d/new.csv", "/d/mid.csv", "/d/old.csv"]);
+    let top = ledger
+        .by_state("globex", FileState::Ingested, 2)
+        .await
+        .unwrap();
+    assert_eq!(top.len(), 2);
+    assert_eq!(top[0].version.path, "/d/new.csv");
+    let waiting = ledger
+        .by_state("globex", FileState::Discovered, 10)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].version.path, "/d/waiting.csv");
+    assert!(
+        ledger
+            .by_state("nobody", FileState::Ingested, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ------------------------------------------------------------------ work queue
+
+fn message(body: &str) -> OutgoingMessage {
+    let mut m = OutgoingMessage::new(body);
+    m.attributes.insert("tenant".into(), "acme".into());
+    m
+}
+
+/// Receives until `n` messages arrived (SQS may return fewer than asked).
+async fn receive_n<Q: WorkQueue>(queue: &Q, n: usize, visibility: Duration) -> Vec<Received> {
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        if got.len() >= n {
+            break;
+        }
+        got.extend(
+            queue
+                .receive((n - got.len()).min(10), visibility)
+                .await
+                .unwrap(),
+        );
+    }
+    got
+}
+
+async fn dead_letters_n<Q: WorkQueue>(queue: &Q, n: usize, visibility: Duration) -> Vec<Received> {
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        if got.len() >= n {
+            break;
+        }
+        got.extend(
+            queue
+                .receive_dead_letters((n - got.len()).min(10), visibility)
+                .await
+                .unwrap(),
+        );
+    }
+    got
+}
+
+/// A received message is hidden for its visibility timeout, then returns with a
+/// higher receive count; extending hides it longer; delete removes it for good.
+/// Batches above ten are refused.
+pub async fn queue_visibility_and_delete<Q: WorkQueue, T: TimeTravel>(queue: &Q, time: &T) {
+    let too_many: Vec<OutgoingMessage> = (0..11).map(|i| message(&i.to_string())).collect();
+    let err = queue.send_batch(&too_many).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Misconfigured, "{err}");
+
+    queue
+        .send_batch(&[message("one"), message("two")])
+        .await
+        .unwrap();
+    let vis = Duration::seconds(2);
+    let first = receive_n(queue, 2, vis).await;
+    let mut bodies: Vec<&str> = first.iter().map(|m| m.body.as_str()).collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, ["one", "two"]);
+    assert!(
+        first
+            .iter()
+            .all(|m| m.receive_count == 1 && m.attributes["tenant"] == "acme")
+    );
+    assert!(
+        queue.receive(10, vis).await.unwrap().is_empty(),
+        "hidden while in flight"
+    );
+
+    let one = first.iter().find(|m| m.body == "one").unwrap();
+    let two = first.iter().find(|m| m.body == "two").unwrap();
+    queue.delete(&one.receipt).await.unwrap();
+    queue
+        .extend_visibility(&two.receipt, Duration::seconds(6))
+        .await
+        .unwrap();
+
+    time.advance(Duration::seconds(3)).await;
+    assert!(
+        queue.receive(10, vis).await.unwrap().is_empty(),
+        "extended and deleted stay hidden"
+    );
+
+    time.advance(Duration::seconds(4)).await;
+    let back = receive_n(queue, 1, vis).await;
+    assert_eq!(back.len(), 1);
+    assert_eq!((back[0].body.as_str(), back[0].receive_count), ("two", 2));
+    assert_eq!(back[0].id, two.id);
+    queue.delete(&back[0].receipt).await.unwrap();
+    time.advance(Duration::seconds(3)).await;
+    assert!(
+        queue.receive(10, vis).await.unwrap().is_empty(),
+        "deleted for good"
+    );
+}
+
+/// After `max_receives` receives without a delete the queue moves the message to
+/// its dead-letter queue; from there it can be moved back.
+pub async fn queue_max_receives_dead_letters<Q: WorkQueue, T: TimeTravel>(
+    queue: &Q,
+    time: &T,
+    max_receives: u32,
+) {
+    queue.send_batch(&[message("poison")]).await.unwrap();
+    let vis = Duration::seconds(1);
+    for round in 1..=max_receives {
+        let got = receive_n(queue, 1, vis).await;
+        assert_eq!(got.len(), 1, "receive {round}");
+        assert_eq!(got[0].receive_count, round);
+        time.advance(Duration::seconds(2)).await;
+    }
+    assert!(
+        queue.receive(10, vis).await.unwrap().is_empty(),
+        "moved after {max_receives}"
+    );
+
+    let dead = dead_letters_n(queue, 1, Duration::seconds(30)).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "poison");
+    assert_eq!(dead[0].attributes["tenant"], "acme");
+
+    queue.redrive(&dead[0]).await.unwrap();
+    let again = receive_n(queue, 1, vis).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].body, "poison");
+    assert_eq!(again[0].attributes.get(attr::ERROR_KIND), None);
+    queue.delete(&again[0].receipt).await.unwrap();
+}
+
+/// An explicitly dead-lettered message leaves the queue at once and carries its
+/// reason; redrive strips the reason and the message is worked again.
+pub async fn queue_explicit_dead_letter_keeps_reason<Q: WorkQueue>(queue: &Q) {
+    queue.send_batch(&[message("bad file")]).await.unwrap();
+    let vis = Duration::seconds(30);
+    let got = receive_n(queue, 1, vis).await;
+    assert_eq!(got.len(), 1);
+    queue
+        .dead_letter(
+            &got[0],
+            FailureKind::Rejected,
+            "row count 3 below min_rows 10",
+        )
+        .await
+        .unwrap();
+    let err = queue.delete(&got[0].receipt).await;
+    assert!(
+        matches!(err, Ok(()) | Err(QueueError::StaleReceipt { .. })),
+        "{err:?}"
+    );
+
+    let dead = dead_letters_n(queue, 1, vis).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "bad file");
+    assert_eq!(dead[0].attributes[attr::ERROR_KIND], "rejected");
+    assert_eq!(
+        dead[0].attributes[attr::ERROR_REASON],
+        "row count 3 below min_rows 10"
+    );
+    assert_eq!(dead[0].attributes["tenant"], "acme");
+
+    queue.redrive(&dead[0]).await.unwrap();
+    let back = receive_n(queue, 1, vis).await;
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].body, "bad file");
+    let expected: BTreeMap<String, String> = [("tenant".to_owned(), "acme".to_owned())].into();
+    assert_eq!(back[0].attributes, expected);
+    queue.delete(&back[0].receipt).await.unwrap();
+}
+
+// -------------------------------------------------------------------- notifier
+
+/// Published notifications arrive with subject, body and the `tenant`,
+/// `severity` and `event` attributes intact.
+pub async fn notifier_preserves_attributes<N: Notifier, I: Inbox>(notifier: &N, inbox: &I) {
+    let sent = [
+        Notification {
+            subject: "acme: orders_2024-05-01.csv rejected".into(),
+            body: "row count 3 below min_rows 10".into(),
+            tenant: "acme".into(),
+            severity: Severity::Error,
+            event: "file_rejected".into(),
+        },
+        Notification {
+            subject: "globex: daily.csv ingested".into(),
+            body: "rows: 1000\nsha256: ab…".into(),
+            tenant: "globex".into(),
+            severity: Severity::Info,
+            event: "file_ingested".into(),
+        },
+    ];
+    let mut ids = HashSet::new();
+    for n in &sent {
+        let id = notifier.publish(n).await.unwrap();
+        assert!(!id.is_empty());
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 2, "message ids are distinct");
+    let mut received = inbox.received().await;
+    received.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    assert_eq!(received, sent);
+}
+
+// ----------------------------------------------------------------- job trigger
+
+/// A known job starts with distinct run ids; an unknown job is misconfigured and
+/// named in the error.
+pub async fn job_trigger_starts_and_refuses_unknown<J: JobTrigger>(
+    trigger: &J,
+    known: &str,
+    unknown: &str,
+) {
+    let args: BTreeMap<String, String> = [
+        ("--bucket".to_owned(), "raw".to_owned()),
+        (
+            "--key".to_owned(),
+            "raw/tenant=acme/dataset=orders/x.csv".to_owned(),
+        ),
+    ]
+    .into();
+    let a = trigger.start(known, &args).await.unwrap();
+    let b = trigger.start(known, &args).await.unwrap();
+    assert_eq!(a.job, known);
+    assert!(!a.run_id.is_empty());
+    assert_ne!(a.run_id, b.run_id);
+
+    let err = trigger.start(unknown, &args).await.unwrap_err();
+    assert!(matches!(err, JobError::NotFound { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Misconfigured);
+    assert!(err.to_string().contains(unknown), "{err}");
+}

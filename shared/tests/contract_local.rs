@@ -1,0 +1,195 @@
+//! The port contract suite (`contract/`) run against the `local` adapters, plus
+//! what only the local adapters promise (files they leave, crash leftovers).
+
+mod contract;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use tributary::local::{FileJobTrigger, FileLedger, FileNotifier, FsObjectStore, MemoryQueue};
+use tributary::ports::{Clock, ManualClock, Notification};
+
+use contract::{Inbox, TimeTravel};
+
+struct Manual(Arc<ManualClock>);
+
+impl TimeTravel for Manual {
+    async fn advance(&self, by: Duration) {
+        self.0.advance(by);
+    }
+}
+
+struct NotifierFile<'a>(&'a FileNotifier);
+
+impl Inbox for NotifierFile<'_> {
+    async fn received(&self) -> Vec<Notification> {
+        self.0
+            .published()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.notification)
+            .collect()
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    "2024-05-01T00:00:00Z".parse().unwrap()
+}
+
+fn queue(max_receives: u32) -> (MemoryQueue, Manual) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    (
+        MemoryQueue::new("ingest", max_receives, dyn_clock),
+        Manual(clock),
+    )
+}
+
+// Object store.
+
+#[tokio::test]
+async fn object_store_multipart_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsObjectStore::new(dir.path());
+    contract::object_store_multipart_completes(&store).await;
+    // Completion leaves no staging behind.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn object_store_abort_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::object_store_abort_leaves_nothing(&FsObjectStore::new(dir.path())).await;
+    assert!(!dir.path().join("objects").exists());
+}
+
+#[tokio::test]
+async fn object_store_put_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::object_store_put_round_trips(&FsObjectStore::new(dir.path())).await;
+}
+
+#[tokio::test]
+async fn object_store_refuses_small_middle_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::object_store_refuses_small_middle_parts(&FsObjectStore::new(dir.path())).await;
+}
+
+// Ledger: in memory and on disk (the on-disk one reopened afterwards must agree).
+
+async fn on_disk_too<F, Fut>(scenario: F)
+where
+    F: Fn(FileLedger) -> Fut,
+    Fut: std::future::Future<Output = FileLedger>,
+{
+    scenario(FileLedger::in_memory()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = scenario(FileLedger::open(dir.path()).unwrap()).await;
+    let reopened = FileLedger::open(dir.path()).unwrap();
+    for state in [
+        tributary::ports::FileState::Discovered,
+        tributary::ports::FileState::Ingested,
+        tributary::ports::FileState::Failed,
+    ] {
+        use tributary::ports::Ledger;
+        for tenant in ["acme", "globex", "initech"] {
+            assert_eq!(
+                ledger.by_state(tenant, state, 1000).await.unwrap(),
+                reopened.by_state(tenant, state, 1000).await.unwrap()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn ledger_claims_once() {
+    on_disk_too(|l| async move {
+        contract::ledger_claims_once(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_leases() {
+    on_disk_too(|l| async move {
+        contract::ledger_leases(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_refuses_illegal_transitions() {
+    on_disk_too(|l| async move {
+        contract::ledger_refuses_illegal_transitions(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_known_is_batched_and_exact() {
+    on_disk_too(|l| async move {
+        contract::ledger_known_is_batched_and_exact(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_by_state_is_newest_first() {
+    on_disk_too(|l| async move {
+        contract::ledger_by_state_is_newest_first(&l).await;
+        l
+    })
+    .await;
+}
+
+// Work queue.
+
+#[tokio::test]
+async fn queue_visibility_and_delete() {
+    let (queue, time) = queue(5);
+    contract::queue_visibility_and_delete(&queue, &time).await;
+}
+
+#[tokio::test]
+async fn queue_max_receives_dead_letters() {
+    let (queue, time) = queue(3);
+    contract::queue_max_receives_dead_letters(&queue, &time, 3).await;
+}
+
+#[tokio::test]
+async fn queue_explicit_dead_letter_keeps_reason() {
+    let (queue, _) = queue(5);
+    contract::queue_explicit_dead_letter_keeps_reason(&queue).await;
+}
+
+// Notifier and job trigger.
+
+#[tokio::test]
+async fn notifier_preserves_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let notifier = FileNotifier::new(dir.path().join("notifications.jsonl"));
+    contract::notifier_preserves_attributes(&notifier, &NotifierFile(&notifier)).await;
+}
+
+#[tokio::test]
+async fn job_trigger_starts_and_refuses_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let trigger = FileJobTrigger::new(dir.path().join("runs.jsonl")).with_known_jobs(["orders"]);
+    contract::job_trigger_starts_and_refuses_unknown(&trigger, "orders", "no_such_job").await;
+    let runs = trigger.runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].arguments["--bucket"], "raw");
+}
