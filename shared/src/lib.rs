@@ -7,6 +7,9 @@
 //!   with the JSON Schema editors use.
 //! - [`ftp`]: the FTP/FTPS client the poller lists with and the ingester streams
 //!   files from, the listing parser, and the post-actions applied after a file landed.
+//! - [`ingest`]: where a file lands (the object key, its lineage metadata) and how
+//!   its decoded bytes stream from the engine into a multipart upload that is
+//!   completed only when the file is accepted.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
@@ -22,6 +25,7 @@
 pub mod engine;
 pub mod failure;
 pub mod ftp;
+pub mod ingest;
 pub mod local;
 pub mod poll;
 pub mod ports;

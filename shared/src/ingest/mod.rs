@@ -1,0 +1,20 @@
+//! Where a validated file lands and how its bytes get there: the ingester's
+//! half of the flow between the FTP download and the ledger.
+//!
+//! - [`key`]: the object key, from a template, deterministic and sanitised.
+//! - [`lineage`]: the lineage metadata stored on the object.
+//! - [`upload`]: [`validate_and_upload`], one pass of the engine whose decoded
+//!   bytes stream into a multipart upload completed only on acceptance.
+//! - [`bridge`]: the bounded channels between the async source and store and the
+//!   synchronous engine.
+
+pub mod bridge;
+pub mod key;
+pub mod lineage;
+pub mod upload;
+
+pub use key::{KeyInput, KeyTemplate};
+pub use lineage::Lineage;
+pub use upload::{
+    Destination, FileToIngest, IngestError, Ingested, Landed, UploadOptions, validate_and_upload,
+};
