@@ -6,13 +6,14 @@ mod support;
 
 use contract::{Inbox, TimeTravel};
 use support::moto::{moto, queue_arn, queue_pair, unique};
+use tributary::aws::dynamodb::DynamoLedger;
 use tributary::aws::s3::S3ObjectStore;
 use tributary::aws::secrets::AwsSecrets;
 use tributary::aws::sns::{SnsNotifier, sns_subject};
 use tributary::aws::sqs::SqsWorkQueue;
 use tributary::failure::FailureKind;
 use tributary::ports::{
-    Metadata, MultipartUpload, Notification, Notifier, NotifyError, ObjectStore,
+    Ledger, Metadata, MultipartUpload, Notification, Notifier, NotifyError, ObjectStore,
     ObjectStoreError, OutgoingMessage, QueueError, Severity, WorkQueue,
 };
 use tributary::registry::SecretRef;
@@ -346,4 +347,100 @@ async fn missing_secrets_are_misconfigured_and_name_no_value() {
     }
     let err = secrets.resolve(&SecretRef::Inline).await.unwrap_err();
     assert!(matches!(err, SecretError::Inline));
+}
+
+// Ledger: a fresh table with its GSI per test.
+
+async fn ledger() -> DynamoLedger {
+    let client = moto().dynamodb().await;
+    let table = unique("tributary-ledger");
+    DynamoLedger::create_table(&client, &table).await.unwrap();
+    DynamoLedger::new(client, table)
+}
+
+#[tokio::test]
+async fn ledger_claims_once() {
+    contract::ledger_claims_once(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_leases() {
+    contract::ledger_leases(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_refuses_illegal_transitions() {
+    contract::ledger_refuses_illegal_transitions(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_known_is_batched_and_exact() {
+    contract::ledger_known_is_batched_and_exact(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_by_state_is_newest_first() {
+    contract::ledger_by_state_is_newest_first(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_missing_table_is_misconfigured() {
+    let ledger = DynamoLedger::new(moto().dynamodb().await, "tributary-no-such-table");
+    let version = tributary::poll::select::FileVersion {
+        source: "acme-ftp".into(),
+        path: "/out/a.csv".into(),
+        size: 1,
+        mtime: None,
+    };
+    let err = ledger.get(&version).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Misconfigured, "{err}");
+    assert!(err.to_string().contains("tributary-no-such-table"), "{err}");
+}
+
+#[tokio::test]
+async fn ledger_racing_leases_have_one_winner() {
+    use tributary::ports::{Lease, NewFile};
+    let ledger = ledger().await;
+    let now: chrono::DateTime<chrono::Utc> = "2024-05-01T07:00:00Z".parse().unwrap();
+    let version = tributary::poll::select::FileVersion {
+        source: "acme-ftp".into(),
+        path: "/out/race.csv".into(),
+        size: 10,
+        mtime: Some(now),
+    };
+    ledger
+        .claim(NewFile {
+            version: version.clone(),
+            tenant: "acme".into(),
+            rule: "orders".into(),
+            discovered_at: now,
+        })
+        .await
+        .unwrap();
+    let lease = chrono::Duration::minutes(5);
+    let (a, b) = tokio::join!(
+        ledger.take_lease(&version, "ingester-a", lease, now),
+        ledger.take_lease(&version, "ingester-b", lease, now)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    let taken: Vec<_> = outcomes
+        .iter()
+        .filter_map(|l| match l {
+            Lease::Taken(record) => Some(record.lease_owner.clone().unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(taken.len(), 1, "{outcomes:?}");
+    let held = outcomes
+        .iter()
+        .find(|l| matches!(l, Lease::Held { .. }))
+        .unwrap();
+    assert_eq!(
+        held,
+        &Lease::Held {
+            owner: Some(taken[0].clone()),
+            until: Some(now + lease)
+        }
+    );
+    assert_eq!(ledger.get(&version).await.unwrap().unwrap().attempts, 1);
 }

@@ -1,5 +1,6 @@
-//! The ports on AWS: S3 ([`s3::S3ObjectStore`]), SQS ([`sqs::SqsWorkQueue`]),
-//! SNS ([`sns::SnsNotifier`]) and Secrets Manager / SSM ([`secrets::AwsSecrets`]).
+//! The ports on AWS: S3 ([`s3::S3ObjectStore`]), DynamoDB
+//! ([`dynamodb::DynamoLedger`]), SQS ([`sqs::SqsWorkQueue`]), SNS
+//! ([`sns::SnsNotifier`]) and Secrets Manager / SSM ([`secrets::AwsSecrets`]).
 //! Each adapter takes an SDK client built once per container (see
 //! [`https_client`]) and the resource it acts on; none reads the environment
 //! inside a call. The contract suite in `shared/tests/contract/` runs against
@@ -13,6 +14,7 @@ use aws_sdk_s3::config::SharedHttpClient;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
+pub mod dynamodb;
 pub mod s3;
 pub mod secrets;
 pub mod sns;

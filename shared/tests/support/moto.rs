@@ -228,3 +228,10 @@ impl Moto {
         aws_sdk_ssm::Client::new(&self.sdk_config().await)
     }
 }
+
+impl Moto {
+    /// A DynamoDB client.
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+}
