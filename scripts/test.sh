@@ -57,6 +57,8 @@ fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 # The FTP integration tests start pyftpdlib with this interpreter.
 export TRIBUTARY_PYTHON=$VENV/bin/python
+# The AWS adapter tests start this moto server (AWS APIs on 127.0.0.1).
+export TRIBUTARY_MOTO=$VENV/bin/moto_server
 
 step "Interop fixtures made by gzip, pigz, bzip2, cryptography and tink"
 WORK=$(mktemp -d)

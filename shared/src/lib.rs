@@ -16,12 +16,15 @@
 //!   ledger, work queue, notifier, job trigger), the clock, and the versioned
 //!   messages functions exchange.
 //! - [`local`]: the ports on the filesystem and in process, for the demo,
-//!   on-premises runs and tests (the `aws` adapters implement the same traits).
+//!   on-premises runs and tests.
+//! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Secrets
+//!   Manager and SSM, through SDK clients built once and passed in.
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
 //! small traits (ports).
 
+pub mod aws;
 pub mod engine;
 pub mod failure;
 pub mod ftp;

@@ -52,6 +52,13 @@ pub enum SecretError {
     NotLocal { reference: String },
     #[error("an inline secret is never used: store it in Secrets Manager or SSM and reference it")]
     Inline,
+    /// The secret or parameter the reference names does not exist.
+    #[error("secret {reference} does not exist")]
+    NotFound { reference: String },
+    /// The store refused: no permission, a key that cannot decrypt it, a value
+    /// that is not text.
+    #[error("secret {reference}: {message}")]
+    Refused { reference: String, message: String },
     /// The store could not be reached (throttling, network): worth a retry.
     #[error("secret {reference}: {message}")]
     Unavailable { reference: String, message: String },

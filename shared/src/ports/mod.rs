@@ -1,7 +1,7 @@
 //! The ports: the small traits through which the domain reaches the outside world
 //! (object store, ledger, work queue, notifier, job trigger), the clock they read,
 //! and the messages that travel between functions. Two adapter sets implement
-//! them: [`crate::local`] (filesystem, in-process) and, later, `aws`; one contract
+//! them: [`crate::local`] (filesystem, in-process) and [`crate::aws`]; one contract
 //! suite (`shared/tests/contract/`) runs against both.
 //!
 //! Every error type here has `kind()`, mapping it onto the failure taxonomy.

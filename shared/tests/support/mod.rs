@@ -1,10 +1,11 @@
 //! Shared helpers for the FTP integration tests: fixture trees, client configs,
-//! real server processes (pyftpdlib, vsftpd) and a scripted fake server for
+//! real server processes (pyftpdlib, vsftpd, moto) and a scripted fake server for
 //! failures real servers will not produce on demand.
 #![allow(dead_code)]
 
 pub mod fake_ftp;
 pub mod fixtures;
+pub mod moto;
 pub mod process;
 
 use std::time::Duration;

@@ -1,0 +1,559 @@
+//! The ledger on DynamoDB: one table, one item per file version.
+//!
+//! Item layout (attribute names are the constants below):
+//! - `pk` = `file#` + the JSON array `[source, path]` (unambiguous whatever the
+//!   characters), `sk` = the version key `SIZE@MTIME`;
+//! - `record`: the [`FileRecord`] as JSON, the item's truth;
+//! - `rev`: a revision number every write increments;
+//! - `state`, `tenant_state` (`STATE#TENANT`) and `updated` (fixed-width UTC,
+//!   so it sorts as text): the `by_tenant_state` GSI serves "files of tenant T
+//!   in state S, newest first".
+//!
+//! Every write is conditional. `claim` puts with `attribute_not_exists(pk)`;
+//! a transition reads the item (strongly consistent), decides in Rust exactly as
+//! the port documents, and puts the result on condition that `rev` is still the
+//! one it read, re-reading if another writer got there first. So two pollers,
+//! or two ingesters, never both win. `known` is `BatchGetItem` in chunks of
+//! 100 keys, retrying unprocessed keys with backoff.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration as StdDuration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType,
+};
+use chrono::{DateTime, Duration, Utc};
+
+use super::{ErrorClass, classify, code, describe};
+use crate::poll::select::FileVersion;
+use crate::ports::ledger::{
+    Claim, FileError, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+};
+
+/// The partition key attribute.
+pub const PK: &str = "pk";
+/// The sort key attribute.
+pub const SK: &str = "sk";
+/// The GSI serving "files of tenant T in state S, newest first".
+pub const BY_TENANT_STATE: &str = "by_tenant_state";
+/// The GSI's partition key: `STATE#TENANT`.
+pub const TENANT_STATE: &str = "tenant_state";
+/// The GSI's sort key: the last state change, fixed-width UTC text.
+pub const UPDATED: &str = "updated";
+const RECORD: &str = "record";
+const REV: &str = "rev";
+const STATE: &str = "state";
+
+/// The most keys one `BatchGetItem` takes.
+const BATCH_GET_KEYS: usize = 100;
+/// How often unprocessed keys of a batch read are asked again.
+const BATCH_GET_RETRIES: u32 = 8;
+/// How often a transition re-reads after losing a race to another writer.
+const WRITE_RACES: u32 = 8;
+
+/// A ledger on one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+}
+
+/// What a transition decided: write the new record, or answer without writing.
+enum Step<T> {
+    Write(Box<FileRecord>, T),
+    Answer(T),
+}
+
+fn pk(version: &FileVersion) -> String {
+    let source_and_path = serde_json::json!([version.source, version.path]);
+    format!("file#{source_and_path}")
+}
+
+fn updated(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn tenant_state(tenant: &str, state: FileState) -> String {
+    format!("{}#{tenant}", state.name())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+impl DynamoLedger {
+    /// A ledger on `table`, through `client` (built once per container).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoLedger {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table with its key schema and GSI, on-demand billing (tests,
+    /// the demo against a local emulator; deployments use the SAM template).
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), LedgerError> {
+        let key = |name: &str, key_type: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+        };
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        let corrupt = |e: aws_sdk_dynamodb::error::BuildError| LedgerError::Corrupt {
+            location: table.to_owned(),
+            reason: e.to_string(),
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(BY_TENANT_STATE)
+            .key_schema(key(TENANT_STATE, KeyType::Hash).map_err(corrupt)?)
+            .key_schema(key(UPDATED, KeyType::Range).map_err(corrupt)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(corrupt)?;
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(PK, KeyType::Hash).map_err(corrupt)?)
+            .key_schema(key(SK, KeyType::Range).map_err(corrupt)?)
+            .attribute_definitions(attribute(PK).map_err(corrupt)?)
+            .attribute_definitions(attribute(SK).map_err(corrupt)?)
+            .attribute_definitions(attribute(TENANT_STATE).map_err(corrupt)?)
+            .attribute_definitions(attribute(UPDATED).map_err(corrupt)?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await
+            .map_err(|e| error(table, "create table", e))?;
+        Ok(())
+    }
+
+    fn key(version: &FileVersion) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PK.to_owned(), s(pk(version))),
+            (SK.to_owned(), s(version.version_key())),
+        ])
+    }
+
+    fn item(
+        &self,
+        record: &FileRecord,
+        rev: u64,
+    ) -> Result<HashMap<String, AttributeValue>, LedgerError> {
+        let json = serde_json::to_string(record).map_err(|e| self.corrupt(e.to_string()))?;
+        let mut item = Self::key(&record.version);
+        item.insert(RECORD.to_owned(), s(json));
+        item.insert(REV.to_owned(), AttributeValue::N(rev.to_string()));
+        item.insert(STATE.to_owned(), s(record.state.name()));
+        item.insert(
+            TENANT_STATE.to_owned(),
+            s(tenant_state(&record.tenant, record.state)),
+        );
+        item.insert(UPDATED.to_owned(), s(updated(record.updated_at)));
+        Ok(item)
+    }
+
+    fn corrupt(&self, reason: String) -> LedgerError {
+        LedgerError::Corrupt {
+            location: self.table.clone(),
+            reason,
+        }
+    }
+
+    /// The record and revision an item holds.
+    fn parse(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+    ) -> Result<(FileRecord, u64), LedgerError> {
+        let json = item
+            .get(RECORD)
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| self.corrupt(format!("an item has no `{RECORD}` string")))?;
+        let record: FileRecord = serde_json::from_str(json)
+            .map_err(|e| self.corrupt(format!("an item's `{RECORD}` does not parse: {e}")))?;
+        let rev = item
+            .get(REV)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| self.corrupt(format!("an item has no numeric `{REV}`")))?;
+        Ok((record, rev))
+    }
+
+    async fn read(&self, version: &FileVersion) -> Result<Option<(FileRecord, u64)>, LedgerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(version)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| error(&self.table, "get", e))?;
+        out.item().map(|item| self.parse(item)).transpose()
+    }
+
+    /// Reads the item, lets `decide` choose, and writes the new record on
+    /// condition that no one else wrote in between (else reads again).
+    async fn transition<T>(
+        &self,
+        op: &'static str,
+        version: &FileVersion,
+        mut decide: impl FnMut(FileRecord) -> Result<Step<T>, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        for _ in 0..WRITE_RACES {
+            let (record, rev) = self
+                .read(version)
+                .await?
+                .ok_or_else(|| LedgerError::not_found(version))?;
+            let (next, answer) = match decide(record)? {
+                Step::Answer(answer) => return Ok(answer),
+                Step::Write(next, answer) => (next, answer),
+            };
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(self.item(&next, rev + 1)?))
+                .condition_expression("#rev = :rev")
+                .expression_attribute_names("#rev", REV)
+                .expression_attribute_values(":rev", AttributeValue::N(rev.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(answer),
+                Err(e) if code(&e) == "ConditionalCheckFailedException" => continue,
+                Err(e) => return Err(error(&self.table, op, e)),
+            }
+        }
+        Err(LedgerError::Unavailable {
+            op,
+            source: format!(
+                "{}:{} changed under {WRITE_RACES} attempts in a row",
+                version.source, version.path
+            )
+            .into(),
+        })
+    }
+}
+
+/// Maps an SDK error onto the ledger errors: a missing table or no permission
+/// is a broken deployment (reported as an unreadable store, misconfigured);
+/// the rest is worth a retry.
+fn error<E>(
+    table: &str,
+    op: &'static str,
+    err: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> LedgerError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match classify(&err) {
+        ErrorClass::Transient => LedgerError::Unavailable {
+            op,
+            source: Box::new(err),
+        },
+        ErrorClass::Denied | ErrorClass::Refused => LedgerError::Corrupt {
+            location: format!("table {table}"),
+            reason: format!("{op}: {}", describe(&err)),
+        },
+    }
+}
+
+impl Ledger for DynamoLedger {
+    async fn claim(&self, file: NewFile) -> Result<Claim, LedgerError> {
+        let record = FileRecord::discovered(file);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.item(&record, 1)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Claim::Claimed),
+            Err(err) => err,
+        };
+        if code(&err) != "ConditionalCheckFailedException" {
+            return Err(error(&self.table, "claim", err));
+        }
+        let old = err
+            .as_service_error()
+            .and_then(|e| match e {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                    c.item().cloned()
+                }
+                _ => None,
+            });
+        let state = match old {
+            Some(item) => self.parse(&item)?.0.state,
+            None => match self.read(&record.version).await? {
+                Some((existing, _)) => existing.state,
+                None => FileState::Discovered,
+            },
+        };
+        Ok(Claim::AlreadyKnown(state))
+    }
+
+    async fn known(&self, versions: &[FileVersion]) -> Result<HashSet<FileVersion>, LedgerError> {
+        // BatchGetItem refuses duplicate keys: ask each distinct key once.
+        let mut by_key: HashMap<(String, String), &FileVersion> = HashMap::new();
+        for version in versions {
+            by_key.insert((pk(version), version.version_key()), version);
+        }
+        let keys: Vec<(String, String)> = by_key.keys().cloned().collect();
+        let mut known = HashSet::new();
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|(p, k)| HashMap::from([(PK.to_owned(), s(p)), (SK.to_owned(), s(k))]))
+                .collect();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("#pk, #sk")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .build()
+                    .map_err(|e| self.corrupt(e.to_string()))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| error(&self.table, "known", e))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let key = (
+                        item.get(PK).and_then(|v| v.as_s().ok()),
+                        item.get(SK).and_then(|v| v.as_s().ok()),
+                    );
+                    if let (Some(p), Some(k)) = key
+                        && let Some(version) = by_key.get(&(p.clone(), k.clone()))
+                    {
+                        known.insert((*version).clone());
+                    }
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                attempt += 1;
+                if attempt > BATCH_GET_RETRIES {
+                    return Err(LedgerError::Unavailable {
+                        op: "known",
+                        source: format!(
+                            "{} keys still unprocessed after {BATCH_GET_RETRIES} retries",
+                            pending.len()
+                        )
+                        .into(),
+                    });
+                }
+                let backoff = 50u64.saturating_mul(1 << attempt.min(6));
+                tokio::time::sleep(StdDuration::from_millis(backoff)).await;
+            }
+        }
+        Ok(known)
+    }
+
+    async fn get(&self, version: &FileVersion) -> Result<Option<FileRecord>, LedgerError> {
+        Ok(self.read(version).await?.map(|(record, _)| record))
+    }
+
+    async fn take_lease(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, LedgerError> {
+        self.transition("take lease", version, |mut record| {
+            match record.state {
+                FileState::Ingested | FileState::Rejected => {
+                    return Ok(Step::Answer(Lease::Finished(record.state)));
+                }
+                FileState::Ingesting if record.lease_until.is_some_and(|until| until > now) => {
+                    return Ok(Step::Answer(Lease::Held {
+                        owner: record.lease_owner.clone(),
+                        until: record.lease_until,
+                    }));
+                }
+                FileState::Discovered | FileState::Failed | FileState::Ingesting => {}
+            }
+            record.state = FileState::Ingesting;
+            record.attempts += 1;
+            record.lease_owner = Some(owner.to_owned());
+            record.lease_until = Some(now + lease);
+            record.updated_at = now;
+            Ok(Step::Write(
+                Box::new(record.clone()),
+                Lease::Taken(Box::new(record)),
+            ))
+        })
+        .await
+    }
+
+    async fn finish(
+        &self,
+        version: &FileVersion,
+        owner: &str,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord, LedgerError> {
+        self.transition("finish", version, |mut record| {
+            let to = outcome.state();
+            if record.state != FileState::Ingesting {
+                return Err(LedgerError::conflict(version, record.state, to, ""));
+            }
+            if record.lease_owner.as_deref() != Some(owner) {
+                return Err(LedgerError::conflict(
+                    version,
+                    record.state,
+                    to,
+                    format!(": the lease belongs to another ingester, not {owner}"),
+                ));
+            }
+            record.state = to;
+            record.lease_until = None;
+            record.updated_at = now;
+            match outcome.clone() {
+                Outcome::Ingested {
+                    sha256,
+                    bytes_in,
+                    bytes_out,
+                    rows,
+                    s3_key,
+                } => {
+                    record.sha256 = Some(sha256);
+                    record.bytes_in = Some(bytes_in);
+                    record.bytes_out = Some(bytes_out);
+                    record.rows = Some(rows);
+                    record.s3_key = Some(s3_key);
+                    record.error = None;
+                }
+                Outcome::Rejected {
+                    sha256,
+                    bytes_in,
+                    reason,
+                } => {
+                    record.sha256 = sha256;
+                    record.bytes_in = Some(bytes_in);
+                    record.error = Some(FileError {
+                        kind: crate::failure::FailureKind::Rejected,
+                        reason,
+                    });
+                }
+                Outcome::Failed(failure) => {
+                    record.error = Some(failure);
+                }
+            }
+            Ok(Step::Write(Box::new(record.clone()), record))
+        })
+        .await
+    }
+
+    async fn reset(
+        &self,
+        version: &FileVersion,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord, LedgerError> {
+        self.transition("reset", version, |mut record| {
+            if !matches!(record.state, FileState::Rejected | FileState::Failed) {
+                return Err(LedgerError::conflict(
+                    version,
+                    record.state,
+                    FileState::Discovered,
+                    ": only rejected or failed files are reset",
+                ));
+            }
+            record.state = FileState::Discovered;
+            record.lease_owner = None;
+            record.lease_until = None;
+            record.updated_at = now;
+            Ok(Step::Write(Box::new(record.clone()), record))
+        })
+        .await
+    }
+
+    async fn set_job_run(
+        &self,
+        version: &FileVersion,
+        run_id: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.transition("set job run", version, |mut record| {
+            if record.state != FileState::Ingested {
+                return Err(LedgerError::conflict(
+                    version,
+                    record.state,
+                    FileState::Ingested,
+                    ": a job run is recorded only for ingested files",
+                ));
+            }
+            record.job_run_id = Some(run_id.to_owned());
+            Ok(Step::Write(Box::new(record), ()))
+        })
+        .await
+    }
+
+    async fn by_state(
+        &self,
+        tenant: &str,
+        state: FileState,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, LedgerError> {
+        let mut records = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        while records.len() < limit {
+            let page = i32::try_from(limit - records.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_TENANT_STATE)
+                .key_condition_expression("#ts = :ts")
+                .expression_attribute_names("#ts", TENANT_STATE)
+                .expression_attribute_values(":ts", s(tenant_state(tenant, state)))
+                .scan_index_forward(false)
+                .limit(page)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| error(&self.table, "by state", e))?;
+            for item in out.items() {
+                records.push(self.parse(item)?.0);
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        records.truncate(limit);
+        Ok(records)
+    }
+}

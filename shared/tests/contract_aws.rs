@@ -1,0 +1,446 @@
+//! The port contract suite (`contract/`) run against the AWS adapters on a moto
+//! server, plus what only the AWS adapters promise (error mapping).
+
+mod contract;
+mod support;
+
+use contract::{Inbox, TimeTravel};
+use support::moto::{moto, queue_arn, queue_pair, unique};
+use tributary::aws::dynamodb::DynamoLedger;
+use tributary::aws::s3::S3ObjectStore;
+use tributary::aws::secrets::AwsSecrets;
+use tributary::aws::sns::{SnsNotifier, sns_subject};
+use tributary::aws::sqs::SqsWorkQueue;
+use tributary::failure::FailureKind;
+use tributary::ports::{
+    Ledger, Metadata, MultipartUpload, Notification, Notifier, NotifyError, ObjectStore,
+    ObjectStoreError, OutgoingMessage, QueueError, Severity, WorkQueue,
+};
+use tributary::registry::SecretRef;
+use tributary::secrets::{SecretError, SecretStore};
+
+// Object store.
+
+async fn object_store() -> S3ObjectStore {
+    let client = moto().s3().await;
+    let bucket = moto().bucket(&client).await;
+    S3ObjectStore::new(client, bucket)
+}
+
+#[tokio::test]
+async fn object_store_multipart_completes() {
+    contract::object_store_multipart_completes(&object_store().await).await;
+}
+
+#[tokio::test]
+async fn object_store_abort_leaves_nothing() {
+    contract::object_store_abort_leaves_nothing(&object_store().await).await;
+}
+
+#[tokio::test]
+async fn object_store_put_round_trips() {
+    let store = object_store().await;
+    contract::object_store_put_round_trips(&store).await;
+    let info = store
+        .head("raw/tenant=acme/dataset=small/one.jsonl")
+        .await
+        .unwrap()
+        .unwrap();
+    let age = chrono::Utc::now() - info.last_modified;
+    assert!(age.num_seconds().abs() < 300, "last modified {age}");
+}
+
+#[tokio::test]
+async fn object_store_refuses_small_middle_parts() {
+    contract::object_store_refuses_small_middle_parts(&object_store().await).await;
+}
+
+#[tokio::test]
+async fn object_store_missing_bucket_is_misconfigured() {
+    let store = S3ObjectStore::new(moto().s3().await, "tributary-no-such-bucket");
+    let err = store
+        .put("raw/x.csv", b"x".to_vec(), &Metadata::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ObjectStoreError::Denied { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Misconfigured);
+    assert!(
+        err.to_string().contains("tributary-no-such-bucket"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn object_store_unknown_upload_is_no_such_upload() {
+    let store = object_store().await;
+    let upload = MultipartUpload {
+        key: "raw/never-started.csv".into(),
+        upload_id: "no-such-upload-id".into(),
+    };
+    let err = store.put_part(&upload, 1, vec![1; 10]).await.unwrap_err();
+    assert!(
+        matches!(err, ObjectStoreError::NoSuchUpload { .. }),
+        "{err}"
+    );
+    assert_eq!(err.kind(), FailureKind::Transient);
+    store.abort_upload(&upload).await.unwrap();
+    let err = store.put("", vec![], &Metadata::new()).await.unwrap_err();
+    assert!(matches!(err, ObjectStoreError::InvalidKey { .. }), "{err}");
+}
+
+// Work queue: real queues with small visibility timeouts, and real sleeps.
+
+struct Sleep;
+
+impl TimeTravel for Sleep {
+    async fn advance(&self, by: chrono::Duration) {
+        tokio::time::sleep(by.to_std().unwrap()).await;
+    }
+}
+
+async fn work_queue(max_receives: u32) -> SqsWorkQueue {
+    let client = moto().sqs().await;
+    let (url, dead_url) = queue_pair(&client, max_receives).await;
+    SqsWorkQueue::new(client, url, dead_url)
+}
+
+#[tokio::test]
+async fn queue_visibility_and_delete() {
+    contract::queue_visibility_and_delete(&work_queue(5).await, &Sleep).await;
+}
+
+#[tokio::test]
+async fn queue_max_receives_dead_letters() {
+    contract::queue_max_receives_dead_letters(&work_queue(3).await, &Sleep, 3).await;
+}
+
+#[tokio::test]
+async fn queue_explicit_dead_letter_keeps_reason() {
+    contract::queue_explicit_dead_letter_keeps_reason(&work_queue(5).await).await;
+}
+
+#[tokio::test]
+async fn queue_missing_queue_is_misconfigured_and_stale_receipts_are_transient() {
+    let client = moto().sqs().await;
+    let missing = format!("{}/123456789012/tributary-no-such-queue", moto().endpoint);
+    let queue = SqsWorkQueue::new(client, &missing, &missing);
+    let err = queue
+        .send_batch(&[OutgoingMessage::new("x")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Misconfigured, "{err}");
+
+    let queue = work_queue(5).await;
+    queue
+        .send_batch(&[OutgoingMessage::new("x")])
+        .await
+        .unwrap();
+    let got = queue
+        .receive(1, chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    queue.delete(&got[0].receipt).await.unwrap();
+    let err = queue
+        .extend_visibility(&got[0].receipt, chrono::Duration::seconds(10))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::StaleReceipt { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Transient);
+    let err = queue
+        .receive(11, chrono::Duration::seconds(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::Invalid { .. }), "{err}");
+}
+
+// Notifier: an SQS queue subscribed to the topic stands in for the email subscriber.
+
+struct SubscribedQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+    expected: usize,
+}
+
+impl Inbox for SubscribedQueue {
+    async fn received(&self) -> Vec<Notification> {
+        let mut got = Vec::new();
+        for _ in 0..50 {
+            if got.len() >= self.expected {
+                break;
+            }
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in out.messages() {
+                got.push(from_envelope(message.body().unwrap()));
+            }
+        }
+        got
+    }
+}
+
+/// A notification as an email subscriber sees it, from SNS's JSON envelope.
+fn from_envelope(body: &str) -> Notification {
+    let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(envelope["Type"], "Notification", "{envelope}");
+    let attr = |name: &str| {
+        envelope["MessageAttributes"][name]["Value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    Notification {
+        subject: envelope["Subject"].as_str().unwrap().to_owned(),
+        body: envelope["Message"].as_str().unwrap().to_owned(),
+        tenant: attr("tenant"),
+        severity: serde_json::from_value(serde_json::Value::String(attr("severity"))).unwrap(),
+        event: attr("event"),
+    }
+}
+
+async fn subscribed_topic(expected: usize) -> (SnsNotifier, SubscribedQueue) {
+    let sns = moto().sns().await;
+    let sqs = moto().sqs().await;
+    let topic = sns
+        .create_topic()
+        .name(unique("alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("alerts-inbox"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn(&sqs, &url).await)
+        .send()
+        .await
+        .unwrap();
+    (
+        SnsNotifier::new(sns, topic),
+        SubscribedQueue {
+            client: sqs,
+            url,
+            expected,
+        },
+    )
+}
+
+#[tokio::test]
+async fn notifier_preserves_attributes() {
+    let (notifier, inbox) = subscribed_topic(2).await;
+    contract::notifier_preserves_attributes(&notifier, &inbox).await;
+}
+
+#[tokio::test]
+async fn notifier_fits_subjects_to_sns_and_missing_topics_are_misconfigured() {
+    let (notifier, inbox) = subscribed_topic(1).await;
+    let long = Notification {
+        subject: format!("acme: {}\nrejected: naïve.csv", "x".repeat(200)),
+        body: "details".into(),
+        tenant: "acme".into(),
+        severity: Severity::Warning,
+        event: "file_late".into(),
+    };
+    notifier.publish(&long).await.unwrap();
+    let got = inbox.received().await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].subject, sns_subject(&long.subject));
+    assert!(got[0].subject.len() <= 100 && got[0].subject.is_ascii());
+    assert!(!got[0].subject.contains('\n'));
+    assert_eq!(
+        (got[0].severity, got[0].event.as_str()),
+        (Severity::Warning, "file_late")
+    );
+
+    let missing = SnsNotifier::new(
+        moto().sns().await,
+        "arn:aws:sns:us-east-1:123456789012:tributary-no-such-topic",
+    );
+    let err = missing.publish(&long).await.unwrap_err();
+    assert!(matches!(err, NotifyError::Denied { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Misconfigured);
+}
+
+// Secrets: Secrets Manager and SSM SecureString, cached.
+
+const FTP_PASSWORD: &str = "s3cret-Pa55-never-logged";
+
+#[tokio::test]
+async fn secrets_resolve_from_secrets_manager_and_ssm_and_are_cached() {
+    let sm = moto().secrets_manager().await;
+    let ssm = moto().ssm().await;
+    let secret_name = unique("tributary/acme/ftp");
+    sm.create_secret()
+        .name(&secret_name)
+        .secret_string(FTP_PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    let parameter = format!("/{}", unique("tributary/acme/key"));
+    ssm.put_parameter()
+        .name(&parameter)
+        .value("key-material")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+
+    let secrets = AwsSecrets::new(sm.clone(), ssm.clone());
+    let sm_ref = SecretRef::SecretsManager(secret_name.clone());
+    let ssm_ref = SecretRef::Ssm(parameter.clone());
+    assert_eq!(
+        secrets.resolve(&sm_ref).await.unwrap().expose(),
+        FTP_PASSWORD
+    );
+    assert_eq!(
+        secrets.resolve(&ssm_ref).await.unwrap().expose(),
+        "key-material"
+    );
+
+    // Rotated: the cached value is served within the TTL, the new one without a cache.
+    sm.put_secret_value()
+        .secret_id(&secret_name)
+        .secret_string("rotated")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        secrets.resolve(&sm_ref).await.unwrap().expose(),
+        FTP_PASSWORD
+    );
+    let uncached = AwsSecrets::new(sm, ssm).with_ttl(std::time::Duration::ZERO);
+    assert_eq!(uncached.resolve(&sm_ref).await.unwrap().expose(), "rotated");
+    assert_eq!(
+        uncached.resolve(&ssm_ref).await.unwrap().expose(),
+        "key-material"
+    );
+}
+
+#[tokio::test]
+async fn missing_secrets_are_misconfigured_and_name_no_value() {
+    let secrets = AwsSecrets::new(moto().secrets_manager().await, moto().ssm().await);
+    for reference in [
+        SecretRef::SecretsManager(unique("tributary/absent")),
+        SecretRef::Ssm(format!("/{}", unique("tributary/absent"))),
+    ] {
+        let err = secrets.resolve(&reference).await.unwrap_err();
+        assert!(matches!(err, SecretError::NotFound { .. }), "{err}");
+        assert_eq!(err.kind(), FailureKind::Misconfigured);
+        assert!(err.to_string().contains(&reference.to_string()), "{err}");
+        assert!(!format!("{err:?}").contains(FTP_PASSWORD));
+    }
+    let err = secrets.resolve(&SecretRef::Inline).await.unwrap_err();
+    assert!(matches!(err, SecretError::Inline));
+}
+
+// Ledger: a fresh table with its GSI per test.
+
+async fn ledger() -> DynamoLedger {
+    let client = moto().dynamodb().await;
+    let table = unique("tributary-ledger");
+    DynamoLedger::create_table(&client, &table).await.unwrap();
+    DynamoLedger::new(client, table)
+}
+
+#[tokio::test]
+async fn ledger_claims_once() {
+    contract::ledger_claims_once(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_leases() {
+    contract::ledger_leases(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_refuses_illegal_transitions() {
+    contract::ledger_refuses_illegal_transitions(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_known_is_batched_and_exact() {
+    contract::ledger_known_is_batched_and_exact(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_by_state_is_newest_first() {
+    contract::ledger_by_state_is_newest_first(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_missing_table_is_misconfigured() {
+    let ledger = DynamoLedger::new(moto().dynamodb().await, "tributary-no-such-table");
+    let version = tributary::poll::select::FileVersion {
+        source: "acme-ftp".into(),
+        path: "/out/a.csv".into(),
+        size: 1,
+        mtime: None,
+    };
+    let err = ledger.get(&version).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Misconfigured, "{err}");
+    assert!(err.to_string().contains("tributary-no-such-table"), "{err}");
+}
+
+#[tokio::test]
+async fn ledger_racing_leases_have_one_winner() {
+    use tributary::ports::{Lease, NewFile};
+    let ledger = ledger().await;
+    let now: chrono::DateTime<chrono::Utc> = "2024-05-01T07:00:00Z".parse().unwrap();
+    let version = tributary::poll::select::FileVersion {
+        source: "acme-ftp".into(),
+        path: "/out/race.csv".into(),
+        size: 10,
+        mtime: Some(now),
+    };
+    ledger
+        .claim(NewFile {
+            version: version.clone(),
+            tenant: "acme".into(),
+            rule: "orders".into(),
+            discovered_at: now,
+        })
+        .await
+        .unwrap();
+    let lease = chrono::Duration::minutes(5);
+    let (a, b) = tokio::join!(
+        ledger.take_lease(&version, "ingester-a", lease, now),
+        ledger.take_lease(&version, "ingester-b", lease, now)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    let taken: Vec<_> = outcomes
+        .iter()
+        .filter_map(|l| match l {
+            Lease::Taken(record) => Some(record.lease_owner.clone().unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(taken.len(), 1, "{outcomes:?}");
+    let held = outcomes
+        .iter()
+        .find(|l| matches!(l, Lease::Held { .. }))
+        .unwrap();
+    assert_eq!(
+        held,
+        &Lease::Held {
+            owner: Some(taken[0].clone()),
+            until: Some(now + lease)
+        }
+    );
+    assert_eq!(ledger.get(&version).await.unwrap().unwrap().attempts, 1);
+}

@@ -1,0 +1,237 @@
+//! A moto server (AWS APIs emulated) for the AWS adapter tests, and SDK clients
+//! pointed at it. One server per test binary, started on first use on
+//! 127.0.0.1 and a free port; tests share it and isolate themselves with
+//! unique resource names ([`unique`]) instead of resetting, so they can run in
+//! parallel. The server runs under a small shell watchdog that stops it (by its
+//! PID) once the test process is gone, since statics are never dropped.
+//!
+//! A missing `moto_server` fails the test with the command that installs it.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+
+use super::process::free_port;
+
+/// The running moto server.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The moto server for this test binary, started on first use.
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(start)
+}
+
+/// The `moto_server` binary: `$TRIBUTARY_MOTO`, else `moto_server` on PATH.
+fn moto_binary() -> String {
+    let binary = std::env::var("TRIBUTARY_MOTO").unwrap_or_else(|_| "moto_server".to_owned());
+    let found = if binary.contains('/') {
+        Path::new(&binary).is_file()
+    } else {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {binary}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    assert!(
+        found,
+        "moto is needed by this test: `python3 -m pip install \"moto[server]==5.2.5\"` \
+         (or set TRIBUTARY_MOTO to a venv's moto_server; scripts/test.sh does both)"
+    );
+    binary
+}
+
+fn start() -> Moto {
+    let binary = moto_binary();
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("tributary-moto-{port}.log"));
+    let out = std::fs::File::create(&log).unwrap();
+    let err = out.try_clone().unwrap();
+    // The watchdog: runs moto, and kills it (by PID) when the test process exits.
+    let script = r#"
+        "$0" -H 127.0.0.1 -p "$1" &
+        moto=$!
+        trap 'kill "$moto" 2>/dev/null' EXIT TERM INT
+        while kill -0 "$2" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 1; done
+    "#;
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            script,
+            &binary,
+            &port.to_string(),
+            &std::process::id().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "moto_server exited with {status} before listening; its output:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        if answers(port) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not answer on port {port} within 30 s; its output:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto { endpoint }
+}
+
+/// Whether moto answers an HTTP request on `port` (listening is not enough).
+fn answers(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
+
+/// A resource name no other test in any run uses: `prefix-PID-N`, lowercase.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Moto {
+    /// The shared SDK configuration: us-east-1, static test credentials, the
+    /// moto endpoint, and tributary's HTTPS client (plain HTTP here).
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "moto-test",
+            ))
+            .endpoint_url(&self.endpoint)
+            .http_client(tributary::aws::https_client())
+            .load()
+            .await
+    }
+
+    /// An S3 client with path-style addressing (moto has no virtual hosts).
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// A new, empty bucket.
+    pub async fn bucket(&self, client: &aws_sdk_s3::Client) -> String {
+        let bucket = unique("tributary-raw");
+        client.create_bucket().bucket(&bucket).send().await.unwrap();
+        bucket
+    }
+}
+
+/// A new queue and its dead-letter queue: (queue URL, dead-letter URL).
+/// Messages move to the dead-letter queue after `max_receives` receives.
+pub async fn queue_pair(client: &aws_sdk_sqs::Client, max_receives: u32) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let name = unique("ingest");
+    let dead_url = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dead_arn = queue_arn(client, &dead_url).await;
+    let policy = serde_json::json!({
+        "deadLetterTargetArn": dead_arn,
+        "maxReceiveCount": max_receives.to_string(),
+    });
+    let url = client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (url, dead_url)
+}
+
+/// The ARN of the queue at `url`.
+pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap()
+}
+
+impl Moto {
+    /// An SQS client.
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config().await)
+    }
+
+    /// An SNS client.
+    pub async fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk_config().await)
+    }
+
+    /// A Secrets Manager client.
+    pub async fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk_config().await)
+    }
+
+    /// An SSM client.
+    pub async fn ssm(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.sdk_config().await)
+    }
+}
+
+impl Moto {
+    /// A DynamoDB client.
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+}
