@@ -31,7 +31,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{ErrorClass, classify, code, describe};
 use crate::poll::select::FileVersion;
 use crate::ports::ledger::{
-    Claim, FileError, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+    Claim, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };
 
 /// The partition key attribute.
@@ -392,28 +392,11 @@ impl Ledger for DynamoLedger {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<Lease, LedgerError> {
-        self.transition("take lease", version, |mut record| {
-            match record.state {
-                FileState::Ingested | FileState::Rejected => {
-                    return Ok(Step::Answer(Lease::Finished(record.state)));
-                }
-                FileState::Ingesting if record.lease_until.is_some_and(|until| until > now) => {
-                    return Ok(Step::Answer(Lease::Held {
-                        owner: record.lease_owner.clone(),
-                        until: record.lease_until,
-                    }));
-                }
-                FileState::Discovered | FileState::Failed | FileState::Ingesting => {}
-            }
-            record.state = FileState::Ingesting;
-            record.attempts += 1;
-            record.lease_owner = Some(owner.to_owned());
-            record.lease_until = Some(now + lease);
-            record.updated_at = now;
-            Ok(Step::Write(
-                Box::new(record.clone()),
-                Lease::Taken(Box::new(record)),
-            ))
+        self.transition("take lease", version, |record| {
+            Ok(match record.lease(owner, lease, now) {
+                Lease::Taken(next) => Step::Write(next.clone(), Lease::Taken(next)),
+                answer => Step::Answer(answer),
+            })
         })
         .await
     }
@@ -425,54 +408,9 @@ impl Ledger for DynamoLedger {
         outcome: Outcome,
         now: DateTime<Utc>,
     ) -> Result<FileRecord, LedgerError> {
-        self.transition("finish", version, |mut record| {
-            let to = outcome.state();
-            if record.state != FileState::Ingesting {
-                return Err(LedgerError::conflict(version, record.state, to, ""));
-            }
-            if record.lease_owner.as_deref() != Some(owner) {
-                return Err(LedgerError::conflict(
-                    version,
-                    record.state,
-                    to,
-                    format!(": the lease belongs to another ingester, not {owner}"),
-                ));
-            }
-            record.state = to;
-            record.lease_until = None;
-            record.updated_at = now;
-            match outcome.clone() {
-                Outcome::Ingested {
-                    sha256,
-                    bytes_in,
-                    bytes_out,
-                    rows,
-                    s3_key,
-                } => {
-                    record.sha256 = Some(sha256);
-                    record.bytes_in = Some(bytes_in);
-                    record.bytes_out = Some(bytes_out);
-                    record.rows = Some(rows);
-                    record.s3_key = Some(s3_key);
-                    record.error = None;
-                }
-                Outcome::Rejected {
-                    sha256,
-                    bytes_in,
-                    reason,
-                } => {
-                    record.sha256 = sha256;
-                    record.bytes_in = Some(bytes_in);
-                    record.error = Some(FileError {
-                        kind: crate::failure::FailureKind::Rejected,
-                        reason,
-                    });
-                }
-                Outcome::Failed(failure) => {
-                    record.error = Some(failure);
-                }
-            }
-            Ok(Step::Write(Box::new(record.clone()), record))
+        self.transition("finish", version, |record| {
+            let next = record.finished(owner, outcome.clone(), now)?;
+            Ok(Step::Write(Box::new(next.clone()), next))
         })
         .await
     }
@@ -482,20 +420,9 @@ impl Ledger for DynamoLedger {
         version: &FileVersion,
         now: DateTime<Utc>,
     ) -> Result<FileRecord, LedgerError> {
-        self.transition("reset", version, |mut record| {
-            if !matches!(record.state, FileState::Rejected | FileState::Failed) {
-                return Err(LedgerError::conflict(
-                    version,
-                    record.state,
-                    FileState::Discovered,
-                    ": only rejected or failed files are reset",
-                ));
-            }
-            record.state = FileState::Discovered;
-            record.lease_owner = None;
-            record.lease_until = None;
-            record.updated_at = now;
-            Ok(Step::Write(Box::new(record.clone()), record))
+        self.transition("reset", version, |record| {
+            let next = record.reset(now)?;
+            Ok(Step::Write(Box::new(next.clone()), next))
         })
         .await
     }
@@ -506,17 +433,8 @@ impl Ledger for DynamoLedger {
         run_id: &str,
         _now: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        self.transition("set job run", version, |mut record| {
-            if record.state != FileState::Ingested {
-                return Err(LedgerError::conflict(
-                    version,
-                    record.state,
-                    FileState::Ingested,
-                    ": a job run is recorded only for ingested files",
-                ));
-            }
-            record.job_run_id = Some(run_id.to_owned());
-            Ok(Step::Write(Box::new(record), ()))
+        self.transition("set job run", version, |record| {
+            Ok(Step::Write(Box::new(record.with_job_run(run_id)?), ()))
         })
         .await
     }

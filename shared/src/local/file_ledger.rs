@@ -16,11 +16,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::fs_util::write_atomic;
-use crate::failure::FailureKind;
 use crate::poll::observations::ObservationStore;
 use crate::poll::select::{FileVersion, Observation};
 use crate::ports::ledger::{
-    Claim, FileError, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+    Claim, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };
 
 /// The format this build writes.
@@ -198,24 +197,11 @@ impl FileLedger {
                 .files
                 .get_mut(version)
                 .ok_or_else(|| LedgerError::not_found(version))?;
-            match record.state {
-                FileState::Ingested | FileState::Rejected => {
-                    return Ok(Lease::Finished(record.state));
-                }
-                FileState::Ingesting if record.lease_until.is_some_and(|until| until > now) => {
-                    return Ok(Lease::Held {
-                        owner: record.lease_owner.clone(),
-                        until: record.lease_until,
-                    });
-                }
-                FileState::Discovered | FileState::Failed | FileState::Ingesting => {}
+            let answer = record.lease(owner, lease, now);
+            if let Lease::Taken(next) = &answer {
+                *record = (**next).clone();
             }
-            record.state = FileState::Ingesting;
-            record.attempts += 1;
-            record.lease_owner = Some(owner.to_owned());
-            record.lease_until = Some(now + lease);
-            record.updated_at = now;
-            Ok(Lease::Taken(Box::new(record.clone())))
+            Ok(answer)
         })
     }
 
@@ -226,56 +212,8 @@ impl FileLedger {
         outcome: Outcome,
         now: DateTime<Utc>,
     ) -> Result<FileRecord, LedgerError> {
-        self.update("finish", |state| {
-            let record = state
-                .files
-                .get_mut(version)
-                .ok_or_else(|| LedgerError::not_found(version))?;
-            let to = outcome.state();
-            if record.state != FileState::Ingesting {
-                return Err(LedgerError::conflict(version, record.state, to, ""));
-            }
-            if record.lease_owner.as_deref() != Some(owner) {
-                return Err(LedgerError::conflict(
-                    version,
-                    record.state,
-                    to,
-                    format!(": the lease belongs to another ingester, not {owner}"),
-                ));
-            }
-            record.state = to;
-            record.lease_until = None;
-            record.updated_at = now;
-            match outcome {
-                Outcome::Ingested {
-                    sha256,
-                    bytes_in,
-                    bytes_out,
-                    rows,
-                    s3_key,
-                } => {
-                    record.sha256 = Some(sha256);
-                    record.bytes_in = Some(bytes_in);
-                    record.bytes_out = Some(bytes_out);
-                    record.rows = Some(rows);
-                    record.s3_key = Some(s3_key);
-                    record.error = None;
-                }
-                Outcome::Rejected {
-                    sha256,
-                    bytes_in,
-                    reason,
-                } => {
-                    record.sha256 = sha256;
-                    record.bytes_in = Some(bytes_in);
-                    record.error = Some(FileError {
-                        kind: FailureKind::Rejected,
-                        reason,
-                    });
-                }
-                Outcome::Failed(error) => record.error = Some(error),
-            }
-            Ok(record.clone())
+        self.apply("finish", version, |record| {
+            record.finished(owner, outcome, now)
         })
     }
 
@@ -284,43 +222,29 @@ impl FileLedger {
         version: &FileVersion,
         now: DateTime<Utc>,
     ) -> Result<FileRecord, LedgerError> {
-        self.update("reset", |state| {
-            let record = state
-                .files
-                .get_mut(version)
-                .ok_or_else(|| LedgerError::not_found(version))?;
-            if !matches!(record.state, FileState::Rejected | FileState::Failed) {
-                return Err(LedgerError::conflict(
-                    version,
-                    record.state,
-                    FileState::Discovered,
-                    ": only rejected or failed files are reset",
-                ));
-            }
-            record.state = FileState::Discovered;
-            record.lease_owner = None;
-            record.lease_until = None;
-            record.updated_at = now;
-            Ok(record.clone())
-        })
+        self.apply("reset", version, |record| record.reset(now))
     }
 
     fn set_job_run_now(&self, version: &FileVersion, run_id: &str) -> Result<(), LedgerError> {
-        self.update("set job run", |state| {
+        self.apply("set job run", version, |record| record.with_job_run(run_id))
+            .map(|_| ())
+    }
+
+    /// Replaces the record of `version` with what `transition` makes of it.
+    fn apply(
+        &self,
+        op: &'static str,
+        version: &FileVersion,
+        transition: impl FnOnce(&FileRecord) -> Result<FileRecord, LedgerError>,
+    ) -> Result<FileRecord, LedgerError> {
+        self.update(op, |state| {
             let record = state
                 .files
                 .get_mut(version)
                 .ok_or_else(|| LedgerError::not_found(version))?;
-            if record.state != FileState::Ingested {
-                return Err(LedgerError::conflict(
-                    version,
-                    record.state,
-                    FileState::Ingested,
-                    ": a job run is recorded only for ingested files",
-                ));
-            }
-            record.job_run_id = Some(run_id.to_owned());
-            Ok(())
+            let next = transition(record)?;
+            *record = next.clone();
+            Ok(next)
         })
     }
 
@@ -446,6 +370,7 @@ impl ObservationStore for FileLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::FailureKind;
 
     fn new_file(path: &str) -> NewFile {
         NewFile {

@@ -246,6 +246,123 @@ impl LedgerError {
     }
 }
 
+/// The state machine itself, written once: every adapter reads a record, asks
+/// these what the transition gives, and persists the answer under its own
+/// concurrency control (a mutex, a conditional write).
+impl FileRecord {
+    /// Taking the lease: `Taken` holds the record to write; `Held` and
+    /// `Finished` are answers that write nothing.
+    pub fn lease(&self, owner: &str, lease: Duration, now: DateTime<Utc>) -> Lease {
+        match self.state {
+            FileState::Ingested | FileState::Rejected => return Lease::Finished(self.state),
+            FileState::Ingesting if self.lease_until.is_some_and(|until| until > now) => {
+                return Lease::Held {
+                    owner: self.lease_owner.clone(),
+                    until: self.lease_until,
+                };
+            }
+            FileState::Discovered | FileState::Failed | FileState::Ingesting => {}
+        }
+        let mut next = self.clone();
+        next.state = FileState::Ingesting;
+        next.attempts += 1;
+        next.lease_owner = Some(owner.to_owned());
+        next.lease_until = Some(now + lease);
+        next.updated_at = now;
+        Lease::Taken(Box::new(next))
+    }
+
+    /// The record once `owner`'s attempt ended with `outcome`; refused unless the
+    /// file is `ingesting` under `owner`'s lease.
+    pub fn finished(
+        &self,
+        owner: &str,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord, LedgerError> {
+        let to = outcome.state();
+        if self.state != FileState::Ingesting {
+            return Err(LedgerError::conflict(&self.version, self.state, to, ""));
+        }
+        if self.lease_owner.as_deref() != Some(owner) {
+            return Err(LedgerError::conflict(
+                &self.version,
+                self.state,
+                to,
+                format!(": the lease belongs to another ingester, not {owner}"),
+            ));
+        }
+        let mut next = self.clone();
+        next.state = to;
+        next.lease_until = None;
+        next.updated_at = now;
+        match outcome {
+            Outcome::Ingested {
+                sha256,
+                bytes_in,
+                bytes_out,
+                rows,
+                s3_key,
+            } => {
+                next.sha256 = Some(sha256);
+                next.bytes_in = Some(bytes_in);
+                next.bytes_out = Some(bytes_out);
+                next.rows = Some(rows);
+                next.s3_key = Some(s3_key);
+                next.error = None;
+            }
+            Outcome::Rejected {
+                sha256,
+                bytes_in,
+                reason,
+            } => {
+                next.sha256 = sha256;
+                next.bytes_in = Some(bytes_in);
+                next.error = Some(FileError {
+                    kind: FailureKind::Rejected,
+                    reason,
+                });
+            }
+            Outcome::Failed(error) => next.error = Some(error),
+        }
+        Ok(next)
+    }
+
+    /// The record sent back to `discovered` (redrive); only rejected or failed
+    /// files are reset.
+    pub fn reset(&self, now: DateTime<Utc>) -> Result<FileRecord, LedgerError> {
+        if !matches!(self.state, FileState::Rejected | FileState::Failed) {
+            return Err(LedgerError::conflict(
+                &self.version,
+                self.state,
+                FileState::Discovered,
+                ": only rejected or failed files are reset",
+            ));
+        }
+        let mut next = self.clone();
+        next.state = FileState::Discovered;
+        next.lease_owner = None;
+        next.lease_until = None;
+        next.updated_at = now;
+        Ok(next)
+    }
+
+    /// The record with its catalog job run; only ingested files have one.
+    pub fn with_job_run(&self, run_id: &str) -> Result<FileRecord, LedgerError> {
+        if self.state != FileState::Ingested {
+            return Err(LedgerError::conflict(
+                &self.version,
+                self.state,
+                FileState::Ingested,
+                ": a job run is recorded only for ingested files",
+            ));
+        }
+        let mut next = self.clone();
+        next.job_run_id = Some(run_id.to_owned());
+        Ok(next)
+    }
+}
+
 /// The ledger of file versions. `now` is passed in (not read inside) so that
 /// lease expiry is decided against the caller's clock and tests need no sleep.
 pub trait Ledger: Send + Sync {
