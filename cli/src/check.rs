@@ -10,7 +10,8 @@ use clap::Args;
 use tributary::engine::key::DataKey;
 use tributary::engine::spec::{Format, Layer, ParseSpec, ValidationSpec};
 use tributary::engine::validate;
-use tributary::registry::{Registry, Rule, SecretRef};
+use tributary::registry::{Registry, Rule};
+use tributary::secrets::{LocalSecrets, SecretError};
 
 use crate::exit::Outcome;
 use crate::registry_cmd::load_valid;
@@ -133,19 +134,16 @@ fn key_for(args: &CheckArgs, rule: Option<&Rule>) -> anyhow::Result<Option<DataK
     let Some(reference) = rule.and_then(|r| r.key.as_ref()) else {
         return Ok(None);
     };
-    let text = match reference {
-        SecretRef::Env(var) => std::env::var(var).with_context(|| {
-            format!("the rule's key is in environment variable {var}, which is not set")
-        })?,
-        SecretRef::File(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the rule's key file {path}"))?,
-        other => bail!(
+    let value = match LocalSecrets.resolve_now(reference) {
+        Ok(value) => value,
+        Err(SecretError::NotLocal { .. }) => bail!(
             "the rule's key is in {} ({}); pass it with --key-file",
-            other.kind(),
-            other.name().unwrap_or("?")
+            reference.kind(),
+            reference.name().unwrap_or("?")
         ),
+        Err(error) => return Err(anyhow::Error::new(error).context("the rule's key")),
     };
-    DataKey::from_base64(&text)
+    DataKey::from_base64(value.expose())
         .map(Some)
         .context("the rule's key")
 }
