@@ -3,9 +3,13 @@
 //! - [`ReceivedMeter`] sits on the bytes as received: it hashes them (SHA-256),
 //!   counts them, enforces the rule's `max_bytes`, and marks errors of the source
 //!   so the engine can tell a dropped connection (transient) from a corrupt file.
-//! - [`DecodedMeter`] sits on the decoded bytes: it counts them, stops
-//!   decompression bombs (hard ceiling and expansion ratio), enforces the rule's
-//!   `max_decoded_bytes` and checks UTF-8 when asked.
+//! - [`LayerMeter`] sits on the output of every decompression layer and stops
+//!   decompression bombs there (hard ceiling and expansion ratio), so a bomb
+//!   nested inside another layer is caught between the layers.
+//! - [`DecodedMeter`] sits on the decoded bytes: it counts them, enforces the
+//!   rule's `max_decoded_bytes` and checks UTF-8 when asked. (It needs no bomb
+//!   check of its own: its input is a metered layer's output, or a decryption
+//!   layer's, which is never larger than what went in.)
 //! - [`Tee`] hands every decoded byte that is read to the sink (the uploader).
 //!
 //! Errors cross the `Read` chain as `io::Error`s carrying one of the marker types
@@ -270,18 +274,16 @@ impl<R: Read> Read for LayerMeter<R> {
 pub struct DecodedMeter<R> {
     inner: R,
     guard: DecodedGuard,
-    received: Rc<Cell<u64>>,
     count: Rc<Cell<u64>>,
     utf8: Utf8Check,
 }
 
 impl<R: Read> DecodedMeter<R> {
-    /// Wraps the end of the layer chain; `received` is the [`ReceivedMeter`]'s counter.
-    pub fn new(inner: R, guard: DecodedGuard, received: Rc<Cell<u64>>) -> Self {
+    /// Wraps the end of the layer chain.
+    pub fn new(inner: R, guard: DecodedGuard) -> Self {
         DecodedMeter {
             inner,
             guard,
-            received,
             count: Rc::new(Cell::new(0)),
             utf8: Utf8Check::default(),
         }
@@ -310,13 +312,6 @@ impl<R: Read> DecodedMeter<R> {
 
     fn check(&self) -> io::Result<()> {
         let count = self.total();
-        check_expansion(
-            count,
-            self.received.get(),
-            &self.guard.limits,
-            self.guard.ratio_applies(),
-            "decoded",
-        )?;
         if let Some(max) = self.guard.max_decoded_bytes
             && count > max
         {

@@ -200,7 +200,7 @@ fn stream<R: Read, W: Write>(
         chain::build(Box::new(received), plan, &decryption, &stages).map_err(CountError::Io)?;
     progress.layers = chain.layers;
 
-    let decoded = DecodedMeter::new(chain.reader, guard, received_count);
+    let decoded = DecodedMeter::new(chain.reader, guard);
     let decoded_count = decoded.counter();
     let mut buffered = BufReader::with_capacity(READ_BUFFER, Tee::new(decoded, sink));
     let counted = count::count_rows(&mut buffered, &spec.parse, &spec.limits);
