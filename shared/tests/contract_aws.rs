@@ -384,6 +384,16 @@ async fn ledger_by_state_is_newest_first() {
 }
 
 #[tokio::test]
+async fn ledger_releases_only_unleased_claims() {
+    contract::ledger_releases_only_unleased_claims(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_release_races_a_lease() {
+    contract::ledger_release_races_a_lease(&ledger().await).await;
+}
+
+#[tokio::test]
 async fn ledger_missing_table_is_misconfigured() {
     let ledger = DynamoLedger::new(moto().dynamodb().await, "tributary-no-such-table");
     let version = tributary::poll::select::FileVersion {

@@ -155,6 +155,24 @@ async fn ledger_by_state_is_newest_first() {
     .await;
 }
 
+#[tokio::test]
+async fn ledger_releases_only_unleased_claims() {
+    on_disk_too(|l| async move {
+        contract::ledger_releases_only_unleased_claims(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_release_races_a_lease() {
+    on_disk_too(|l| async move {
+        contract::ledger_release_races_a_lease(&l).await;
+        l
+    })
+    .await;
+}
+
 // Work queue.
 
 #[tokio::test]

@@ -11,10 +11,11 @@
 //!
 //! Every write is conditional. `claim` puts with `attribute_not_exists(pk)`;
 //! a transition reads the item (strongly consistent), decides in Rust exactly as
-//! the port documents, and puts the result on condition that `rev` is still the
-//! one it read, re-reading if another writer got there first. So two pollers,
-//! or two ingesters, never both win. `known` is `BatchGetItem` in chunks of
-//! 100 keys, retrying unprocessed keys with backoff.
+//! the port documents, and puts the result (or, for `release`, deletes the
+//! item) on condition that `rev` is still the one it read, re-reading if
+//! another writer got there first. So two pollers, or two ingesters, never both
+//! win. `known` is `BatchGetItem` in chunks of 100 keys, retrying unprocessed
+//! keys with backoff.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration as StdDuration;
@@ -62,9 +63,11 @@ pub struct DynamoLedger {
     table: String,
 }
 
-/// What a transition decided: write the new record, or answer without writing.
+/// What a transition decided: write the new record, delete the item, or
+/// answer without writing.
 enum Step<T> {
     Write(Box<FileRecord>, T),
+    Delete(T),
     Answer(T),
 }
 
@@ -205,37 +208,64 @@ impl DynamoLedger {
         out.item().map(|item| self.parse(item)).transpose()
     }
 
-    /// Reads the item, lets `decide` choose, and writes the new record on
-    /// condition that no one else wrote in between (else reads again).
+    /// Reads the item, lets `decide` choose, and writes the new record (or
+    /// deletes the item) on condition that no one else wrote in between (else
+    /// reads again). An absent item is `NotFound`.
     async fn transition<T>(
         &self,
         op: &'static str,
         version: &FileVersion,
+        decide: impl FnMut(FileRecord) -> Result<Step<T>, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        self.transition_or(op, version, || Err(LedgerError::not_found(version)), decide)
+            .await
+    }
+
+    /// [`Self::transition`], answering `absent()` when there is no item (or
+    /// no longer one, after a lost race).
+    async fn transition_or<T>(
+        &self,
+        op: &'static str,
+        version: &FileVersion,
+        absent: impl Fn() -> Result<T, LedgerError>,
         mut decide: impl FnMut(FileRecord) -> Result<Step<T>, LedgerError>,
     ) -> Result<T, LedgerError> {
         for _ in 0..WRITE_RACES {
-            let (record, rev) = self
-                .read(version)
-                .await?
-                .ok_or_else(|| LedgerError::not_found(version))?;
-            let (next, answer) = match decide(record)? {
-                Step::Answer(answer) => return Ok(answer),
-                Step::Write(next, answer) => (next, answer),
+            let Some((record, rev)) = self.read(version).await? else {
+                return absent();
             };
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(self.item(&next, rev + 1)?))
-                .condition_expression("#rev = :rev")
-                .expression_attribute_names("#rev", REV)
-                .expression_attribute_values(":rev", AttributeValue::N(rev.to_string()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(answer),
-                Err(e) if code(&e) == "ConditionalCheckFailedException" => continue,
-                Err(e) => return Err(error(&self.table, op, e)),
+            let expected = AttributeValue::N(rev.to_string());
+            let (raced, answer) = match decide(record)? {
+                Step::Answer(answer) => return Ok(answer),
+                Step::Write(next, answer) => {
+                    let result = self
+                        .client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(self.item(&next, rev + 1)?))
+                        .condition_expression("#rev = :rev")
+                        .expression_attribute_names("#rev", REV)
+                        .expression_attribute_values(":rev", expected)
+                        .send()
+                        .await;
+                    (lost_race(&self.table, op, result)?, answer)
+                }
+                Step::Delete(answer) => {
+                    let result = self
+                        .client
+                        .delete_item()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(version)))
+                        .condition_expression("#rev = :rev")
+                        .expression_attribute_names("#rev", REV)
+                        .expression_attribute_values(":rev", expected)
+                        .send()
+                        .await;
+                    (lost_race(&self.table, op, result)?, answer)
+                }
+            };
+            if !raced {
+                return Ok(answer);
             }
         }
         Err(LedgerError::Unavailable {
@@ -246,6 +276,23 @@ impl DynamoLedger {
             )
             .into(),
         })
+    }
+}
+
+/// Whether a conditional write lost to another writer (`true`: read again);
+/// other failures are errors.
+fn lost_race<O, E>(
+    table: &str,
+    op: &'static str,
+    result: Result<O, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<bool, LedgerError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(false),
+        Err(e) if code(&e) == "ConditionalCheckFailedException" => Ok(true),
+        Err(e) => Err(error(table, op, e)),
     }
 }
 
@@ -424,6 +471,19 @@ impl Ledger for DynamoLedger {
             let next = record.reset(now)?;
             Ok(Step::Write(Box::new(next.clone()), next))
         })
+        .await
+    }
+
+    async fn release(&self, version: &FileVersion) -> Result<(), LedgerError> {
+        self.transition_or(
+            "release",
+            version,
+            || Ok(()),
+            |record| {
+                record.release()?;
+                Ok(Step::Delete(()))
+            },
+        )
         .await
     }
 

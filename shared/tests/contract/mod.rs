@@ -434,6 +434,118 @@ pub async fn ledger_by_state_is_newest_first<L: Ledger>(ledger: &L) {
     );
 }
 
+/// A claim whose message could not be sent is released: the item is gone and
+/// the next poll claims the file again. Releasing an absent item succeeds;
+/// an item that was ever leased (even one reset to `discovered`) is refused
+/// and left as it was.
+pub async fn ledger_releases_only_unleased_claims<L: Ledger>(ledger: &L) {
+    let t = at("2024-05-01T10:00:00Z");
+    let lease = Duration::minutes(5);
+    let v = version("/out/unsent.csv", 400);
+    ledger.release(&v).await.unwrap();
+
+    let file = new_file("acme", v.clone(), "2024-05-01T09:55:00Z");
+    assert_eq!(ledger.claim(file.clone()).await.unwrap(), Claim::Claimed);
+    ledger.release(&v).await.unwrap();
+    assert_eq!(ledger.get(&v).await.unwrap(), None);
+    assert!(
+        ledger
+            .known(std::slice::from_ref(&v))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    ledger.release(&v).await.unwrap();
+    assert_eq!(ledger.claim(file.clone()).await.unwrap(), Claim::Claimed);
+
+    ledger.take_lease(&v, "a", lease, t).await.unwrap();
+    let err = ledger.release(&v).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Conflict {
+                from: FileState::Ingesting,
+                to: None,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.kind(), FailureKind::Transient);
+    assert!(err.to_string().contains("/out/unsent.csv"), "{err}");
+    let held = ledger.get(&v).await.unwrap().unwrap();
+    assert_eq!((held.state, held.attempts), (FileState::Ingesting, 1));
+
+    let failure = FileError {
+        kind: FailureKind::Transient,
+        reason: "connection reset".into(),
+    };
+    ledger
+        .finish(&v, "a", Outcome::Failed(failure), t)
+        .await
+        .unwrap();
+    assert!(matches!(
+        ledger.release(&v).await.unwrap_err(),
+        LedgerError::Conflict { .. }
+    ));
+    let reset = ledger.reset(&v, t).await.unwrap();
+    assert_eq!((reset.state, reset.attempts), (FileState::Discovered, 1));
+    let err = ledger.release(&v).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Conflict { .. }), "{err}");
+    assert_eq!(ledger.get(&v).await.unwrap().unwrap(), reset);
+
+    let done = version("/out/done.csv", 1);
+    ledger
+        .claim(new_file("acme", done.clone(), "2024-05-01T09:55:00Z"))
+        .await
+        .unwrap();
+    ledger.take_lease(&done, "a", lease, t).await.unwrap();
+    ledger
+        .finish(&done, "a", ingested("raw/done.csv"), t)
+        .await
+        .unwrap();
+    let err = ledger.release(&done).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Conflict {
+                from: FileState::Ingested,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        ledger.get(&done).await.unwrap().unwrap().state,
+        FileState::Ingested
+    );
+}
+
+/// A release racing an ingester's lease: either the release wins (the item is
+/// gone and the lease finds nothing) or the lease wins (the release is refused
+/// and the item is leased), never both.
+pub async fn ledger_release_races_a_lease<L: Ledger>(ledger: &L) {
+    let t = at("2024-05-01T11:00:00Z");
+    let v = version("/out/race-release.csv", 5);
+    ledger
+        .claim(new_file("acme", v.clone(), "2024-05-01T10:55:00Z"))
+        .await
+        .unwrap();
+    let (released, leased) = tokio::join!(
+        ledger.release(&v),
+        ledger.take_lease(&v, "a", Duration::minutes(5), t)
+    );
+    match (released, leased) {
+        (Ok(()), Err(LedgerError::NotFound { .. })) => {
+            assert_eq!(ledger.get(&v).await.unwrap(), None);
+        }
+        (Err(LedgerError::Conflict { .. }), Ok(Lease::Taken(record))) => {
+            assert_eq!(ledger.get(&v).await.unwrap().unwrap(), *record);
+        }
+        other => panic!("release and lease both won or both lost: {other:?}"),
+    }
+}
+
 // ------------------------------------------------------------------ work queue
 
 fn message(body: &str) -> OutgoingMessage {
