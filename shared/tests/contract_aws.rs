@@ -4,9 +4,10 @@
 mod contract;
 mod support;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use contract::{Inbox, TimeTravel};
 use support::moto::{moto, queue_arn, queue_pair, unique};
-use tributary::aws::dynamodb::DynamoLedger;
+use tributary::aws::dynamodb::{self, DynamoLedger};
 use tributary::aws::s3::S3ObjectStore;
 use tributary::aws::secrets::AwsSecrets;
 use tributary::aws::sns::{SnsNotifier, sns_subject};
@@ -391,6 +392,65 @@ async fn ledger_releases_only_unleased_claims() {
 #[tokio::test]
 async fn ledger_release_races_a_lease() {
     contract::ledger_release_races_a_lease(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn observations_round_trip() {
+    contract::observations_round_trip(&ledger().await).await;
+}
+
+/// Observation items carry `expires_at` (epoch seconds, seven days after the
+/// poll) and the table's TTL is on that attribute, so vanished paths go away.
+#[tokio::test]
+async fn observations_expire_through_the_table_ttl() {
+    use tributary::poll::observations::ObservationStore;
+    use tributary::poll::select::Observation;
+    let client = moto().dynamodb().await;
+    let table = unique("tributary-ledger");
+    DynamoLedger::create_table(&client, &table).await.unwrap();
+    let ledger = DynamoLedger::new(client.clone(), &table);
+    let seen_at: chrono::DateTime<chrono::Utc> = "2024-05-01T06:00:00Z".parse().unwrap();
+    let observation = Observation {
+        size: Some(10),
+        mtime: None,
+        seen_at,
+    };
+    ledger
+        .save("acme-ftp", &[("/out/a.csv".into(), observation)])
+        .await
+        .unwrap();
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(ttl.attribute_name(), Some(dynamodb::EXPIRES_AT));
+    assert_eq!(
+        ttl.time_to_live_status(),
+        Some(&aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+    );
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key(
+            dynamodb::PK,
+            AttributeValue::S(r#"obs#["acme-ftp"]"#.into()),
+        )
+        .key(dynamodb::SK, AttributeValue::S("/out/a.csv".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expires_at: i64 = item[dynamodb::EXPIRES_AT].as_n().unwrap().parse().unwrap();
+    assert_eq!(
+        expires_at,
+        (seen_at + chrono::Duration::days(7)).timestamp()
+    );
 }
 
 #[tokio::test]

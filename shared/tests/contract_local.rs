@@ -173,6 +173,13 @@ async fn ledger_release_races_a_lease() {
     .await;
 }
 
+#[tokio::test]
+async fn observations_round_trip() {
+    contract::observations_round_trip(&FileLedger::in_memory()).await;
+    let dir = tempfile::tempdir().unwrap();
+    contract::observations_round_trip(&FileLedger::open(dir.path()).unwrap()).await;
+}
+
 // Work queue.
 
 #[tokio::test]
