@@ -18,7 +18,8 @@
 //! keys with backoff.
 //!
 //! The same table holds the poller's observations (`observations.rs`: items
-//! under `obs#…` that expire through the table's TTL on [`EXPIRES_AT`]).
+//! under `obs#…` that expire through the table's TTL on [`EXPIRES_AT`]) and
+//! the registry's versions (`registry.rs`: [`DynamoRegistryStore`]).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration as StdDuration;
@@ -41,6 +42,9 @@ use crate::ports::ledger::{
 };
 
 mod observations;
+mod registry;
+
+pub use registry::{DynamoRegistryStore, MAX_DYNAMO_REGISTRY_BYTES};
 
 /// The partition key attribute.
 pub const PK: &str = "pk";
