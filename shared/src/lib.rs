@@ -13,8 +13,8 @@
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
-//!   ledger, work queue, notifier, job trigger), the clock, and the versioned
-//!   messages functions exchange.
+//!   ledger, work queue, notifier, job trigger, registry store), the clock, and
+//!   the versioned messages functions exchange.
 //! - [`local`]: the ports on the filesystem and in process, for the demo,
 //!   on-premises runs and tests.
 //! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Secrets

@@ -4,9 +4,10 @@
 mod contract;
 mod support;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use contract::{Inbox, TimeTravel};
 use support::moto::{moto, queue_arn, queue_pair, unique};
-use tributary::aws::dynamodb::DynamoLedger;
+use tributary::aws::dynamodb::{self, DynamoLedger, DynamoRegistryStore};
 use tributary::aws::s3::S3ObjectStore;
 use tributary::aws::secrets::AwsSecrets;
 use tributary::aws::sns::{SnsNotifier, sns_subject};
@@ -384,6 +385,75 @@ async fn ledger_by_state_is_newest_first() {
 }
 
 #[tokio::test]
+async fn ledger_releases_only_unleased_claims() {
+    contract::ledger_releases_only_unleased_claims(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn ledger_release_races_a_lease() {
+    contract::ledger_release_races_a_lease(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn observations_round_trip() {
+    contract::observations_round_trip(&ledger().await).await;
+}
+
+/// Observation items carry `expires_at` (epoch seconds, seven days after the
+/// poll) and the table's TTL is on that attribute, so vanished paths go away.
+#[tokio::test]
+async fn observations_expire_through_the_table_ttl() {
+    use tributary::poll::observations::ObservationStore;
+    use tributary::poll::select::Observation;
+    let client = moto().dynamodb().await;
+    let table = unique("tributary-ledger");
+    DynamoLedger::create_table(&client, &table).await.unwrap();
+    let ledger = DynamoLedger::new(client.clone(), &table);
+    let seen_at: chrono::DateTime<chrono::Utc> = "2024-05-01T06:00:00Z".parse().unwrap();
+    let observation = Observation {
+        size: Some(10),
+        mtime: None,
+        seen_at,
+    };
+    ledger
+        .save("acme-ftp", &[("/out/a.csv".into(), observation)])
+        .await
+        .unwrap();
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(ttl.attribute_name(), Some(dynamodb::EXPIRES_AT));
+    assert_eq!(
+        ttl.time_to_live_status(),
+        Some(&aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+    );
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key(
+            dynamodb::PK,
+            AttributeValue::S(r#"obs#["acme-ftp"]"#.into()),
+        )
+        .key(dynamodb::SK, AttributeValue::S("/out/a.csv".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expires_at: i64 = item[dynamodb::EXPIRES_AT].as_n().unwrap().parse().unwrap();
+    assert_eq!(
+        expires_at,
+        (seen_at + chrono::Duration::days(7)).timestamp()
+    );
+}
+
+#[tokio::test]
 async fn ledger_missing_table_is_misconfigured() {
     let ledger = DynamoLedger::new(moto().dynamodb().await, "tributary-no-such-table");
     let version = tributary::poll::select::FileVersion {
@@ -443,4 +513,101 @@ async fn ledger_racing_leases_have_one_winner() {
         }
     );
     assert_eq!(ledger.get(&version).await.unwrap().unwrap().attempts, 1);
+}
+
+// Registry store: in a fresh ledger table per test.
+
+async fn registry_store() -> DynamoRegistryStore {
+    ledger().await.registry_store()
+}
+
+#[tokio::test]
+async fn registry_store_pushes_and_keeps_versions() {
+    contract::registry_store_pushes_and_keeps_versions(&registry_store().await).await;
+}
+
+#[tokio::test]
+async fn registry_store_refuses_invalid_registries() {
+    contract::registry_store_refuses_invalid_registries(&registry_store().await).await;
+}
+
+#[tokio::test]
+async fn registry_store_refuses_too_large() {
+    contract::registry_store_refuses_too_large(
+        &registry_store().await,
+        dynamodb::MAX_DYNAMO_REGISTRY_BYTES,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn registry_store_concurrent_pushes_never_share_a_version() {
+    contract::registry_store_concurrent_pushes_never_share_a_version(&registry_store().await).await;
+}
+
+/// The limit is one DynamoDB takes: a registry of exactly that size (padded
+/// with a comment) is stored and read back whole.
+#[tokio::test]
+async fn registry_store_takes_a_registry_right_at_its_limit() {
+    use tributary::ports::RegistryStore;
+    use tributary::registry::Syntax;
+    let store = registry_store().await;
+    let limit = dynamodb::MAX_DYNAMO_REGISTRY_BYTES as usize;
+    let mut text = contract::REGISTRY_YAML.to_owned();
+    text.push('#');
+    text.push_str(&"x".repeat(limit - text.len()));
+    assert_eq!(text.len(), limit);
+    let now = chrono::Utc::now();
+    assert_eq!(store.push(Syntax::Yaml, &text, now).await.unwrap(), 1);
+    let stored = store.current().await.unwrap().unwrap();
+    assert_eq!(stored.text, text);
+    stored.load().unwrap();
+}
+
+/// A `current` pointer naming a version with no item, or an item of another
+/// shape, is reported as a corrupt store, not as "nothing pushed".
+#[tokio::test]
+async fn registry_store_reports_a_damaged_table_as_corrupt() {
+    use tributary::ports::{RegistryStore, RegistryStoreError};
+    let client = moto().dynamodb().await;
+    let table = unique("tributary-ledger");
+    DynamoLedger::create_table(&client, &table).await.unwrap();
+    let store = DynamoRegistryStore::new(client.clone(), &table);
+    client
+        .put_item()
+        .table_name(&table)
+        .item(dynamodb::PK, AttributeValue::S("registry".into()))
+        .item(dynamodb::SK, AttributeValue::S("current".into()))
+        .item("version", AttributeValue::N("7".into()))
+        .send()
+        .await
+        .unwrap();
+    let err = store.current().await.unwrap_err();
+    assert!(matches!(err, RegistryStoreError::Corrupt { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Misconfigured);
+    assert!(err.to_string().contains("version 7"), "{err}");
+
+    client
+        .put_item()
+        .table_name(&table)
+        .item(dynamodb::PK, AttributeValue::S("registry".into()))
+        .item(dynamodb::SK, AttributeValue::S("v#0000000007".into()))
+        .item("version", AttributeValue::N("7".into()))
+        .item("syntax", AttributeValue::S("toml".into()))
+        .item("text", AttributeValue::S("x".into()))
+        .item(
+            "stored_at",
+            AttributeValue::S("2024-05-01T00:00:00Z".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = store.get(7).await.unwrap_err();
+    assert!(matches!(err, RegistryStoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("toml"), "{err}");
+
+    let missing = DynamoRegistryStore::new(client, "tributary-no-such-table");
+    let err = missing.current().await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Misconfigured, "{err}");
+    assert!(err.to_string().contains("tributary-no-such-table"), "{err}");
 }

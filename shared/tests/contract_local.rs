@@ -6,7 +6,9 @@ mod contract;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use tributary::local::{FileJobTrigger, FileLedger, FileNotifier, FsObjectStore, MemoryQueue};
+use tributary::local::{
+    FileJobTrigger, FileLedger, FileNotifier, FileRegistryStore, FsObjectStore, MemoryQueue,
+};
 use tributary::ports::{Clock, ManualClock, Notification};
 
 use contract::{Inbox, TimeTravel};
@@ -153,6 +155,110 @@ async fn ledger_by_state_is_newest_first() {
         l
     })
     .await;
+}
+
+#[tokio::test]
+async fn ledger_releases_only_unleased_claims() {
+    on_disk_too(|l| async move {
+        contract::ledger_releases_only_unleased_claims(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_release_races_a_lease() {
+    on_disk_too(|l| async move {
+        contract::ledger_release_races_a_lease(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn observations_round_trip() {
+    contract::observations_round_trip(&FileLedger::in_memory()).await;
+    let dir = tempfile::tempdir().unwrap();
+    contract::observations_round_trip(&FileLedger::open(dir.path()).unwrap()).await;
+}
+
+// Registry store: a fresh directory per test.
+
+#[tokio::test]
+async fn registry_store_pushes_and_keeps_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::registry_store_pushes_and_keeps_versions(&FileRegistryStore::new(dir.path())).await;
+    // One file per version, the text exactly as pushed.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["registry-v0000000001.yaml", "registry-v0000000002.json"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(&names[0])).unwrap(),
+        contract::REGISTRY_YAML
+    );
+}
+
+#[tokio::test]
+async fn registry_store_refuses_invalid_registries() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::registry_store_refuses_invalid_registries(&FileRegistryStore::new(dir.path())).await;
+}
+
+#[tokio::test]
+async fn registry_store_refuses_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileRegistryStore::new(dir.path());
+    contract::registry_store_refuses_too_large(&store, tributary::registry::MAX_REGISTRY_BYTES)
+        .await;
+    assert!(!dir.path().join("registry-v0000000001.yaml").exists());
+}
+
+#[tokio::test]
+async fn registry_store_concurrent_pushes_never_share_a_version() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::registry_store_concurrent_pushes_never_share_a_version(&FileRegistryStore::new(
+        dir.path(),
+    ))
+    .await;
+}
+
+/// Versions other writers left in the directory count: a push takes the next
+/// number; a version present in both syntaxes (a push in the other syntax is
+/// withdrawing) reads as a transient `Conflict`, never as either text.
+#[tokio::test]
+async fn registry_store_respects_versions_already_on_disk() {
+    use tributary::failure::FailureKind;
+    use tributary::ports::{RegistryStore, RegistryStoreError};
+    use tributary::registry::Syntax;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileRegistryStore::new(dir.path());
+    std::fs::write(dir.path().join("registry-v0000000001.json"), "{}").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a version").unwrap();
+    let pushed = store
+        .push(Syntax::Yaml, contract::REGISTRY_YAML, start())
+        .await
+        .unwrap();
+    assert_eq!(pushed, 2);
+    assert_eq!(store.get(1).await.unwrap().unwrap().text, "{}");
+
+    std::fs::write(dir.path().join("registry-v0000000003.json"), "{}").unwrap();
+    std::fs::write(dir.path().join("registry-v0000000003.yaml"), "x: 1").unwrap();
+    for err in [
+        store.current().await.unwrap_err(),
+        store.get(3).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, RegistryStoreError::Conflict { version: 3 }),
+            "{err}"
+        );
+        assert_eq!(err.kind(), FailureKind::Transient);
+    }
 }
 
 // Work queue.

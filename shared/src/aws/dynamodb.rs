@@ -11,20 +11,27 @@
 //!
 //! Every write is conditional. `claim` puts with `attribute_not_exists(pk)`;
 //! a transition reads the item (strongly consistent), decides in Rust exactly as
-//! the port documents, and puts the result on condition that `rev` is still the
-//! one it read, re-reading if another writer got there first. So two pollers,
-//! or two ingesters, never both win. `known` is `BatchGetItem` in chunks of
-//! 100 keys, retrying unprocessed keys with backoff.
+//! the port documents, and puts the result (or, for `release`, deletes the
+//! item) on condition that `rev` is still the one it read, re-reading if
+//! another writer got there first. So two pollers, or two ingesters, never both
+//! win. `known` is `BatchGetItem` in chunks of 100 keys, retrying unprocessed
+//! keys with backoff.
+//!
+//! The same table holds the poller's observations (`observations.rs`: items
+//! under `obs#…` that expire through the table's TTL on [`EXPIRES_AT`]) and
+//! the registry's versions (`registry.rs`: [`DynamoRegistryStore`]).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration as StdDuration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    WriteRequest,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -33,6 +40,11 @@ use crate::poll::select::FileVersion;
 use crate::ports::ledger::{
     Claim, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };
+
+mod observations;
+mod registry;
+
+pub use registry::{DynamoRegistryStore, MAX_DYNAMO_REGISTRY_BYTES};
 
 /// The partition key attribute.
 pub const PK: &str = "pk";
@@ -44,14 +56,18 @@ pub const BY_TENANT_STATE: &str = "by_tenant_state";
 pub const TENANT_STATE: &str = "tenant_state";
 /// The GSI's sort key: the last state change, fixed-width UTC text.
 pub const UPDATED: &str = "updated";
+/// Epoch seconds after which DynamoDB's TTL may delete an item (observations).
+pub const EXPIRES_AT: &str = "expires_at";
 const RECORD: &str = "record";
 const REV: &str = "rev";
 const STATE: &str = "state";
 
 /// The most keys one `BatchGetItem` takes.
 const BATCH_GET_KEYS: usize = 100;
-/// How often unprocessed keys of a batch read are asked again.
-const BATCH_GET_RETRIES: u32 = 8;
+/// The most items one `BatchWriteItem` takes.
+const BATCH_WRITE_ITEMS: usize = 25;
+/// How often unprocessed keys or items of a batch are sent again.
+const BATCH_RETRIES: u32 = 8;
 /// How often a transition re-reads after losing a race to another writer.
 const WRITE_RACES: u32 = 8;
 
@@ -62,9 +78,11 @@ pub struct DynamoLedger {
     table: String,
 }
 
-/// What a transition decided: write the new record, or answer without writing.
+/// What a transition decided: write the new record, delete the item, or
+/// answer without writing.
 enum Step<T> {
     Write(Box<FileRecord>, T),
+    Delete(T),
     Answer(T),
 }
 
@@ -81,6 +99,9 @@ fn tenant_state(tenant: &str, state: FileState) -> String {
     format!("{}#{tenant}", state.name())
 }
 
+/// An item, or a key, as the SDK takes it.
+type Item = HashMap<String, AttributeValue>;
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -94,8 +115,9 @@ impl DynamoLedger {
         }
     }
 
-    /// Creates the table with its key schema and GSI, on-demand billing (tests,
-    /// the demo against a local emulator; deployments use the SAM template).
+    /// Creates the table with its key schema and GSI, on-demand billing, and
+    /// TTL on [`EXPIRES_AT`] (tests, the demo against a local emulator;
+    /// deployments use the SAM template).
     pub async fn create_table(client: &Client, table: &str) -> Result<(), LedgerError> {
         let key = |name: &str, key_type: KeyType| {
             KeySchemaElement::builder()
@@ -138,6 +160,28 @@ impl DynamoLedger {
             .send()
             .await
             .map_err(|e| error(table, "create table", e))?;
+        // TTL can be set only once the table is active.
+        client
+            .wait_until_table_exists()
+            .table_name(table)
+            .wait(StdDuration::from_secs(120))
+            .await
+            .map_err(|e| LedgerError::Unavailable {
+                op: "create table",
+                source: Box::new(e),
+            })?;
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(corrupt)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| error(table, "enable TTL", e))?;
         Ok(())
     }
 
@@ -205,37 +249,155 @@ impl DynamoLedger {
         out.item().map(|item| self.parse(item)).transpose()
     }
 
-    /// Reads the item, lets `decide` choose, and writes the new record on
-    /// condition that no one else wrote in between (else reads again).
+    /// The items of `keys` that exist, with the attributes `projection` names:
+    /// `BatchGetItem` in chunks of [`BATCH_GET_KEYS`], unprocessed keys asked
+    /// again with backoff. The keys must be distinct (DynamoDB refuses
+    /// duplicates in one request).
+    async fn batch_get(
+        &self,
+        op: &'static str,
+        keys: Vec<Item>,
+        projection: &[&str],
+    ) -> Result<Vec<Item>, LedgerError> {
+        let names: Vec<String> = (0..projection.len()).map(|i| format!("#a{i}")).collect();
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            loop {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression(names.join(", "))
+                    .set_expression_attribute_names(Some(
+                        names
+                            .iter()
+                            .cloned()
+                            .zip(projection.iter().map(|a| (*a).to_owned()))
+                            .collect(),
+                    ))
+                    .build()
+                    .map_err(|e| self.corrupt(e.to_string()))?;
+                let mut out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| error(&self.table, op, e))?;
+                if let Some(items) = out.responses.as_mut().and_then(|r| r.remove(&self.table)) {
+                    found.extend(items);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                attempt += 1;
+                back_off(op, attempt, pending.len(), "keys").await?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Puts `items` with `BatchWriteItem` in chunks of [`BATCH_WRITE_ITEMS`],
+    /// unprocessed items sent again with backoff. The items' keys must be
+    /// distinct. Unconditional: for data that a later write simply replaces.
+    async fn batch_put(&self, op: &'static str, items: Vec<Item>) -> Result<(), LedgerError> {
+        for chunk in items.chunks(BATCH_WRITE_ITEMS) {
+            let mut pending = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map_err(|e| self.corrupt(e.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, LedgerError>>()?;
+            let mut attempt = 0;
+            loop {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(|e| error(&self.table, op, e))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                attempt += 1;
+                back_off(op, attempt, pending.len(), "items").await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the item, lets `decide` choose, and writes the new record (or
+    /// deletes the item) on condition that no one else wrote in between (else
+    /// reads again). An absent item is `NotFound`.
     async fn transition<T>(
         &self,
         op: &'static str,
         version: &FileVersion,
+        decide: impl FnMut(FileRecord) -> Result<Step<T>, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        self.transition_or(op, version, || Err(LedgerError::not_found(version)), decide)
+            .await
+    }
+
+    /// [`Self::transition`], answering `absent()` when there is no item (or
+    /// no longer one, after a lost race).
+    async fn transition_or<T>(
+        &self,
+        op: &'static str,
+        version: &FileVersion,
+        absent: impl Fn() -> Result<T, LedgerError>,
         mut decide: impl FnMut(FileRecord) -> Result<Step<T>, LedgerError>,
     ) -> Result<T, LedgerError> {
         for _ in 0..WRITE_RACES {
-            let (record, rev) = self
-                .read(version)
-                .await?
-                .ok_or_else(|| LedgerError::not_found(version))?;
-            let (next, answer) = match decide(record)? {
-                Step::Answer(answer) => return Ok(answer),
-                Step::Write(next, answer) => (next, answer),
+            let Some((record, rev)) = self.read(version).await? else {
+                return absent();
             };
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(self.item(&next, rev + 1)?))
-                .condition_expression("#rev = :rev")
-                .expression_attribute_names("#rev", REV)
-                .expression_attribute_values(":rev", AttributeValue::N(rev.to_string()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(answer),
-                Err(e) if code(&e) == "ConditionalCheckFailedException" => continue,
-                Err(e) => return Err(error(&self.table, op, e)),
+            let expected = AttributeValue::N(rev.to_string());
+            let (raced, answer) = match decide(record)? {
+                Step::Answer(answer) => return Ok(answer),
+                Step::Write(next, answer) => {
+                    let result = self
+                        .client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(self.item(&next, rev + 1)?))
+                        .condition_expression("#rev = :rev")
+                        .expression_attribute_names("#rev", REV)
+                        .expression_attribute_values(":rev", expected)
+                        .send()
+                        .await;
+                    (lost_race(&self.table, op, result)?, answer)
+                }
+                Step::Delete(answer) => {
+                    let result = self
+                        .client
+                        .delete_item()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(version)))
+                        .condition_expression("#rev = :rev")
+                        .expression_attribute_names("#rev", REV)
+                        .expression_attribute_values(":rev", expected)
+                        .send()
+                        .await;
+                    (lost_race(&self.table, op, result)?, answer)
+                }
+            };
+            if !raced {
+                return Ok(answer);
             }
         }
         Err(LedgerError::Unavailable {
@@ -246,6 +408,44 @@ impl DynamoLedger {
             )
             .into(),
         })
+    }
+}
+
+/// Waits before batch attempt `attempt` (exponential, from 100 ms up to
+/// 3.2 s), or gives up once [`BATCH_RETRIES`] retries left `pending` keys or
+/// items (`what`) unprocessed: the table is throttling us.
+async fn back_off(
+    op: &'static str,
+    attempt: u32,
+    pending: usize,
+    what: &str,
+) -> Result<(), LedgerError> {
+    if attempt > BATCH_RETRIES {
+        return Err(LedgerError::Unavailable {
+            op,
+            source: format!("{pending} {what} still unprocessed after {BATCH_RETRIES} retries")
+                .into(),
+        });
+    }
+    let backoff = 50u64.saturating_mul(1 << attempt.min(6));
+    tokio::time::sleep(StdDuration::from_millis(backoff)).await;
+    Ok(())
+}
+
+/// Whether a conditional write lost to another writer (`true`: read again);
+/// other failures are errors.
+fn lost_race<O, E>(
+    table: &str,
+    op: &'static str,
+    result: Result<O, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<bool, LedgerError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(false),
+        Err(e) if code(&e) == "ConditionalCheckFailedException" => Ok(true),
+        Err(e) => Err(error(table, op, e)),
     }
 }
 
@@ -316,66 +516,21 @@ impl Ledger for DynamoLedger {
         for version in versions {
             by_key.insert((pk(version), version.version_key()), version);
         }
-        let keys: Vec<(String, String)> = by_key.keys().cloned().collect();
+        let keys = by_key
+            .keys()
+            .map(|(p, k)| HashMap::from([(PK.to_owned(), s(p)), (SK.to_owned(), s(k))]))
+            .collect();
+        let items = self.batch_get("known", keys, &[PK, SK]).await?;
         let mut known = HashSet::new();
-        for chunk in keys.chunks(BATCH_GET_KEYS) {
-            let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
-                .iter()
-                .map(|(p, k)| HashMap::from([(PK.to_owned(), s(p)), (SK.to_owned(), s(k))]))
-                .collect();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .projection_expression("#pk, #sk")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#sk", SK)
-                    .build()
-                    .map_err(|e| self.corrupt(e.to_string()))?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| error(&self.table, "known", e))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let key = (
-                        item.get(PK).and_then(|v| v.as_s().ok()),
-                        item.get(SK).and_then(|v| v.as_s().ok()),
-                    );
-                    if let (Some(p), Some(k)) = key
-                        && let Some(version) = by_key.get(&(p.clone(), k.clone()))
-                    {
-                        known.insert((*version).clone());
-                    }
-                }
-                pending = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                attempt += 1;
-                if attempt > BATCH_GET_RETRIES {
-                    return Err(LedgerError::Unavailable {
-                        op: "known",
-                        source: format!(
-                            "{} keys still unprocessed after {BATCH_GET_RETRIES} retries",
-                            pending.len()
-                        )
-                        .into(),
-                    });
-                }
-                let backoff = 50u64.saturating_mul(1 << attempt.min(6));
-                tokio::time::sleep(StdDuration::from_millis(backoff)).await;
+        for item in &items {
+            let key = (
+                item.get(PK).and_then(|v| v.as_s().ok()),
+                item.get(SK).and_then(|v| v.as_s().ok()),
+            );
+            if let (Some(p), Some(k)) = key
+                && let Some(version) = by_key.get(&(p.clone(), k.clone()))
+            {
+                known.insert((*version).clone());
             }
         }
         Ok(known)
@@ -424,6 +579,19 @@ impl Ledger for DynamoLedger {
             let next = record.reset(now)?;
             Ok(Step::Write(Box::new(next.clone()), next))
         })
+        .await
+    }
+
+    async fn release(&self, version: &FileVersion) -> Result<(), LedgerError> {
+        self.transition_or(
+            "release",
+            version,
+            || Ok(()),
+            |record| {
+                record.release()?;
+                Ok(Step::Delete(()))
+            },
+        )
         .await
     }
 

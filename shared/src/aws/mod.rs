@@ -1,6 +1,7 @@
 //! The ports on AWS: S3 ([`s3::S3ObjectStore`]), DynamoDB
-//! ([`dynamodb::DynamoLedger`]), SQS ([`sqs::SqsWorkQueue`]), SNS
-//! ([`sns::SnsNotifier`]) and Secrets Manager / SSM ([`secrets::AwsSecrets`]).
+//! ([`dynamodb::DynamoLedger`], [`dynamodb::DynamoRegistryStore`]), SQS
+//! ([`sqs::SqsWorkQueue`]), SNS ([`sns::SnsNotifier`]) and Secrets Manager /
+//! SSM ([`secrets::AwsSecrets`]).
 //! Each adapter takes an SDK client built once per container (see
 //! [`https_client`]) and the resource it acts on; none reads the environment
 //! inside a call. The contract suite in `shared/tests/contract/` runs against

@@ -225,6 +225,19 @@ impl FileLedger {
         self.apply("reset", version, |record| record.reset(now))
     }
 
+    fn release_now(&self, version: &FileVersion) -> Result<(), LedgerError> {
+        if !self.lock().files.contains_key(version) {
+            return Ok(());
+        }
+        self.update("release", |state| {
+            if let Some(record) = state.files.get(version) {
+                record.release()?;
+                state.files.remove(version);
+            }
+            Ok(())
+        })
+    }
+
     fn set_job_run_now(&self, version: &FileVersion, run_id: &str) -> Result<(), LedgerError> {
         self.apply("set job run", version, |record| record.with_job_run(run_id))
             .map(|_| ())
@@ -310,6 +323,10 @@ impl Ledger for FileLedger {
         now: DateTime<Utc>,
     ) -> Result<FileRecord, LedgerError> {
         self.reset_now(version, now)
+    }
+
+    async fn release(&self, version: &FileVersion) -> Result<(), LedgerError> {
+        self.release_now(version)
     }
 
     async fn set_job_run(

@@ -2,8 +2,9 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -26,6 +27,27 @@ pub(crate) fn random_id() -> io::Result<String> {
 /// Writes `bytes` to `path` so that readers see the old content or the new,
 /// never a mix: a temporary file in the same directory, synced, then renamed.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = write_temp(path, bytes, None)?;
+    let result = fs::rename(&tmp, path);
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Creates `path` with `bytes` and the modification time `modified`, all or
+/// nothing, and never over an existing file: a synced temporary file is
+/// hard-linked to `path`, which fails with `AlreadyExists` if `path` exists
+/// (the filesystem's own conditional write).
+pub(crate) fn write_new(path: &Path, bytes: &[u8], modified: SystemTime) -> io::Result<()> {
+    let tmp = write_temp(path, bytes, Some(modified))?;
+    let result = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+/// A synced temporary file beside `path` holding `bytes`.
+fn write_temp(path: &Path, bytes: &[u8], modified: Option<SystemTime>) -> io::Result<PathBuf> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
@@ -34,13 +56,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
+        if let Some(modified) = modified {
+            file.set_modified(modified)?;
+        }
+        file.sync_all()
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    result
 }
 
 /// Appends one line to `path`, creating it (and its directory) if needed.
@@ -67,5 +94,26 @@ pub(crate) fn read_lines(path: &Path) -> io::Result<Vec<String>> {
             .collect()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_new_creates_with_the_given_time_and_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/v1.yaml");
+        let when = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_714_554_000);
+        write_new(&path, b"first", when).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), when);
+
+        let err = write_new(&path, b"second", SystemTime::now()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        let left: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left behind");
     }
 }

@@ -9,11 +9,13 @@ mod fs_util;
 pub mod file_jobs;
 pub mod file_ledger;
 pub mod file_notifier;
+pub mod file_registry_store;
 pub mod fs_object_store;
 pub mod memory_queue;
 
 pub use file_jobs::{FileJobTrigger, RecordedRun};
 pub use file_ledger::FileLedger;
 pub use file_notifier::FileNotifier;
+pub use file_registry_store::FileRegistryStore;
 pub use fs_object_store::FsObjectStore;
 pub use memory_queue::MemoryQueue;

@@ -12,6 +12,9 @@
 //!   `rejected` or `failed`. `failed` means "this attempt failed" and may be
 //!   leased again (SQS redelivery); `rejected` and `ingested` are final.
 //! - [`Ledger::reset`]: `rejected` or `failed` → `discovered` (redrive).
+//! - [`Ledger::release`]: `discovered` and never leased → absent: the poller
+//!   claimed the file but could not send its `FileDiscovered` message, so it
+//!   gives the claim back and the next poll claims the file again.
 //! - [`Ledger::set_job_run`]: records the catalog job run of an `ingested` file.
 
 use std::collections::HashSet;
@@ -193,17 +196,24 @@ pub enum LedgerError {
     /// The item is not in a state this transition starts from, or the caller's
     /// lease was lost to another ingester. The caller's message is retried and
     /// its next `take_lease` sees the truth.
-    #[error("ledger: {source_id}:{path} cannot go from {from} to {to}{detail}")]
+    #[error("ledger: {source_id}:{path} cannot go from {from} to {}{detail}", target(*to))]
     Conflict {
         source_id: String,
         path: String,
         from: FileState,
-        to: FileState,
+        /// The state the transition leads to; `None` for a release (the item
+        /// deleted).
+        to: Option<FileState>,
         detail: String,
     },
     /// The stored ledger cannot be read (a corrupt file, an item of another shape).
     #[error("ledger: corrupt store {location}: {reason}")]
     Corrupt { location: String, reason: String },
+}
+
+/// The end of a refused transition, for messages.
+fn target(to: Option<FileState>) -> &'static str {
+    to.map_or("released (deleted)", FileState::name)
 }
 
 impl LedgerError {
@@ -240,7 +250,7 @@ impl LedgerError {
             source_id: version.source.clone(),
             path: version.path.clone(),
             from,
-            to,
+            to: Some(to),
             detail: detail.into(),
         }
     }
@@ -347,6 +357,25 @@ impl FileRecord {
         Ok(next)
     }
 
+    /// Whether the item may be released (deleted): only a claim no ingester
+    /// ever leased (`discovered`, no attempts) is, since anything else has a
+    /// history the ledger must keep; a reset file is `discovered` with attempts.
+    pub fn release(&self) -> Result<(), LedgerError> {
+        if self.state == FileState::Discovered && self.attempts == 0 {
+            return Ok(());
+        }
+        Err(LedgerError::Conflict {
+            source_id: self.version.source.clone(),
+            path: self.version.path.clone(),
+            from: self.state,
+            to: None,
+            detail: format!(
+                ": only a discovered item never leased is released; this one has {} attempt(s)",
+                self.attempts
+            ),
+        })
+    }
+
     /// The record with its catalog job run; only ingested files have one.
     pub fn with_job_run(&self, run_id: &str) -> Result<FileRecord, LedgerError> {
         if self.state != FileState::Ingested {
@@ -407,6 +436,16 @@ pub trait Ledger: Send + Sync {
         version: &FileVersion,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<FileRecord, LedgerError>> + Send;
+
+    /// Deletes the item of `version` if it is still `discovered` and was never
+    /// leased: the poller's undo of a claim whose `FileDiscovered` message could
+    /// not be sent, so that the next poll claims the file again. Releasing an
+    /// absent item succeeds (idempotent); any other item is refused with
+    /// `Conflict` and left as it is.
+    fn release(
+        &self,
+        version: &FileVersion,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 
     /// Records the catalog job run started for an `ingested` item.
     fn set_job_run(

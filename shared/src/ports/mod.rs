@@ -1,8 +1,8 @@
 //! The ports: the small traits through which the domain reaches the outside world
-//! (object store, ledger, work queue, notifier, job trigger), the clock they read,
-//! and the messages that travel between functions. Two adapter sets implement
-//! them: [`crate::local`] (filesystem, in-process) and [`crate::aws`]; one contract
-//! suite (`shared/tests/contract/`) runs against both.
+//! (object store, ledger, work queue, notifier, job trigger, registry store), the
+//! clock they read, and the messages that travel between functions. Two adapter
+//! sets implement them: [`crate::local`] (filesystem, in-process) and
+//! [`crate::aws`]; one contract suite (`shared/tests/contract/`) runs against both.
 //!
 //! Every error type here has `kind()`, mapping it onto the failure taxonomy.
 //! Outcomes that are part of normal concurrent operation (another poller claimed
@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod messages;
 pub mod notifier;
 pub mod object_store;
+pub mod registry_store;
 pub mod work_queue;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -26,4 +27,5 @@ pub use notifier::{Notification, Notifier, NotifyError, Severity};
 pub use object_store::{
     CompletedPart, Metadata, MultipartUpload, ObjectInfo, ObjectStore, ObjectStoreError,
 };
+pub use registry_store::{RegistryStore, RegistryStoreError, StoredRegistry};
 pub use work_queue::{DeadLetter, OutgoingMessage, QueueError, Received, WorkQueue};

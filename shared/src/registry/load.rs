@@ -35,6 +35,25 @@ impl Syntax {
     }
 }
 
+impl Syntax {
+    /// The file extension (and stored tag) of this syntax: `yaml` or `json`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Syntax::Yaml => "yaml",
+            Syntax::Json => "json",
+        }
+    }
+
+    /// The syntax an [`extension`](Syntax::extension) names, if any.
+    pub fn from_extension(extension: &str) -> Option<Syntax> {
+        match extension {
+            "yaml" => Some(Syntax::Yaml),
+            "json" => Some(Syntax::Json),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Syntax {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

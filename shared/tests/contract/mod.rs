@@ -9,20 +9,22 @@
 //! queue against SNS).
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use tributary::failure::FailureKind;
-use tributary::poll::select::FileVersion;
+use tributary::poll::observations::ObservationStore;
+use tributary::poll::select::{FileVersion, Observation};
 use tributary::ports::ledger::{
     Claim, FileError, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };
 use tributary::ports::notifier::{Notification, Notifier, Severity};
 use tributary::ports::object_store::{MIN_PART_BYTES, Metadata, ObjectStore, ObjectStoreError};
 use tributary::ports::work_queue::{OutgoingMessage, QueueError, Received, WorkQueue, attr};
-use tributary::ports::{JobError, JobTrigger};
+use tributary::ports::{JobError, JobTrigger, RegistryStore, RegistryStoreError, StoredRegistry};
+use tributary::registry::Syntax;
 
 /// Moves the queue's clock forward.
 pub trait TimeTravel {
@@ -432,6 +434,342 @@ pub async fn ledger_by_state_is_newest_first<L: Ledger>(ledger: &L) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A claim whose message could not be sent is released: the item is gone and
+/// the next poll claims the file again. Releasing an absent item succeeds;
+/// an item that was ever leased (even one reset to `discovered`) is refused
+/// and left as it was.
+pub async fn ledger_releases_only_unleased_claims<L: Ledger>(ledger: &L) {
+    let t = at("2024-05-01T10:00:00Z");
+    let lease = Duration::minutes(5);
+    let v = version("/out/unsent.csv", 400);
+    ledger.release(&v).await.unwrap();
+
+    let file = new_file("acme", v.clone(), "2024-05-01T09:55:00Z");
+    assert_eq!(ledger.claim(file.clone()).await.unwrap(), Claim::Claimed);
+    ledger.release(&v).await.unwrap();
+    assert_eq!(ledger.get(&v).await.unwrap(), None);
+    assert!(
+        ledger
+            .known(std::slice::from_ref(&v))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    ledger.release(&v).await.unwrap();
+    assert_eq!(ledger.claim(file.clone()).await.unwrap(), Claim::Claimed);
+
+    ledger.take_lease(&v, "a", lease, t).await.unwrap();
+    let err = ledger.release(&v).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Conflict {
+                from: FileState::Ingesting,
+                to: None,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.kind(), FailureKind::Transient);
+    assert!(err.to_string().contains("/out/unsent.csv"), "{err}");
+    let held = ledger.get(&v).await.unwrap().unwrap();
+    assert_eq!((held.state, held.attempts), (FileState::Ingesting, 1));
+
+    let failure = FileError {
+        kind: FailureKind::Transient,
+        reason: "connection reset".into(),
+    };
+    ledger
+        .finish(&v, "a", Outcome::Failed(failure), t)
+        .await
+        .unwrap();
+    assert!(matches!(
+        ledger.release(&v).await.unwrap_err(),
+        LedgerError::Conflict { .. }
+    ));
+    let reset = ledger.reset(&v, t).await.unwrap();
+    assert_eq!((reset.state, reset.attempts), (FileState::Discovered, 1));
+    let err = ledger.release(&v).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Conflict { .. }), "{err}");
+    assert_eq!(ledger.get(&v).await.unwrap().unwrap(), reset);
+
+    let done = version("/out/done.csv", 1);
+    ledger
+        .claim(new_file("acme", done.clone(), "2024-05-01T09:55:00Z"))
+        .await
+        .unwrap();
+    ledger.take_lease(&done, "a", lease, t).await.unwrap();
+    ledger
+        .finish(&done, "a", ingested("raw/done.csv"), t)
+        .await
+        .unwrap();
+    let err = ledger.release(&done).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Conflict {
+                from: FileState::Ingested,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        ledger.get(&done).await.unwrap().unwrap().state,
+        FileState::Ingested
+    );
+}
+
+/// A release racing an ingester's lease: either the release wins (the item is
+/// gone and the lease finds nothing) or the lease wins (the release is refused
+/// and the item is leased), never both.
+pub async fn ledger_release_races_a_lease<L: Ledger>(ledger: &L) {
+    let t = at("2024-05-01T11:00:00Z");
+    let v = version("/out/race-release.csv", 5);
+    ledger
+        .claim(new_file("acme", v.clone(), "2024-05-01T10:55:00Z"))
+        .await
+        .unwrap();
+    let (released, leased) = tokio::join!(
+        ledger.release(&v),
+        ledger.take_lease(&v, "a", Duration::minutes(5), t)
+    );
+    match (released, leased) {
+        (Ok(()), Err(LedgerError::NotFound { .. })) => {
+            assert_eq!(ledger.get(&v).await.unwrap(), None);
+        }
+        (Err(LedgerError::Conflict { .. }), Ok(Lease::Taken(record))) => {
+            assert_eq!(ledger.get(&v).await.unwrap().unwrap(), *record);
+        }
+        other => panic!("release and lease both won or both lost: {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- observations
+
+fn seen(size: u64, at_: &str) -> Observation {
+    Observation {
+        size: Some(size),
+        mtime: Some(at("2024-05-01T05:00:00Z")),
+        seen_at: at(at_),
+    }
+}
+
+/// What one poll saw comes back at the next, per source; a later save replaces
+/// it; paths never seen are absent; batches beyond the back-end's request
+/// limits (100 reads, 25 writes) and paths too long for a sort key work.
+pub async fn observations_round_trip<O: ObservationStore>(store: &O) {
+    let source = "acme-ftp";
+    let paths = |ps: &[&str]| ps.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+    assert!(store.load(source, &[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .load(source, &paths(&["/out/a.csv", "/out/b.csv"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let long = format!("/out/{}.csv", "naïve-".repeat(250));
+    assert!(long.len() > 1024);
+    let first = [
+        ("/out/a.csv".to_owned(), seen(1, "2024-05-01T06:00:00Z")),
+        ("/out/b c.csv".to_owned(), seen(2, "2024-05-01T06:00:00Z")),
+        (long.clone(), seen(3, "2024-05-01T06:00:00Z")),
+        // The same path twice in one save: the last one counts.
+        ("/out/a.csv".to_owned(), seen(4, "2024-05-01T06:00:00Z")),
+    ];
+    store.save(source, &first).await.unwrap();
+    let asked = paths(&[
+        "/out/a.csv",
+        "/out/b c.csv",
+        &long,
+        "/out/new.csv",
+        "/out/a.csv",
+    ]);
+    let loaded = store.load(source, &asked).await.unwrap();
+    let expected: HashMap<String, Observation> = [
+        ("/out/a.csv".to_owned(), seen(4, "2024-05-01T06:00:00Z")),
+        ("/out/b c.csv".to_owned(), seen(2, "2024-05-01T06:00:00Z")),
+        (long.clone(), seen(3, "2024-05-01T06:00:00Z")),
+    ]
+    .into();
+    assert_eq!(loaded, expected);
+    assert!(
+        store
+            .load("globex-ftp", &paths(&["/out/a.csv"]))
+            .await
+            .unwrap()
+            .is_empty(),
+        "observations are per source"
+    );
+
+    let growing = seen(5000, "2024-05-01T06:10:00Z");
+    store
+        .save(source, &[("/out/a.csv".to_owned(), growing)])
+        .await
+        .unwrap();
+    let loaded = store
+        .load(source, &paths(&["/out/a.csv", "/out/b c.csv"]))
+        .await
+        .unwrap();
+    assert_eq!(loaded["/out/a.csv"], growing);
+    assert_eq!(loaded["/out/b c.csv"], seen(2, "2024-05-01T06:00:00Z"));
+
+    let bulk: Vec<(String, Observation)> = (0..250u64)
+        .map(|i| (format!("/bulk/{i:03}.csv"), seen(i, "2024-05-01T06:20:00Z")))
+        .collect();
+    store.save(source, &bulk).await.unwrap();
+    let mut asked: Vec<String> = bulk.iter().map(|(p, _)| p.clone()).collect();
+    asked.extend((250..260).map(|i| format!("/bulk/{i:03}.csv")));
+    let loaded = store.load(source, &asked).await.unwrap();
+    assert_eq!(loaded, bulk.into_iter().collect::<HashMap<_, _>>());
+}
+
+// -------------------------------------------------------------- registry store
+
+/// A valid registry, as the team writes it.
+pub const REGISTRY_YAML: &str = include_str!("../../../examples/registry.yaml");
+
+/// The same registry in JSON.
+pub fn registry_json() -> String {
+    let value: serde_json::Value = serde_saphyr::from_str(REGISTRY_YAML).unwrap();
+    serde_json::to_string_pretty(&value).unwrap()
+}
+
+/// Nothing before the first push; each push is the next version, read back
+/// exactly as written (syntax, text, time); older versions stay readable.
+pub async fn registry_store_pushes_and_keeps_versions<S: RegistryStore>(store: &S) {
+    assert_eq!(store.current().await.unwrap(), None);
+    assert_eq!(store.get(1).await.unwrap(), None);
+
+    let t1 = at("2024-05-01T09:00:00Z");
+    assert_eq!(
+        store.push(Syntax::Yaml, REGISTRY_YAML, t1).await.unwrap(),
+        1
+    );
+    let first = StoredRegistry {
+        version: 1,
+        syntax: Syntax::Yaml,
+        text: REGISTRY_YAML.to_owned(),
+        stored_at: t1,
+    };
+    assert_eq!(store.current().await.unwrap(), Some(first.clone()));
+    assert_eq!(store.get(1).await.unwrap(), Some(first.clone()));
+    let registry = first.load().unwrap();
+    assert!(registry.find_source("acme-ftp").is_some());
+
+    let json = registry_json();
+    let t2 = at("2024-05-02T09:30:00.250Z");
+    assert_eq!(store.push(Syntax::Json, &json, t2).await.unwrap(), 2);
+    let second = store.current().await.unwrap().unwrap();
+    assert_eq!(
+        second,
+        StoredRegistry {
+            version: 2,
+            syntax: Syntax::Json,
+            text: json,
+            stored_at: t2,
+        }
+    );
+    assert_eq!(second.load().unwrap(), registry);
+    assert_eq!(store.get(1).await.unwrap(), Some(first));
+    assert_eq!(store.get(3).await.unwrap(), None);
+}
+
+/// An invalid registry is refused with every problem (`path: message`), a
+/// text that does not parse with its position; nothing is stored and no
+/// version is used up.
+pub async fn registry_store_refuses_invalid_registries<S: RegistryStore>(store: &S) {
+    let t = at("2024-05-01T09:00:00Z");
+    let bad = REGISTRY_YAML
+        .replacen("id: acme-retail", "id: ACME Retail!", 1)
+        .replacen("max_rows: 50000000", "max_rows: 0", 1);
+    let err = store.push(Syntax::Yaml, &bad, t).await.unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Misconfigured);
+    let RegistryStoreError::Invalid { problems } = &err else {
+        panic!("{err}");
+    };
+    assert!(problems.len() >= 2, "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.starts_with("tenants[0].id: ")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("tenants[0].sources[0].rules[0].max_rows: ")),
+        "{problems:?}"
+    );
+
+    let err = store
+        .push(Syntax::Json, "{\"version\": 1, \"tenants\": [", t)
+        .await
+        .unwrap_err();
+    let RegistryStoreError::Invalid { problems } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].starts_with("line 1, column "), "{problems:?}");
+
+    assert_eq!(store.current().await.unwrap(), None);
+    assert_eq!(store.get(1).await.unwrap(), None);
+    assert_eq!(store.push(Syntax::Yaml, REGISTRY_YAML, t).await.unwrap(), 1);
+}
+
+/// A text over the store's limit is refused, naming the limit; nothing stored.
+pub async fn registry_store_refuses_too_large<S: RegistryStore>(store: &S, limit: u64) {
+    let mut text = REGISTRY_YAML.to_owned();
+    text.push('#');
+    text.push_str(&"x".repeat(limit as usize + 1 - text.len()));
+    let err = store
+        .push(Syntax::Yaml, &text, at("2024-05-01T09:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryStoreError::TooLarge { bytes, limit: l, .. } if l == limit && bytes == limit + 1),
+        "{err}"
+    );
+    assert_eq!(err.kind(), FailureKind::Misconfigured);
+    assert_eq!(store.current().await.unwrap(), None);
+}
+
+/// Two pushes at once never get the same version: each either gets its own
+/// version (holding its own text) or a `Conflict`; at least one succeeds.
+/// Raced twice: for the first version and for a later one.
+pub async fn registry_store_concurrent_pushes_never_share_a_version<S: RegistryStore>(store: &S) {
+    let t = at("2024-05-01T09:00:00Z");
+    for round in 0..2 {
+        let a = format!("{REGISTRY_YAML}\n# push a, round {round}\n");
+        let b = format!("{REGISTRY_YAML}\n# push b, round {round}\n");
+        let (ra, rb) = tokio::join!(
+            store.push(Syntax::Yaml, &a, t),
+            store.push(Syntax::Yaml, &b, t)
+        );
+        let mut won = Vec::new();
+        for (result, text) in [(ra, &a), (rb, &b)] {
+            match result {
+                Ok(version) => won.push((version, text)),
+                Err(err @ RegistryStoreError::Conflict { .. }) => {
+                    assert_eq!(err.kind(), FailureKind::Transient);
+                }
+                Err(err) => panic!("round {round}: {err}"),
+            }
+        }
+        assert!(!won.is_empty(), "round {round}: both pushes lost");
+        if let [(va, _), (vb, _)] = won[..] {
+            assert_ne!(va, vb, "round {round}: two pushes got version {va}");
+        }
+        for (version, text) in &won {
+            let stored = store.get(*version).await.unwrap().unwrap();
+            assert_eq!(&stored.text, *text, "round {round}, version {version}");
+        }
+        let newest = won.iter().map(|(v, _)| *v).max().unwrap();
+        assert_eq!(store.current().await.unwrap().unwrap().version, newest);
+    }
 }
 
 // ------------------------------------------------------------------ work queue
