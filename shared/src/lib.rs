@@ -17,8 +17,8 @@
 //!   the versioned messages functions exchange.
 //! - [`local`]: the ports on the filesystem and in process, for the demo,
 //!   on-premises runs and tests.
-//! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Secrets
-//!   Manager and SSM, through SDK clients built once and passed in.
+//! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Glue,
+//!   Secrets Manager and SSM, through SDK clients built once and passed in.
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind

@@ -6,16 +6,17 @@ mod support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use contract::{Inbox, TimeTravel};
-use support::moto::{moto, queue_arn, queue_pair, unique};
+use support::moto::{glue_job, moto, queue_arn, queue_pair, unique};
 use tributary::aws::dynamodb::{self, DynamoLedger, DynamoRegistryStore};
+use tributary::aws::glue::GlueJobTrigger;
 use tributary::aws::s3::S3ObjectStore;
 use tributary::aws::secrets::AwsSecrets;
 use tributary::aws::sns::{SnsNotifier, sns_subject};
 use tributary::aws::sqs::SqsWorkQueue;
 use tributary::failure::FailureKind;
 use tributary::ports::{
-    Ledger, Metadata, MultipartUpload, Notification, Notifier, NotifyError, ObjectStore,
-    ObjectStoreError, OutgoingMessage, QueueError, Severity, WorkQueue,
+    JobError, JobTrigger, Ledger, Metadata, MultipartUpload, Notification, Notifier, NotifyError,
+    ObjectStore, ObjectStoreError, OutgoingMessage, QueueError, Severity, WorkQueue,
 };
 use tributary::registry::SecretRef;
 use tributary::secrets::{SecretError, SecretStore};
@@ -610,4 +611,128 @@ async fn registry_store_reports_a_damaged_table_as_corrupt() {
     let err = missing.current().await.unwrap_err();
     assert_eq!(err.kind(), FailureKind::Misconfigured, "{err}");
     assert!(err.to_string().contains("tributary-no-such-table"), "{err}");
+}
+
+// Job trigger: Glue jobs on moto, whose runs are held `STARTING` so that
+// concurrent-run limits apply.
+
+#[tokio::test]
+async fn job_trigger_starts_and_refuses_unknown() {
+    moto().hold_glue_job_runs(1000);
+    let client = moto().glue().await;
+    let job = glue_job(&client, 10).await;
+    let trigger = GlueJobTrigger::new(client.clone());
+    contract::job_trigger_starts_and_refuses_unknown(&trigger, &job, &unique("no-such-job")).await;
+
+    // The arguments reached Glue with the run.
+    let args = std::collections::BTreeMap::from([
+        ("--bucket".to_owned(), "raw".to_owned()),
+        ("--tenant".to_owned(), "acme".to_owned()),
+    ]);
+    let run = trigger.start(&job, &args).await.unwrap();
+    let stored = client
+        .get_job_run()
+        .job_name(&job)
+        .run_id(&run.run_id)
+        .send()
+        .await
+        .unwrap()
+        .job_run
+        .unwrap();
+    assert_eq!(stored.id(), Some(run.run_id.as_str()));
+    let arguments = stored.arguments().unwrap();
+    assert_eq!(arguments["--bucket"], "raw");
+    assert_eq!(arguments["--tenant"], "acme");
+}
+
+#[tokio::test]
+async fn job_trigger_is_busy_beyond_max_concurrent_runs() {
+    moto().hold_glue_job_runs(1000);
+    let client = moto().glue().await;
+    let job = glue_job(&client, 1).await;
+    let trigger = GlueJobTrigger::new(client);
+    let args = std::collections::BTreeMap::from([("--key".to_owned(), "raw/x.csv".to_owned())]);
+    trigger.start(&job, &args).await.unwrap();
+    let err = trigger.start(&job, &args).await.unwrap_err();
+    assert!(matches!(err, JobError::Busy { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Transient);
+    assert!(err.to_string().contains(&job), "{err}");
+}
+
+/// An HTTP endpoint answering every request with `status` and the AWS error
+/// `code` (what Glue sends when it throttles, fails or refuses): moto cannot
+/// be made to throttle or fail on demand.
+async fn failing_endpoint(status: u16, code: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                // Read the whole request (head and body) before answering.
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length: usize = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (name, value) = l.split_once(':')?;
+                                name.eq_ignore_ascii_case("content-length")
+                                    .then(|| value.trim().parse().ok())?
+                            })
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let body = format!(r#"{{"__type":"{code}","message":"from the test endpoint"}}"#);
+                let answer = format!(
+                    "HTTP/1.1 {status} Test\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                     x-amzn-errortype: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    endpoint
+}
+
+/// Throttling is `Busy`, a 5xx `Unavailable` (both transient); no permission
+/// is `Denied` (misconfigured).
+#[tokio::test]
+async fn job_trigger_maps_throttling_outages_and_refusals() {
+    let args = std::collections::BTreeMap::new();
+    for (status, code, expected) in [
+        (400, "ThrottlingException", FailureKind::Transient),
+        (500, "InternalServiceException", FailureKind::Transient),
+        (400, "AccessDeniedException", FailureKind::Misconfigured),
+    ] {
+        let config = aws_sdk_glue::config::Builder::from(&moto().sdk_config().await)
+            .endpoint_url(failing_endpoint(status, code).await)
+            .retry_config(aws_sdk_glue::config::retry::RetryConfig::disabled())
+            .build();
+        let trigger = GlueJobTrigger::new(aws_sdk_glue::Client::from_conf(config));
+        let err = trigger.start("catalog", &args).await.unwrap_err();
+        match code {
+            "ThrottlingException" => assert!(matches!(err, JobError::Busy { .. }), "{err}"),
+            "InternalServiceException" => {
+                assert!(matches!(err, JobError::Unavailable { .. }), "{err}")
+            }
+            _ => assert!(matches!(err, JobError::Denied { .. }), "{err}"),
+        }
+        assert_eq!(err.kind(), expected, "{code}: {err}");
+        assert!(err.to_string().contains("catalog"), "{err}");
+    }
 }

@@ -1,7 +1,7 @@
 //! The ports on AWS: S3 ([`s3::S3ObjectStore`]), DynamoDB
 //! ([`dynamodb::DynamoLedger`], [`dynamodb::DynamoRegistryStore`]), SQS
-//! ([`sqs::SqsWorkQueue`]), SNS ([`sns::SnsNotifier`]) and Secrets Manager /
-//! SSM ([`secrets::AwsSecrets`]).
+//! ([`sqs::SqsWorkQueue`]), SNS ([`sns::SnsNotifier`]), Glue
+//! ([`glue::GlueJobTrigger`]) and Secrets Manager / SSM ([`secrets::AwsSecrets`]).
 //! Each adapter takes an SDK client built once per container (see
 //! [`https_client`]) and the resource it acts on; none reads the environment
 //! inside a call. The contract suite in `shared/tests/contract/` runs against
@@ -16,6 +16,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 pub mod dynamodb;
+pub mod glue;
 pub mod s3;
 pub mod secrets;
 pub mod sns;
@@ -41,8 +42,8 @@ pub enum ErrorClass {
     Refused,
 }
 
-/// Error codes AWS services use for throttling and temporary trouble.
-const TRANSIENT_CODES: &[&str] = &[
+/// Error codes AWS services use for throttling.
+const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -52,6 +53,11 @@ const TRANSIENT_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
     "SlowDown",
+    "KMSThrottlingException",
+];
+
+/// Error codes AWS services use for temporary trouble other than throttling.
+const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "InternalError",
@@ -61,7 +67,8 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalErrorException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
-    "KMSThrottlingException",
+    "InternalServiceException",
+    "OperationTimeoutException",
     "KMSInternalException",
     "TransactionInProgressException",
 ];
@@ -105,7 +112,7 @@ where
         _ => {
             let code = err.code().unwrap_or_default();
             let status = err.raw_response().map(HasStatus::status_code).unwrap_or(0);
-            if TRANSIENT_CODES.contains(&code) || status == 429 || status >= 500 {
+            if throttled(err) || TRANSIENT_CODES.contains(&code) || status >= 500 {
                 ErrorClass::Transient
             } else if DENIED_CODES.contains(&code) || status == 403 {
                 ErrorClass::Denied
@@ -117,6 +124,17 @@ where
             }
         }
     }
+}
+
+/// Whether the service throttled the call (a throttling code, or HTTP 429):
+/// transient, and a sign to slow down rather than of an outage.
+pub fn throttled<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+    R: HasStatus,
+{
+    let status = err.raw_response().map(HasStatus::status_code).unwrap_or(0);
+    THROTTLING_CODES.contains(&code(err)) || status == 429
 }
 
 /// The HTTP status of a raw response, for [`classify`].

@@ -22,6 +22,10 @@ pub enum JobError {
     /// Throttled, or the job's concurrent-run limit is reached: retry later.
     #[error("job {job}: {reason}")]
     Busy { job: String, reason: String },
+    /// The service refused the call for good: no permission to start the job,
+    /// or arguments it does not take. The deployment or registry is wrong.
+    #[error("job {job} refused: {reason}")]
+    Denied { job: String, reason: String },
     /// The service could not be reached.
     #[error("job {job}: {source}")]
     Unavailable {
@@ -32,10 +36,10 @@ pub enum JobError {
 }
 
 impl JobError {
-    /// A missing job is misconfigured; the rest is transient.
+    /// A missing job or a refused call is misconfigured; the rest is transient.
     pub fn kind(&self) -> FailureKind {
         match self {
-            JobError::NotFound { .. } => FailureKind::Misconfigured,
+            JobError::NotFound { .. } | JobError::Denied { .. } => FailureKind::Misconfigured,
             JobError::Busy { .. } | JobError::Unavailable { .. } => FailureKind::Transient,
         }
     }

@@ -235,3 +235,66 @@ impl Moto {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
 }
+
+impl Moto {
+    /// A Glue client.
+    pub async fn glue(&self) -> aws_sdk_glue::Client {
+        aws_sdk_glue::Client::new(&self.sdk_config().await)
+    }
+
+    /// Keeps Glue job runs `STARTING` (instead of finishing at once, moto's
+    /// default) until described `times` times, so concurrent-run limits bite.
+    /// Server-wide: every test on this server sees it.
+    pub fn hold_glue_job_runs(&self, times: u32) {
+        let body = serde_json::json!({
+            "model_name": "glue::job_run",
+            "transition": {"progression": "manual", "times": times},
+        });
+        self.post("/moto-api/state-manager/set-transition", &body.to_string());
+    }
+
+    /// POSTs JSON to moto's own API and asserts a 2xx answer.
+    fn post(&self, path: &str, body: &str) {
+        use std::io::{Read, Write};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let status = answer.split_whitespace().nth(1).unwrap_or_default();
+        assert!(status.starts_with('2'), "POST {path}: {answer}");
+    }
+}
+
+/// A new Glue job (a placeholder script) allowing `max_concurrent_runs` runs at once.
+pub async fn glue_job(client: &aws_sdk_glue::Client, max_concurrent_runs: i32) -> String {
+    use aws_sdk_glue::types::{ExecutionProperty, JobCommand};
+    let name = unique("catalog");
+    client
+        .create_job()
+        .name(&name)
+        .role("arn:aws:iam::123456789012:role/tributary-glue")
+        .command(
+            JobCommand::builder()
+                .name("glueetl")
+                .script_location("s3://tributary-scripts/catalog.py")
+                .build(),
+        )
+        .execution_property(
+            ExecutionProperty::builder()
+                .max_concurrent_runs(max_concurrent_runs)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    name
+}
