@@ -19,16 +19,21 @@
 //!   on-premises runs and tests.
 //! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Glue,
 //!   Secrets Manager and SSM, through SDK clients built once and passed in.
+//! - [`alerts`]: the words of every notification (what, why, what to do next).
+//! - [`lambda`]: what the Lambda entrypoints share: configuration from the
+//!   environment, SDK configuration, the registry cached per container.
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
 //!
 //! The domain here knows nothing of AWS; adapters for the outside world live behind
 //! small traits (ports).
 
+pub mod alerts;
 pub mod aws;
 pub mod engine;
 pub mod failure;
 pub mod ftp;
 pub mod ingest;
+pub mod lambda;
 pub mod local;
 pub mod poll;
 pub mod ports;

@@ -119,6 +119,7 @@ async fn the_walk_stops_at_its_limits_and_says_so() {
     let limits = WalkLimits {
         max_dirs: 2,
         max_files: 1_000,
+        deadline: None,
     };
     let walked = walk(
         &mut client,
@@ -133,6 +134,7 @@ async fn the_walk_stops_at_its_limits_and_says_so() {
     let limits = WalkLimits {
         max_dirs: 100,
         max_files: 1,
+        deadline: None,
     };
     let walked = walk(
         &mut client,
@@ -143,7 +145,23 @@ async fn the_walk_stops_at_its_limits_and_says_so() {
     .await
     .unwrap();
     assert!(walked.truncated);
+    assert!(!walked.out_of_time);
     assert_eq!(walked.files.len(), 1);
+    // A deadline already passed: nothing is listed, and the walk says why.
+    let limits = WalkLimits {
+        deadline: Some(tokio::time::Instant::now()),
+        ..WalkLimits::default()
+    };
+    let walked = walk(
+        &mut client,
+        &source(server.port(), true, 5),
+        Utc::now(),
+        limits,
+    )
+    .await
+    .unwrap();
+    assert!(walked.truncated && walked.out_of_time);
+    assert_eq!(walked.dirs_listed, 0);
 }
 
 #[tokio::test]

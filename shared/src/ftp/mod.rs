@@ -22,6 +22,7 @@ pub mod download;
 pub mod error;
 pub mod listing;
 pub mod pool;
+pub mod pools;
 pub mod raw_listing;
 pub mod remote_path;
 #[cfg(feature = "embedded-ftp")]
@@ -34,4 +35,5 @@ pub use config::{FtpConfig, ListingLimits, Password, Protocol, TlsConfig};
 pub use download::Download;
 pub use error::{FtpError, Op};
 pub use pool::{FtpPool, PooledClient};
+pub use pools::SourcePools;
 pub use raw_listing::{ListingStyle, RawListing};

@@ -5,10 +5,13 @@
 //! - [`lineage`]: the lineage metadata stored on the object.
 //! - [`upload`]: [`validate_and_upload`], one pass of the engine whose decoded
 //!   bytes stream into a multipart upload completed only on acceptance.
+//! - [`handle`]: [`handle::ingest_message`], the ingester's whole work on one
+//!   `FileDiscovered` message: lease, fetch, validate, upload, ledger, DLQ, alerts.
 //! - [`bridge`]: the bounded channels between the async source and store and the
 //!   synchronous engine.
 
 pub mod bridge;
+pub mod handle;
 pub mod key;
 pub mod lineage;
 pub mod upload;

@@ -21,6 +21,9 @@ use crate::registry::Source;
 pub struct WalkLimits {
     pub max_dirs: usize,
     pub max_files: usize,
+    /// Stop listing once this instant passed (a Lambda's remaining time); the
+    /// walk is then `truncated` and `out_of_time`.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Default for WalkLimits {
@@ -28,6 +31,7 @@ impl Default for WalkLimits {
         WalkLimits {
             max_dirs: 10_000,
             max_files: 1_000_000,
+            deadline: None,
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct Walked {
     /// breadth-first in listing order, so the same files stay beyond the limit
     /// until the tree shrinks.
     pub truncated: bool,
+    /// Whether the deadline stopped the walk (then `truncated` too).
+    pub out_of_time: bool,
 }
 
 /// Lists `source`'s directories with `client`. A configured directory that
@@ -72,6 +78,15 @@ pub async fn walk(
         source.directories.iter().map(|d| (d.clone(), 0)).collect();
     let mut walked = Walked::default();
     while let Some((dir, depth)) = queue.pop_front() {
+        if limits
+            .deadline
+            .is_some_and(|d| tokio::time::Instant::now() >= d)
+        {
+            walked.truncated = true;
+            walked.out_of_time = true;
+            warn!(source = %source.id, dir = %dir, listed = walked.dirs_listed, "Out of time: directories not listed yet wait for the next poll.");
+            break;
+        }
         if walked.dirs_listed >= limits.max_dirs {
             walked.truncated = true;
             warn!(source = %source.id, dir = %dir, limit = limits.max_dirs, "Directory limit reached: directories past it are not seen until the tree shrinks; split the source or narrow its directories.");

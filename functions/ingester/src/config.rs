@@ -1,0 +1,89 @@
+//! The ingester's configuration, from its environment (documented in
+//! `docs/deployment.md`; the SAM template sets every variable).
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use tributary::ingest::handle::IngestSettings;
+use tributary::ingest::{KeyTemplate, UploadOptions};
+use tributary::lambda::{Env, EnvError};
+
+/// How the ingester works.
+#[derive(Debug, Clone)]
+pub struct IngesterConfig {
+    pub settings: IngestSettings,
+    /// How long a loaded registry is reused (`TRIBUTARY_REGISTRY_TTL_SECS`, default 60).
+    pub registry_ttl: StdDuration,
+}
+
+impl IngesterConfig {
+    /// Reads the configuration; every bad variable is named.
+    ///
+    /// | variable | default |
+    /// |---|---|
+    /// | `TRIBUTARY_KEY_TEMPLATE` | `raw/tenant={tenant}/dataset={dataset}/ingest_date={ingest_date}/{file}` |
+    /// | `TRIBUTARY_PART_SIZE_MIB` | 8 (5–64) |
+    /// | `TRIBUTARY_PARTS_IN_FLIGHT` | 2 (1–16) |
+    /// | `TRIBUTARY_LEASE_SECS` | 960 (longer than the function's timeout) |
+    /// | `TRIBUTARY_VISIBILITY_SECS` | 960 (the ingest queue's visibility timeout) |
+    /// | `TRIBUTARY_MAX_RECEIVES` | 5 (the queue's `maxReceiveCount`) |
+    pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        let key_template = match env.get("TRIBUTARY_KEY_TEMPLATE") {
+            None => KeyTemplate::default(),
+            Some(text) => KeyTemplate::parse(&text).map_err(|e| EnvError::Invalid {
+                name: "TRIBUTARY_KEY_TEMPLATE".into(),
+                value: text.clone(),
+                reason: e.to_string(),
+            })?,
+        };
+        let part_mib: usize = env.number("TRIBUTARY_PART_SIZE_MIB", 8, 5..=64)?;
+        let in_flight: usize = env.number("TRIBUTARY_PARTS_IN_FLIGHT", 2, 1..=16)?;
+        let upload = UploadOptions::new(part_mib * 1024 * 1024, in_flight).map_err(|e| {
+            EnvError::Invalid {
+                name: "TRIBUTARY_PART_SIZE_MIB".into(),
+                value: part_mib.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(IngesterConfig {
+            settings: IngestSettings {
+                key_template,
+                upload,
+                lease: Duration::seconds(env.number("TRIBUTARY_LEASE_SECS", 960, 60..=43_200)?),
+                visibility: Duration::seconds(env.number(
+                    "TRIBUTARY_VISIBILITY_SECS",
+                    960,
+                    30..=43_200,
+                )?),
+                max_receives: env.number("TRIBUTARY_MAX_RECEIVES", 5, 1..=1000)?,
+            },
+            registry_ttl: StdDuration::from_secs(env.number(
+                "TRIBUTARY_REGISTRY_TTL_SECS",
+                60,
+                0..=3600,
+            )?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_and_bad_values() {
+        let config = IngesterConfig::from_env(&Env::from_map(HashMap::new())).unwrap();
+        assert_eq!(config.settings.upload.part_size(), 8 * 1024 * 1024);
+        assert_eq!(config.settings.max_receives, 5);
+        let env = Env::from_map(HashMap::from([(
+            "TRIBUTARY_KEY_TEMPLATE".to_owned(),
+            "raw/{nope}/{file}".to_owned(),
+        )]));
+        let error = IngesterConfig::from_env(&env).unwrap_err().to_string();
+        assert!(
+            error.contains("TRIBUTARY_KEY_TEMPLATE") && error.contains("nope"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! The ingester Lambda (ARCHITECTURE.md, flow step 2): for each message of an
+//! ingest-queue batch, [`tributary::ingest::handle::ingest_message`] leases,
+//! streams, validates and lands the file; this crate turns the dispositions
+//! into the partial batch response (`ReportBatchItemFailures`), so only
+//! transient failures stay on the queue.
+
+pub mod aws;
+pub mod config;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use tracing::{error, info};
+use tributary::ftp::SourcePools;
+use tributary::ingest::handle::{Disposition, IngestContext, RegistryView, ingest_message};
+use tributary::lambda::RegistryCache;
+use tributary::lambda::sqs::{batch_response, received};
+use tributary::ports::clock::Clock;
+use tributary::ports::registry_store::RegistryStore;
+use tributary::ports::{Ledger, Notifier, ObjectStore, WorkQueue};
+use tributary::secrets::SecretStore;
+
+pub use config::IngesterConfig;
+
+/// The ingester with its adapters, built once per container; the FTP
+/// connection pools live as long as the container.
+pub struct Ingester<L, R, St, Q, N, S, C> {
+    pub ledger: L,
+    pub registry: RegistryCache<R>,
+    pub store: St,
+    pub queue: Q,
+    pub notifier: N,
+    pub secrets: S,
+    pub clock: C,
+    pub pools: SourcePools,
+    pub config: IngesterConfig,
+}
+
+impl<L, R, St, Q, N, S, C> Ingester<L, R, St, Q, N, S, C>
+where
+    L: Ledger,
+    R: RegistryStore,
+    St: ObjectStore,
+    Q: WorkQueue,
+    N: Notifier,
+    S: SecretStore,
+    C: Clock,
+{
+    /// Handles one batch; `request_id` (the invocation's) names the leases.
+    pub async fn handle(&self, event: SqsEvent, request_id: &str) -> SqsBatchResponse {
+        let registry = match self.registry.current().await {
+            Ok(registry) => registry,
+            Err(error) => {
+                // Without a registry no message can be read against its rule:
+                // all stay on the queue (and reach the DLQ if this persists).
+                error!(%error, kind = %error.kind(), "No registry; the whole batch is retried.");
+                return batch_response(event.records.iter().filter_map(|r| r.message_id.clone()));
+            }
+        };
+        let version = registry.version.to_string();
+        let view = RegistryView {
+            registry: &registry.registry,
+            version: &version,
+        };
+        let ctx = IngestContext {
+            ledger: &self.ledger,
+            store: &self.store,
+            queue: &self.queue,
+            notifier: &self.notifier,
+            secrets: &self.secrets,
+            pools: &self.pools,
+            clock: &self.clock,
+        };
+        let mut retry = Vec::new();
+        for (index, record) in event.records.iter().enumerate() {
+            let message = match received(index, record) {
+                Ok(message) => message,
+                Err(error) => {
+                    error!(%error, "Malformed SQS record; skipped.");
+                    continue;
+                }
+            };
+            let owner = format!("{request_id}/{}", message.id);
+            let disposition =
+                ingest_message(&ctx, view, &message, &owner, &self.config.settings).await;
+            info!(message_id = %message.id, disposition = ?disposition, "Message handled.");
+            if disposition.retry() {
+                retry.push(message.id.clone());
+            }
+        }
+        batch_response(retry)
+    }
+
+    /// Handles one message outside a batch (tests, tools): its disposition.
+    pub async fn handle_one(
+        &self,
+        message: &tributary::ports::work_queue::Received,
+        owner: &str,
+    ) -> Result<Disposition, tributary::lambda::RegistryCacheError> {
+        let registry = self.registry.current().await?;
+        let version = registry.version.to_string();
+        let ctx = IngestContext {
+            ledger: &self.ledger,
+            store: &self.store,
+            queue: &self.queue,
+            notifier: &self.notifier,
+            secrets: &self.secrets,
+            pools: &self.pools,
+            clock: &self.clock,
+        };
+        let view = RegistryView {
+            registry: &registry.registry,
+            version: &version,
+        };
+        Ok(ingest_message(&ctx, view, message, owner, &self.config.settings).await)
+    }
+}

@@ -1,0 +1,31 @@
+//! The ingester's bootstrap: JSON logs, adapters from the environment, then the
+//! Lambda runtime loop handing each SQS batch to [`tributary_ingester::Ingester`].
+
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tracing_subscriber::EnvFilter;
+use tributary::lambda::{Env, sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_target(false)
+        .with_current_span(false)
+        .init();
+    let sdk = sdk_config().await;
+    let ingester = Arc::new(tributary_ingester::aws::from_env(&Env::process(), &sdk)?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let ingester = Arc::clone(&ingester);
+        async move {
+            let response = ingester
+                .handle(event.payload, &event.context.request_id)
+                .await;
+            Ok::<_, Error>(response)
+        }
+    }))
+    .await
+}

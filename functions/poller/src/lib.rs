@@ -1,0 +1,256 @@
+//! The poller Lambda (ARCHITECTURE.md, flow step 1). One function, three events:
+//!
+//! - the EventBridge schedule: fan out, one `PollSource` message per due source
+//!   on the poll queue ([`tributary::poll::fan_out`]);
+//! - a poll-queue SQS batch: poll each message's source
+//!   ([`tributary::poll::source_poll`]), reporting transient failures as batch
+//!   item failures so SQS retries them (and finally dead-letters them);
+//! - a manual payload `{"source": "ID"}`: poll that source now and return the
+//!   report (ops, `cargo lambda invoke`).
+//!
+//! Everything here is glue: the event in, the domain called, the response out.
+
+pub mod aws;
+pub mod config;
+
+use std::time::Duration as StdDuration;
+
+use aws_lambda_events::sqs::SqsEvent;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+use tributary::alerts;
+use tributary::failure::FailureKind;
+use tributary::lambda::sqs::{batch_response, received};
+use tributary::lambda::{RegistryCache, RegistryCacheError};
+use tributary::poll::fan_out::fan_out;
+use tributary::poll::observations::ObservationStore;
+use tributary::poll::source_poll::{PollContext, PollError, PollReport, PollSettings, poll_source};
+use tributary::poll::walk::WalkLimits;
+use tributary::ports::Ledger;
+use tributary::ports::messages::PollSource;
+use tributary::ports::notifier::{Notification, Notifier};
+use tributary::ports::registry_store::RegistryStore;
+use tributary::ports::work_queue::{QueueError, WorkQueue};
+use tributary::secrets::SecretStore;
+
+pub use config::PollerConfig;
+
+/// The poller with its adapters, built once per container.
+pub struct Poller<L, R, Q, N, S> {
+    pub ledger: L,
+    pub registry: RegistryCache<R>,
+    pub poll_queue: Q,
+    pub ingest_queue: Q,
+    pub notifier: N,
+    pub secrets: S,
+    pub config: PollerConfig,
+}
+
+/// The events the poller understands.
+#[derive(Debug)]
+pub enum Event {
+    /// The schedule fired at `time`.
+    Schedule { time: DateTime<Utc> },
+    /// Messages from the poll queue.
+    Sqs(SqsEvent),
+    /// Poll this source now.
+    Manual { source: String },
+}
+
+#[derive(Deserialize)]
+struct Scheduled {
+    time: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manual {
+    source: String,
+}
+
+/// Why an invocation failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum PollerError {
+    #[error("unrecognised event: {0}")]
+    UnknownEvent(String),
+    #[error("registry: {0}")]
+    Registry(#[from] RegistryCacheError),
+    #[error("fan-out: {0}")]
+    FanOut(#[from] QueueError),
+    #[error("source {0} is not in the registry")]
+    UnknownSource(String),
+    #[error(transparent)]
+    Poll(#[from] PollError),
+}
+
+impl Event {
+    /// Tells the three shapes apart: SQS (`Records`), an EventBridge scheduled
+    /// event (`detail-type`), or the manual `{"source": ID}`.
+    pub fn parse(payload: Value) -> Result<Event, PollerError> {
+        let bad = |e: serde_json::Error| PollerError::UnknownEvent(e.to_string());
+        if payload.get("Records").is_some() {
+            return serde_json::from_value(payload).map(Event::Sqs).map_err(bad);
+        }
+        if payload.get("detail-type").is_some() {
+            let scheduled: Scheduled = serde_json::from_value(payload).map_err(bad)?;
+            return Ok(Event::Schedule {
+                time: scheduled.time,
+            });
+        }
+        if payload.get("source").is_some() {
+            let manual: Manual = serde_json::from_value(payload).map_err(bad)?;
+            return Ok(Event::Manual {
+                source: manual.source,
+            });
+        }
+        Err(PollerError::UnknownEvent(
+            "expected an SQS event, an EventBridge scheduled event or {\"source\": ID}".into(),
+        ))
+    }
+}
+
+/// The instant to stop listing: the invocation's deadline (milliseconds since
+/// the epoch, from the Lambda context) less `reserve`.
+pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let remaining = StdDuration::from_millis(deadline_ms.saturating_sub(now_ms));
+    Instant::now() + remaining.saturating_sub(reserve)
+}
+
+impl<L, R, Q, N, S> Poller<L, R, Q, N, S>
+where
+    L: Ledger + ObservationStore,
+    R: RegistryStore,
+    Q: WorkQueue,
+    N: Notifier,
+    S: SecretStore,
+{
+    /// Handles one invocation; `deadline` is when listing must stop.
+    pub async fn handle(&self, payload: Value, deadline: Instant) -> Result<Value, PollerError> {
+        match Event::parse(payload)? {
+            Event::Schedule { time } => {
+                let current = self.registry.current().await?;
+                let report = fan_out(
+                    &current.registry,
+                    time,
+                    self.config.fan_out_interval,
+                    &self.poll_queue,
+                )
+                .await?;
+                Ok(json!(report))
+            }
+            Event::Manual { source } => {
+                let report = self.poll(&source, Utc::now(), deadline).await?;
+                Ok(json!(report))
+            }
+            Event::Sqs(event) => Ok(json!(self.poll_batch(event, deadline).await)),
+        }
+    }
+
+    /// Polls `source_id` of the current registry.
+    async fn poll(
+        &self,
+        source_id: &str,
+        now: DateTime<Utc>,
+        deadline: Instant,
+    ) -> Result<PollReport, PollerError> {
+        let current = self.registry.current().await?;
+        let (tenant, source) = current
+            .registry
+            .find_source(source_id)
+            .ok_or_else(|| PollerError::UnknownSource(source_id.to_owned()))?;
+        let ctx = PollContext {
+            ledger: &self.ledger,
+            observations: &self.ledger,
+            ingest_queue: &self.ingest_queue,
+            secrets: &self.secrets,
+        };
+        let settings = PollSettings {
+            walk: WalkLimits {
+                deadline: Some(deadline),
+                ..self.config.walk
+            },
+            refine_limit: self.config.refine_limit,
+        };
+        Ok(poll_source(&ctx, tenant, source, now, settings).await?)
+    }
+
+    /// Polls the source of each message; returns the partial batch response.
+    async fn poll_batch(
+        &self,
+        event: SqsEvent,
+        deadline: Instant,
+    ) -> aws_lambda_events::sqs::SqsBatchResponse {
+        let mut retry = Vec::new();
+        for (index, record) in event.records.iter().enumerate() {
+            let message = match received(index, record) {
+                Ok(message) => message,
+                Err(error) => {
+                    error!(%error, "Malformed SQS record; skipped.");
+                    continue;
+                }
+            };
+            let request = match PollSource::decode(&message.body) {
+                Ok(request) => request,
+                Err(error) => {
+                    let reason = error.to_string();
+                    self.notify(alerts::message_unreadable(
+                        "the poll queue",
+                        &message.id,
+                        &reason,
+                    ))
+                    .await;
+                    if let Err(dlq_error) = self
+                        .poll_queue
+                        .dead_letter(&message, error.kind(), &reason)
+                        .await
+                    {
+                        error!(error = %dlq_error, "Dead-lettering an unreadable poll message failed; it is retried.");
+                        retry.push(message.id.clone());
+                    }
+                    continue;
+                }
+            };
+            match self.poll(&request.source, Utc::now(), deadline).await {
+                Ok(report) => {
+                    info!(source = %report.source, sent = report.sent, complete = report.complete, partial = ?report.partial, "Polled.");
+                }
+                Err(PollerError::UnknownSource(source)) => {
+                    warn!(%source, "The source is no longer in the registry; the poll message is dropped.");
+                }
+                Err(error) => {
+                    let kind = match &error {
+                        PollerError::Poll(e) => e.kind(),
+                        PollerError::Registry(e) => e.kind(),
+                        _ => FailureKind::Transient,
+                    };
+                    if kind == FailureKind::Transient {
+                        warn!(source = %request.source, %error, "Poll failed; SQS retries it.");
+                        retry.push(message.id.clone());
+                    } else {
+                        // Retrying cannot help; the next scheduled poll tries
+                        // again once ops fixed the configuration.
+                        error!(source = %request.source, %kind, %error, "Poll failed.");
+                        self.notify(alerts::poll_failed(
+                            &request.tenant,
+                            &request.source,
+                            kind,
+                            &error.to_string(),
+                        ))
+                        .await;
+                    }
+                }
+            }
+        }
+        batch_response(retry)
+    }
+
+    async fn notify(&self, notification: Notification) {
+        if let Err(error) = self.notifier.publish(&notification).await {
+            error!(event = %notification.event, %error, "Could not publish a notification.");
+        }
+    }
+}

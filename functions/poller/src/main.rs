@@ -1,0 +1,33 @@
+//! The poller's bootstrap: JSON logs, adapters from the environment, then the
+//! Lambda runtime loop handing each event to [`tributary_poller::Poller`].
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+use tributary::lambda::{Env, sdk_config};
+use tributary_poller::deadline;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_target(false)
+        .with_current_span(false)
+        .init();
+    let sdk = sdk_config().await;
+    let poller = Arc::new(tributary_poller::aws::from_env(&Env::process(), &sdk)?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let poller = Arc::clone(&poller);
+        async move {
+            let until = deadline(event.context.deadline, poller.config.time_reserve);
+            poller
+                .handle(event.payload, until)
+                .await
+                .map_err(Error::from)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,447 @@
+//! One poll of one source, as the poller runs it for a `PollSource` message:
+//! log in, walk the directories, make coarse listing times exact, decide which
+//! matched files are complete, skip the versions the ledger knows, claim each
+//! new version with a conditional write and send one `FileDiscovered` message
+//! per claimed file to the ingest queue. Nothing is downloaded.
+//!
+//! Claims and sends go in steps of one queue batch (10), so a failed send
+//! strands at most one batch of claims; those are released (deleted while
+//! still untouched) so that the next poll claims them again. A claim that
+//! could not be released is named in the error, for ops.
+//!
+//! Time: the walk, the refinement and the claim loop each stop once the
+//! deadline (the Lambda's remaining time less a reserve) has passed; the report
+//! then says the poll was partial, and the next poll continues. A file whose
+//! listed time had to be made exact (`MDTM`) is taken only once it was: its
+//! identity must be the same on every poll.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use super::observations::ObservationStore;
+use super::select::{ListedFile, Readiness, SourceRules, observe, select};
+use super::walk::{WalkLimits, refine, walk};
+use crate::failure::FailureKind;
+use crate::ftp::listing::Precision;
+use crate::ftp::{FtpClient, FtpConfig, FtpError, Password};
+use crate::ports::ledger::{Claim, Ledger, LedgerError, NewFile};
+use crate::ports::messages::FileDiscovered;
+use crate::ports::work_queue::{MAX_BATCH, OutgoingMessage, QueueError, WorkQueue};
+use crate::registry::{PatternError, Source, Tenant};
+use crate::secrets::{SecretError, SecretStore};
+
+/// Files whose listed time is made exact with one round of `MDTM` commands
+/// before the deadline is looked at again.
+const REFINE_STEP: usize = 50;
+
+/// Attribute names on `FileDiscovered` messages (for DLQ filters and redrive).
+pub mod attr {
+    pub const TENANT: &str = "tenant";
+    pub const SOURCE: &str = "source";
+    pub const RULE: &str = "rule";
+}
+
+/// What a poll needs from the outside.
+pub struct PollContext<'a, L, O, Q, S> {
+    pub ledger: &'a L,
+    pub observations: &'a O,
+    pub ingest_queue: &'a Q,
+    pub secrets: &'a S,
+}
+
+/// How far one poll may go.
+#[derive(Debug, Clone, Copy)]
+pub struct PollSettings {
+    /// Walk bounds; `walk.deadline` bounds the whole poll.
+    pub walk: WalkLimits,
+    /// Most files refined with `MDTM`/`SIZE` in one poll.
+    pub refine_limit: usize,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        PollSettings {
+            walk: WalkLimits::default(),
+            refine_limit: 10_000,
+        }
+    }
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PollReport {
+    pub tenant: String,
+    pub source: String,
+    /// Regular files listed.
+    pub listed: usize,
+    /// Files a rule matches.
+    pub matched: usize,
+    /// Matched files complete now.
+    pub ready: usize,
+    /// Matched files not taken yet (still being written, no marker, …).
+    pub not_yet: usize,
+    /// Ready versions the ledger already knew.
+    pub known: usize,
+    /// Versions this poll claimed and sent to the ingester.
+    pub sent: usize,
+    /// Versions another poll claimed between our dedupe and our claim.
+    pub lost_races: usize,
+    /// Listing lines and sub-directories passed over (logged as warnings).
+    pub passed_over: usize,
+    /// Whether everything was looked at; when false, `partial` says what stopped
+    /// the poll and the next poll continues.
+    pub complete: bool,
+    pub partial: Option<String>,
+    /// Whether the source is paused (then nothing was done).
+    pub paused: bool,
+}
+
+/// Why a poll failed. Claims it made were sent, or released, or are named.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("source {source_id}: password: {source}")]
+    Secret {
+        source_id: String,
+        #[source]
+        source: SecretError,
+    },
+    #[error("source {source_id}: {source}")]
+    Ftp {
+        source_id: String,
+        #[source]
+        source: FtpError,
+    },
+    #[error("source {source_id}: rules: {source}")]
+    Rules {
+        source_id: String,
+        #[source]
+        source: PatternError,
+    },
+    #[error("source {source_id}: ledger: {source}")]
+    Ledger {
+        source_id: String,
+        #[source]
+        source: LedgerError,
+    },
+    #[error("source {source_id}: observations: {source}")]
+    Observations {
+        source_id: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "source {source_id}: sending to the ingest queue: {source}; {released} claim(s) released for the next poll{}",
+        stranded_note(.stranded)
+    )]
+    Queue {
+        source_id: String,
+        #[source]
+        source: QueueError,
+        released: usize,
+        /// Claimed versions neither sent nor released: no message will come for
+        /// them until ops redrive them (`path SIZE@MTIME`).
+        stranded: Vec<String>,
+    },
+}
+
+fn stranded_note(stranded: &[String]) -> String {
+    if stranded.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} claim(s) could not be released and need a redrive: {}",
+            stranded.len(),
+            stranded.join(", ")
+        )
+    }
+}
+
+impl PollError {
+    /// The failure kind: an unreachable server or service is transient, a
+    /// missing secret or a refused login is misconfigured.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            PollError::Secret { source, .. } => source.kind(),
+            PollError::Ftp { source, .. } => source.kind(),
+            PollError::Rules { .. } => FailureKind::Misconfigured,
+            PollError::Ledger { source, .. } => source.kind(),
+            PollError::Observations { .. } => FailureKind::Transient,
+            PollError::Queue { source, .. } => source.kind(),
+        }
+    }
+}
+
+fn deadline_passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Polls `source` once (see the module docs). `now` is the listing time and
+/// each claimed file's `discovered_at`.
+pub async fn poll_source<L, O, Q, S>(
+    ctx: &PollContext<'_, L, O, Q, S>,
+    tenant: &Tenant,
+    source: &Source,
+    now: DateTime<Utc>,
+    settings: PollSettings,
+) -> Result<PollReport, PollError>
+where
+    L: Ledger,
+    O: ObservationStore,
+    Q: WorkQueue,
+    S: SecretStore,
+{
+    let mut report = PollReport {
+        tenant: tenant.id.clone(),
+        source: source.id.clone(),
+        complete: true,
+        ..PollReport::default()
+    };
+    if source.paused {
+        info!(source = %source.id, "Source is paused; not polled.");
+        report.paused = true;
+        return Ok(report);
+    }
+    let id = || source.id.clone();
+    let rules = SourceRules::compile(source).map_err(|source| PollError::Rules {
+        source_id: id(),
+        source,
+    })?;
+    let password = ctx
+        .secrets
+        .resolve(&source.password)
+        .await
+        .map_err(|source| PollError::Secret {
+            source_id: id(),
+            source,
+        })?;
+    let config = FtpConfig::for_source(source, Password::new(password.expose()));
+    drop(password);
+    let mut client = FtpClient::connect(&config)
+        .await
+        .map_err(|source| PollError::Ftp {
+            source_id: id(),
+            source,
+        })?;
+    let files = list_complete_identities(&mut client, source, &rules, now, settings, &mut report)
+        .await
+        .map_err(|source| PollError::Ftp {
+            source_id: id(),
+            source,
+        });
+    client.quit().await;
+    let files = files?;
+
+    let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+    let observations_error = |e: O::Error| PollError::Observations {
+        source_id: id(),
+        source: Box::new(e),
+    };
+    let previous = ctx
+        .observations
+        .load(&source.id, &paths)
+        .await
+        .map_err(observations_error)?;
+    let candidates = select(&rules, &files, &previous, now);
+    ctx.observations
+        .save(&source.id, &observe(&files, now))
+        .await
+        .map_err(observations_error)?;
+
+    let mut ready = Vec::new();
+    for candidate in candidates {
+        match (candidate.readiness, candidate.version, candidate.rule_id) {
+            (Readiness::Ready, Some(version), Some(rule)) => ready.push((version, rule)),
+            (Readiness::NotYet(why), _, Some(_)) => {
+                report.not_yet += 1;
+                info!(source = %source.id, path = %candidate.file.path, %why, "Not taken yet.");
+            }
+            _ => {}
+        }
+    }
+    report.ready = ready.len();
+    let versions: Vec<_> = ready.iter().map(|(v, _)| v.clone()).collect();
+    let ledger_error = |source| PollError::Ledger {
+        source_id: id(),
+        source,
+    };
+    let known = ctx.ledger.known(&versions).await.map_err(ledger_error)?;
+    report.known = known.len();
+    let new: Vec<_> = ready
+        .into_iter()
+        .filter(|(version, _)| !known.contains(version))
+        .collect();
+
+    for step in new.chunks(MAX_BATCH) {
+        if deadline_passed(settings.walk.deadline) {
+            report.complete = false;
+            report.partial = Some(format!(
+                "out of time with {} new file(s) not claimed yet; the next poll takes them",
+                new.len() - report.sent - report.lost_races
+            ));
+            break;
+        }
+        let mut claimed = Vec::with_capacity(step.len());
+        for (version, rule) in step {
+            let claim = ctx
+                .ledger
+                .claim(NewFile {
+                    version: version.clone(),
+                    tenant: tenant.id.clone(),
+                    rule: rule.clone(),
+                    discovered_at: now,
+                })
+                .await;
+            match claim {
+                Ok(Claim::Claimed) => claimed.push(FileDiscovered {
+                    tenant: tenant.id.clone(),
+                    source: source.id.clone(),
+                    rule: rule.clone(),
+                    path: version.path.clone(),
+                    size: version.size,
+                    mtime: version.mtime,
+                    discovered_at: now,
+                }),
+                Ok(Claim::AlreadyKnown(_)) => report.lost_races += 1,
+                Err(error) => {
+                    // Claims made in this step are sent before giving up.
+                    send_claimed(ctx, &source.id, &claimed, &mut report).await?;
+                    return Err(ledger_error(error));
+                }
+            }
+        }
+        send_claimed(ctx, &source.id, &claimed, &mut report).await?;
+    }
+    info!(
+        source = %source.id, listed = report.listed, matched = report.matched,
+        ready = report.ready, not_yet = report.not_yet, known = report.known,
+        sent = report.sent, complete = report.complete,
+        "Poll finished."
+    );
+    Ok(report)
+}
+
+/// Walks the source and returns the matched files whose identity is exact
+/// (precise time and a size), refining coarse ones while time remains.
+async fn list_complete_identities(
+    client: &mut FtpClient,
+    source: &Source,
+    rules: &SourceRules<'_>,
+    now: DateTime<Utc>,
+    settings: PollSettings,
+    report: &mut PollReport,
+) -> Result<Vec<ListedFile>, FtpError> {
+    let walked = walk(client, source, now, settings.walk).await?;
+    report.listed = walked.files.len();
+    report.passed_over = walked.passed.len();
+    if walked.truncated {
+        report.complete = false;
+        report.partial = Some(if walked.out_of_time {
+            format!(
+                "out of time after listing {} director(ies); the next poll continues",
+                walked.dirs_listed
+            )
+        } else {
+            "the walk reached its directory or file limit".to_owned()
+        });
+    }
+    let (mut exact, mut coarse): (Vec<ListedFile>, Vec<ListedFile>) = walked
+        .files
+        .into_iter()
+        .filter(|f| rules.rule_for(&f.path).is_some())
+        .partition(|f| f.precision == Precision::Second && f.size.is_some());
+    report.matched = exact.len() + coarse.len();
+    let wanted = coarse.len();
+    coarse.truncate(settings.refine_limit);
+    let mut refined = 0;
+    for step in coarse.chunks_mut(REFINE_STEP) {
+        if deadline_passed(settings.walk.deadline) {
+            break;
+        }
+        refine(client, step, step.len()).await?;
+        refined += step.len();
+    }
+    coarse.truncate(refined);
+    if refined < wanted {
+        let left = wanted - refined;
+        warn!(source = %source.id, left, "Listing times not made exact in this poll; those files wait for the next.");
+        report.complete = false;
+        report.partial.get_or_insert_with(|| {
+            format!("{left} file(s) still need an exact modification time (MDTM); the next poll continues")
+        });
+    }
+    exact.extend(coarse);
+    Ok(exact)
+}
+
+/// Sends claimed files in one batch. When the batch fails, each message is
+/// tried alone (a batch may fail in part), and the claims whose message could
+/// not be sent are released for the next poll.
+async fn send_claimed<L, O, Q, S>(
+    ctx: &PollContext<'_, L, O, Q, S>,
+    source_id: &str,
+    claimed: &[FileDiscovered],
+    report: &mut PollReport,
+) -> Result<(), PollError>
+where
+    L: Ledger,
+    Q: WorkQueue,
+{
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let messages: Vec<OutgoingMessage> = claimed.iter().map(message).collect();
+    let Err(batch_error) = ctx.ingest_queue.send_batch(&messages).await else {
+        report.sent += claimed.len();
+        return Ok(());
+    };
+    warn!(source = source_id, error = %batch_error, "Sending a batch failed; sending its messages one by one.");
+    let mut last_error = batch_error;
+    let mut released = 0;
+    let mut stranded = Vec::new();
+    for (file, outgoing) in claimed.iter().zip(messages) {
+        match ctx
+            .ingest_queue
+            .send_batch(std::slice::from_ref(&outgoing))
+            .await
+        {
+            Ok(()) => report.sent += 1,
+            Err(error) => {
+                last_error = error;
+                let version = file.version();
+                match ctx.ledger.release(&version).await {
+                    Ok(()) => released += 1,
+                    Err(release_error) => {
+                        error!(source = source_id, path = %file.path, version = %version.version_key(), error = %release_error, "A claimed file could not be sent nor released: redrive it.");
+                        stranded.push(format!("{} {}", file.path, version.version_key()));
+                    }
+                }
+            }
+        }
+    }
+    if released == 0 && stranded.is_empty() {
+        return Ok(());
+    }
+    Err(PollError::Queue {
+        source_id: source_id.to_owned(),
+        source: last_error,
+        released,
+        stranded,
+    })
+}
+
+/// The ingest-queue message for a claimed file.
+pub fn message(file: &FileDiscovered) -> OutgoingMessage {
+    let mut outgoing = OutgoingMessage::new(file.encode());
+    outgoing
+        .attributes
+        .insert(attr::TENANT.into(), file.tenant.clone());
+    outgoing
+        .attributes
+        .insert(attr::SOURCE.into(), file.source.clone());
+    outgoing
+        .attributes
+        .insert(attr::RULE.into(), file.rule.clone());
+    outgoing
+}

@@ -1,0 +1,656 @@
+//! The ingest path end to end: a tenant's drop folder on a real FTP server
+//! process (pyftpdlib) → the poller's handler (schedule fan-out, then poll-queue
+//! messages) → the ingester's handler (ingest-queue batches) → S3, DynamoDB,
+//! the ingest DLQ and SNS, all on a moto server. The handlers are called with
+//! the JSON events Lambda would deliver, built from messages received from the
+//! real (moto) queues, and messages are deleted afterwards exactly as Lambda
+//! does with a partial batch response.
+//!
+//! The drop folder holds good files (plain, gzip, bzip2, AES-256-GCM), one that
+//! fails its row bounds, a corrupt gzip and a file still being written.
+
+#[path = "../shared/tests/support/mod.rs"]
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration as StdDuration;
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use aws_lambda_events::sqs::SqsEvent;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use base64::Engine;
+use chrono::Utc;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::moto::{moto, queue_arn, queue_pair, unique};
+use support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
+use support::{PASSWORD, USER};
+use tokio::time::Instant;
+use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
+use tributary::lambda::Env;
+use tributary::poll::select::FileVersion;
+use tributary::ports::ledger::FileState;
+use tributary::ports::messages::FileDiscovered;
+use tributary::ports::registry_store::RegistryStore;
+use tributary::ports::{Ledger, ObjectStore};
+use tributary::registry::Syntax;
+use tributary_ingester::aws::AwsIngester;
+use tributary_poller::aws::AwsPoller;
+
+const CSV: &str = "id,amount\n1,10\n2,20\n3,30\n";
+const SHORT_CSV: &str = "id,amount\n1,10\n";
+
+fn registry(port: u16) -> String {
+    format!(
+        r#"
+version: 1
+tenants:
+  - id: acme
+    sources:
+      - id: acme-ftp
+        host: 127.0.0.1
+        port: {port}
+        protocol: ftp
+        username: {USER}
+        password: {{secrets_manager: tributary/acme/ftp}}
+        directories: [/drop]
+        poll_schedule: "*/5 * * * *"
+        connect_timeout_secs: 10
+        data_timeout_secs: 10
+        rules:
+          - id: secure-orders
+            match: {{glob: "/drop/*.aes"}}
+            dataset: orders
+            format: csv
+            header: true
+            key: {{secrets_manager: tributary/acme/orders-key}}
+            required_columns: [id, amount]
+            min_rows: 2
+            notify: all
+          - id: orders
+            match: {{glob: "/drop/orders_*"}}
+            dataset: orders
+            format: csv
+            header: true
+            required_columns: [id, amount]
+            min_rows: 2
+            post_action: {{move_to: /archive}}
+            notify: all
+"#
+    )
+}
+
+/// Everything the test talks to.
+struct World {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    _ftp: ServerProcess,
+    sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    poll_url: String,
+    ingest_url: String,
+    ingest_dlq: String,
+    inbox_url: String,
+    ledger: DynamoLedger,
+    poller: AwsPoller,
+    ingester: AwsIngester,
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn bzip2(data: &[u8]) -> Vec<u8> {
+    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Whole-file AES-256-GCM as tenants' libraries write it: nonce ‖ ciphertext ‖ tag.
+fn aes_gcm(key: &[u8; 32], data: &[u8]) -> Vec<u8> {
+    let cipher = Aes256Gcm::new_from_slice(key).unwrap();
+    let nonce = [7u8; 12];
+    let mut out = nonce.to_vec();
+    out.extend(cipher.encrypt(&Nonce::from(nonce), data).unwrap());
+    out
+}
+
+/// The drop folder's files: name → bytes as stored on the server.
+fn drop_files(key: &[u8; 32]) -> BTreeMap<&'static str, Vec<u8>> {
+    let mut corrupt = gzip(CSV.as_bytes());
+    let middle = corrupt.len() / 2;
+    corrupt[middle..middle + 8].copy_from_slice(b"garbage!");
+    BTreeMap::from([
+        ("orders_plain.csv", CSV.as_bytes().to_vec()),
+        ("orders_gzip.csv.gz", gzip(CSV.as_bytes())),
+        ("orders_bzip2.csv.bz2", bzip2(CSV.as_bytes())),
+        ("secure_orders.csv.aes", aes_gcm(key, CSV.as_bytes())),
+        ("orders_short.csv", SHORT_CSV.as_bytes().to_vec()),
+        ("orders_corrupt.csv.gz", corrupt),
+        // Half written: the rest arrives between the first two polls.
+        ("orders_writing.csv", b"id,amount\n1,10\n".to_vec()),
+    ])
+}
+
+async fn setup() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("drop")).unwrap();
+    let data_key: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(31).wrapping_add(7));
+    for (name, bytes) in drop_files(&data_key) {
+        std::fs::write(root.join("drop").join(name), bytes).unwrap();
+    }
+
+    let port = free_port();
+    let (low, high) = free_port_range(10);
+    let mut command = Command::new(python_with_pyftpdlib());
+    command.args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-w"]);
+    command.args(["-p", &port.to_string()]);
+    command.arg("-d").arg(&root);
+    command.args(["-u", USER, "-P", PASSWORD]);
+    command.args(["-r", &format!("{low}-{high}")]);
+    let ftp = ServerProcess::start("pyftpdlib", command, port, &dir.path().join("ftp.log"));
+
+    let moto = moto();
+    let sdk = moto.sdk_config().await;
+    let dynamodb = moto.dynamodb().await;
+    let sqs = moto.sqs().await;
+    let sns = moto.sns().await;
+    let s3 = moto.s3().await;
+    let secrets = moto.secrets_manager().await;
+
+    let table = unique("ledger");
+    DynamoLedger::create_table(&dynamodb, &table).await.unwrap();
+    let bucket = moto.bucket(&s3).await;
+    let (poll_url, poll_dlq) = queue_pair(&sqs, 3).await;
+    let (ingest_url, ingest_dlq) = queue_pair(&sqs, 3).await;
+
+    // Alerts reach the test as an email subscriber would see them: through a
+    // queue subscribed to the topic (moto delivers no email).
+    let topic = sns
+        .create_topic()
+        .name(unique("alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let inbox_url = sqs
+        .create_queue()
+        .queue_name(unique("inbox"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn(&sqs, &inbox_url).await)
+        .send()
+        .await
+        .unwrap();
+
+    for (name, value) in [
+        ("tributary/acme/ftp", PASSWORD.to_owned()),
+        (
+            "tributary/acme/orders-key",
+            base64::engine::general_purpose::STANDARD.encode(data_key),
+        ),
+    ] {
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+    }
+    let store = DynamoRegistryStore::new(dynamodb.clone(), table.clone());
+    let version = store
+        .push(Syntax::Yaml, &registry(port), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
+
+    // The functions' environments, as the SAM template sets them.
+    let env = Env::from_map(HashMap::from(
+        [
+            ("TRIBUTARY_TABLE", table.as_str()),
+            ("TRIBUTARY_TOPIC_ARN", topic.as_str()),
+            ("TRIBUTARY_POLL_QUEUE_URL", poll_url.as_str()),
+            ("TRIBUTARY_POLL_DLQ_URL", poll_dlq.as_str()),
+            ("TRIBUTARY_INGEST_QUEUE_URL", ingest_url.as_str()),
+            ("TRIBUTARY_INGEST_DLQ_URL", ingest_dlq.as_str()),
+            ("TRIBUTARY_BUCKET", bucket.as_str()),
+            ("TRIBUTARY_S3_PATH_STYLE", "true"),
+            ("TRIBUTARY_MAX_RECEIVES", "3"),
+            ("TRIBUTARY_REGISTRY_TTL_SECS", "0"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    ));
+    let poller = tributary_poller::aws::from_env(&env, &sdk).unwrap();
+    let ingester = tributary_ingester::aws::from_env(&env, &sdk).unwrap();
+    World {
+        _dir: dir,
+        root,
+        _ftp: ftp,
+        sqs,
+        s3,
+        bucket,
+        poll_url,
+        ingest_url,
+        ingest_dlq,
+        inbox_url,
+        ledger: DynamoLedger::new(dynamodb, table),
+        poller,
+        ingester,
+    }
+}
+
+impl World {
+    /// Receives every message visible on `url` (moto: visible at once).
+    async fn drain(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .visibility_timeout(120)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                return all;
+            }
+            all.extend(out.messages().iter().cloned());
+        }
+    }
+
+    /// The SQS event Lambda would deliver for `messages` of `url`.
+    async fn sqs_event(&self, url: &str, messages: &[aws_sdk_sqs::types::Message]) -> Value {
+        let arn = queue_arn(&self.sqs, url).await;
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: serde_json::Map<String, Value> = m
+                    .attributes()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let message_attributes: serde_json::Map<String, Value> = m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    json!({"stringValue": v.string_value(), "dataType": v.data_type()}),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "attributes": attributes,
+                    "messageAttributes": message_attributes,
+                    "md5OfBody": m.md5_of_body(),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": "us-east-1",
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    /// Deletes what Lambda deletes after a partial batch response: every
+    /// message not named in `batchItemFailures`. Returns the failed ids.
+    async fn settle(
+        &self,
+        url: &str,
+        messages: &[aws_sdk_sqs::types::Message],
+        response: &Value,
+    ) -> Vec<String> {
+        let failed: Vec<String> = response["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+            .collect();
+        for m in messages {
+            if !failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
+                // A dead-lettered message was deleted already; a second delete
+                // of the same receipt is what Lambda would do too.
+                let _ = self
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await;
+            }
+        }
+        failed
+    }
+
+    /// One scheduled poll: the poll-queue message through the poller's handler.
+    async fn poll(&self) -> Value {
+        let messages = self.drain(&self.poll_url).await;
+        assert_eq!(messages.len(), 1, "one PollSource message per poll");
+        let event = self.sqs_event(&self.poll_url, &messages).await;
+        let response = self
+            .poller
+            .handle(event, Instant::now() + StdDuration::from_secs(120))
+            .await
+            .unwrap();
+        let failed = self.settle(&self.poll_url, &messages, &response).await;
+        assert!(failed.is_empty(), "the poll failed: {response}");
+        response
+    }
+
+    /// The fan-out for the schedule, then that poll.
+    async fn scheduled_poll(&self) {
+        let event = json!({
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2026-11-21T06:00:00Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/tributary-fan-out"],
+            "detail": {}
+        });
+        let report = self
+            .poller
+            .handle(event, Instant::now() + StdDuration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(report["sent"], json!(["acme-ftp"]), "{report}");
+        self.poll().await;
+    }
+
+    /// Every FileDiscovered on the ingest queue through the ingester's
+    /// handler; returns the messages handled.
+    async fn ingest(&self) -> Vec<FileDiscovered> {
+        let messages = self.drain(&self.ingest_url).await;
+        let event: SqsEvent =
+            serde_json::from_value(self.sqs_event(&self.ingest_url, &messages).await).unwrap();
+        let response =
+            serde_json::to_value(self.ingester.handle(event, "request-1").await).unwrap();
+        let failed = self.settle(&self.ingest_url, &messages, &response).await;
+        assert!(
+            failed.is_empty(),
+            "no transient failures expected: {response}"
+        );
+        messages
+            .iter()
+            .map(|m| FileDiscovered::decode(m.body().unwrap()).unwrap())
+            .collect()
+    }
+
+    async fn alerts(&self) -> Vec<(String, String, String)> {
+        let mut got = Vec::new();
+        for message in self.drain(&self.inbox_url).await {
+            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let attr = |n: &str| {
+                envelope["MessageAttributes"][n]["Value"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            assert_eq!(attr("tenant"), "acme", "{envelope}");
+            got.push((
+                attr("event"),
+                envelope["Subject"].as_str().unwrap_or("").to_owned(),
+                envelope["Message"].as_str().unwrap_or("").to_owned(),
+            ));
+        }
+        got
+    }
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn names(files: &[FileDiscovered]) -> Vec<String> {
+    let mut names: Vec<String> = files
+        .iter()
+        .map(|f| f.path.trim_start_matches("/drop/").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_flow_from_ftp_to_s3_with_ledger_dlq_and_alerts() {
+    let world = setup().await;
+    let originals = drop_files(&std::array::from_fn(|i| {
+        (i as u8).wrapping_mul(31).wrapping_add(7)
+    }));
+
+    // Poll 1: every file is seen for the first time; stability wants a second
+    // look, so nothing is sent.
+    world.scheduled_poll().await;
+    assert!(world.drain(&world.ingest_url).await.is_empty());
+
+    // The half-written file grows; everything else stays as it was.
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    let writing = world.root.join("drop/orders_writing.csv");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&writing)
+        .unwrap()
+        .write_all(b"2,20\n3,30\n")
+        .unwrap();
+
+    // Poll 2: the six unchanged files are claimed and sent; the growing one is not.
+    world.scheduled_poll().await;
+    let handled = world.ingest().await;
+    assert_eq!(
+        names(&handled),
+        [
+            "orders_bzip2.csv.bz2",
+            "orders_corrupt.csv.gz",
+            "orders_gzip.csv.gz",
+            "orders_plain.csv",
+            "orders_short.csv",
+            "secure_orders.csv.aes"
+        ]
+    );
+    assert!(world.root.join("drop/orders_writing.csv").exists());
+
+    // Poll 3: the grown file is unchanged since poll 2, so it is taken now.
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    world.scheduled_poll().await;
+    let late = world.ingest().await;
+    assert_eq!(names(&late), ["orders_writing.csv"]);
+
+    // Poll 4: nothing new. The files left on the server (rejected ones, and
+    // the encrypted one whose rule leaves files in place) are known.
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    world.scheduled_poll().await;
+    assert!(world.drain(&world.ingest_url).await.is_empty());
+
+    // S3: the accepted files, decoded, at their deterministic keys, with lineage.
+    let date = handled[0].discovered_at.format("%Y-%m-%d").to_string();
+    let store = tributary::aws::s3::S3ObjectStore::new(world.s3.clone(), world.bucket.clone());
+    let landed = [
+        ("orders_plain.csv", "orders_plain.csv", "orders"),
+        ("orders_gzip.csv.gz", "orders_gzip.csv", "orders"),
+        ("orders_bzip2.csv.bz2", "orders_bzip2.csv", "orders"),
+        (
+            "secure_orders.csv.aes",
+            "secure_orders.csv",
+            "secure-orders",
+        ),
+    ];
+    for (source_name, object_name, rule) in landed {
+        let key = format!("raw/tenant=acme/dataset=orders/ingest_date={date}/{object_name}");
+        let body = store
+            .get(&key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no object {key}"));
+        assert_eq!(body, CSV.as_bytes(), "{key}");
+        let info = store.head(&key).await.unwrap().unwrap();
+        let meta = &info.metadata;
+        assert_eq!(meta["sha256"], sha256_hex(&originals[source_name]), "{key}");
+        assert_eq!(meta["rows"], "3");
+        assert_eq!(meta["source-path"], format!("/drop/{source_name}"));
+        assert_eq!(meta["source-host"], "127.0.0.1");
+        assert_eq!(meta["rule-id"], rule);
+        assert_eq!(meta["registry-version"], "1");
+    }
+    let late_date = late[0].discovered_at.format("%Y-%m-%d").to_string();
+    let late_key =
+        format!("raw/tenant=acme/dataset=orders/ingest_date={late_date}/orders_writing.csv");
+    assert_eq!(store.get(&late_key).await.unwrap().unwrap(), CSV.as_bytes());
+    let objects = world
+        .s3
+        .list_objects_v2()
+        .bucket(&world.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.key_count(), Some(5), "only accepted files land");
+    assert!(store.incomplete_uploads("").await.unwrap().is_empty());
+
+    // The ledger: one item per version, in its final state.
+    let version = |f: &FileDiscovered| FileVersion {
+        source: f.source.clone(),
+        path: f.path.clone(),
+        size: f.size,
+        mtime: f.mtime,
+    };
+    for file in handled.iter().chain(&late) {
+        let record = world.ledger.get(&version(file)).await.unwrap().unwrap();
+        let rejected = file.path.ends_with("short.csv") || file.path.ends_with("corrupt.csv.gz");
+        let expected = if rejected {
+            FileState::Rejected
+        } else {
+            FileState::Ingested
+        };
+        assert_eq!(record.state, expected, "{}", file.path);
+        assert_eq!(record.attempts, 1, "{}", file.path);
+        if rejected {
+            assert!(record.s3_key.is_none());
+            assert!(!record.error.unwrap().reason.is_empty());
+        } else {
+            assert_eq!(record.rows, Some(3));
+            assert!(record.s3_key.unwrap().ends_with(".csv"));
+        }
+    }
+
+    // The DLQ: the two rejected files, with their reasons as attributes.
+    let dead = world.drain(&world.ingest_dlq).await;
+    let mut reasons: Vec<(String, String)> = dead
+        .iter()
+        .map(|m| {
+            let file = FileDiscovered::decode(m.body().unwrap()).unwrap();
+            let attrs = m.message_attributes().unwrap();
+            assert_eq!(attrs["error_kind"].string_value(), Some("rejected"));
+            (
+                file.path,
+                attrs["error_reason"].string_value().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0].0, "/drop/orders_corrupt.csv.gz");
+    assert!(reasons[0].1.to_lowercase().contains("gzip"), "{reasons:?}");
+    assert_eq!(reasons[1].0, "/drop/orders_short.csv");
+    assert!(
+        reasons[1].1.contains("min_rows") || reasons[1].1.contains("rows"),
+        "{reasons:?}"
+    );
+
+    // Alerts: one notice per outcome (the rules ask for all), naming the file.
+    let alerts = world.alerts().await;
+    let count = |event: &str| alerts.iter().filter(|(e, _, _)| e == event).count();
+    assert_eq!(count("file_ingested"), 5, "{alerts:#?}");
+    assert_eq!(count("file_rejected"), 2, "{alerts:#?}");
+    assert_eq!(alerts.len(), 7, "{alerts:#?}");
+    assert!(alerts.iter().any(|(e, subject, body)| e == "file_rejected"
+        && subject.contains("orders_short.csv")
+        && body.contains("What to do")));
+
+    // The post-action moved the ingested orders files to /archive; rejected
+    // files and the encrypted one (no post-action) stay in the drop folder.
+    assert_eq!(
+        listing(&world.root.join("archive")),
+        [
+            "orders_bzip2.csv.bz2",
+            "orders_gzip.csv.gz",
+            "orders_plain.csv",
+            "orders_writing.csv"
+        ]
+    );
+    assert_eq!(
+        listing(&world.root.join("drop")),
+        [
+            "orders_corrupt.csv.gz",
+            "orders_short.csv",
+            "secure_orders.csv.aes"
+        ]
+    );
+
+    // A duplicate delivery of an ingested file changes nothing.
+    let again = handled
+        .iter()
+        .find(|f| f.path.ends_with("secure_orders.csv.aes"))
+        .unwrap();
+    world
+        .sqs
+        .send_message()
+        .queue_url(&world.ingest_url)
+        .message_body(again.encode())
+        .send()
+        .await
+        .unwrap();
+    let redelivered = world.ingest().await;
+    assert_eq!(redelivered.len(), 1);
+    assert_eq!(
+        world
+            .ledger
+            .get(&version(again))
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        1,
+        "a finished file is not leased again"
+    );
+    assert!(world.alerts().await.is_empty(), "no notice for a duplicate");
+}
