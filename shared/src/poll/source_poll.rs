@@ -18,7 +18,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::time::Instant;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::observations::ObservationStore;
 use super::select::{ListedFile, Readiness, SourceRules, observe, select};
@@ -255,7 +255,7 @@ where
             (Readiness::Ready, Some(version), Some(rule)) => ready.push((version, rule)),
             (Readiness::NotYet(why), _, Some(_)) => {
                 report.not_yet += 1;
-                info!(source = %source.id, path = %candidate.file.path, %why, "Not taken yet.");
+                debug!(source = %source.id, path = %candidate.file.path, %why, "Not taken yet.");
             }
             _ => {}
         }

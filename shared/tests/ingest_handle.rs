@@ -1,0 +1,324 @@
+//! The ingester's handling of one message ([`ingest_message`]) on the local
+//! adapters and the embedded FTP server, through the paths the end-to-end test
+//! does not take: unreadable messages, unknown files, a lease held by another
+//! ingester, a missing key (misconfigured), and a file that vanished from the
+//! server (transient: retried, then dead-lettered with its reason on the last
+//! receive).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use tributary::failure::FailureKind;
+use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer};
+use tributary::ftp::{Password, SourcePools};
+use tributary::ingest::handle::{
+    Disposition, IngestContext, IngestSettings, RegistryView, ingest_message,
+};
+use tributary::local::{FileLedger, FileNotifier, FsObjectStore, MemoryQueue};
+use tributary::ports::clock::{Clock, ManualClock};
+use tributary::ports::messages::FileDiscovered;
+use tributary::ports::work_queue::{OutgoingMessage, Received, attr};
+use tributary::ports::{FileState, Ledger, NewFile, ObjectStore, WorkQueue};
+use tributary::registry::{Registry, SecretRef};
+use tributary::secrets::{SecretError, SecretStore, SecretValue};
+
+const PASSWORD: &str = "handle-pw";
+const CSV: &str = "id,amount\n1,10\n2,20\n";
+
+/// Secrets by reference from a map; anything else does not exist.
+struct MapSecrets(HashMap<String, String>);
+
+impl SecretStore for MapSecrets {
+    async fn resolve(&self, reference: &SecretRef) -> Result<SecretValue, SecretError> {
+        self.0
+            .get(&reference.to_string())
+            .map(SecretValue::new)
+            .ok_or_else(|| SecretError::NotFound {
+                reference: reference.to_string(),
+            })
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    _server: EmbeddedFtpServer,
+    registry: Registry,
+    ledger: FileLedger,
+    store: FsObjectStore,
+    queue: MemoryQueue,
+    notifier: FileNotifier,
+    secrets: MapSecrets,
+    pools: SourcePools,
+    clock: Arc<ManualClock>,
+    settings: IngestSettings,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ftp");
+    std::fs::create_dir_all(root.join("in")).unwrap();
+    std::fs::write(root.join("in/orders.csv"), CSV).unwrap();
+    std::fs::write(root.join("in/secret.csv.aes"), b"not really encrypted").unwrap();
+    let server = EmbeddedFtpServer::start(
+        EmbeddedFtpOptions::new(&root).credentials("u", Password::new(PASSWORD)),
+    )
+    .await
+    .unwrap();
+    let yaml = format!(
+        r#"
+version: 1
+tenants:
+  - id: acme
+    sources:
+      - id: acme-ftp
+        host: 127.0.0.1
+        port: {port}
+        protocol: ftp
+        username: u
+        password: {{secrets_manager: tributary/acme/ftp}}
+        directories: [/in]
+        rules:
+          - id: secure
+            match: {{glob: "/in/*.aes"}}
+            dataset: secure
+            format: csv
+            key: {{secrets_manager: tributary/acme/missing-key}}
+          - id: orders
+            match: {{glob: "/in/*.csv"}}
+            dataset: orders
+            format: csv
+            header: true
+            notify: all
+"#,
+        port = server.port()
+    );
+    let registry = Registry::from_yaml_str(&yaml).unwrap();
+    registry.validate().unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    World {
+        registry,
+        ledger: FileLedger::in_memory(),
+        store: FsObjectStore::new(dir.path().join("lake")),
+        queue: MemoryQueue::new("ingest", 5, clock.clone()),
+        notifier: FileNotifier::new(dir.path().join("alerts.jsonl")),
+        secrets: MapSecrets(HashMap::from([(
+            SecretRef::SecretsManager("tributary/acme/ftp".into()).to_string(),
+            PASSWORD.to_owned(),
+        )])),
+        pools: SourcePools::default(),
+        clock,
+        settings: IngestSettings {
+            max_receives: 2,
+            ..IngestSettings::default()
+        },
+        _dir: dir,
+        _server: server,
+    }
+}
+
+fn message(rule: &str, path: &str, size: u64) -> FileDiscovered {
+    FileDiscovered {
+        tenant: "acme".into(),
+        source: "acme-ftp".into(),
+        rule: rule.into(),
+        path: path.into(),
+        size,
+        mtime: None,
+        discovered_at: "2026-11-21T06:00:00Z".parse().unwrap(),
+    }
+}
+
+impl World {
+    async fn claim(&self, file: &FileDiscovered) {
+        self.ledger
+            .claim(NewFile {
+                version: file.version(),
+                tenant: file.tenant.clone(),
+                rule: file.rule.clone(),
+                discovered_at: file.discovered_at,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Sends `body` and receives it back, as SQS would deliver it.
+    async fn deliver(&self, body: &str) -> Received {
+        self.queue
+            .send_batch(&[OutgoingMessage::new(body)])
+            .await
+            .unwrap();
+        self.redeliver().await
+    }
+
+    async fn redeliver(&self) -> Received {
+        let mut got = self.queue.receive(1, Duration::minutes(15)).await.unwrap();
+        assert_eq!(got.len(), 1);
+        got.remove(0)
+    }
+
+    async fn handle(&self, received: &Received, owner: &str) -> Disposition {
+        let ctx = IngestContext {
+            ledger: &self.ledger,
+            store: &self.store,
+            queue: &self.queue,
+            notifier: &self.notifier,
+            secrets: &self.secrets,
+            pools: &self.pools,
+            clock: &self.clock,
+        };
+        let view = RegistryView {
+            registry: &self.registry,
+            version: "7",
+        };
+        ingest_message(&ctx, view, received, owner, &self.settings).await
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.notifier
+            .published()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.notification.event)
+            .collect()
+    }
+
+    async fn dead_letters(&self) -> Vec<Received> {
+        self.queue
+            .receive_dead_letters(10, Duration::minutes(5))
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_good_file_lands_once_and_a_duplicate_delivery_changes_nothing() {
+    let w = world().await;
+    let file = message("orders", "/in/orders.csv", CSV.len() as u64);
+    w.claim(&file).await;
+    let received = w.deliver(&file.encode()).await;
+    let disposition = w.handle(&received, "req-1/m-1").await;
+    let key = "raw/tenant=acme/dataset=orders/ingest_date=2026-11-21/orders.csv";
+    assert_eq!(
+        disposition,
+        Disposition::Ingested {
+            object_key: key.into(),
+            rows: 2
+        }
+    );
+    assert_eq!(w.store.get(key).await.unwrap().unwrap(), CSV.as_bytes());
+    let meta = w.store.head(key).await.unwrap().unwrap().metadata;
+    assert_eq!(meta["registry-version"], "7");
+    assert_eq!(w.events(), ["file_ingested"]);
+
+    let again = w.deliver(&file.encode()).await;
+    assert_eq!(
+        w.handle(&again, "req-2/m-2").await,
+        Disposition::Duplicate {
+            state: FileState::Ingested
+        }
+    );
+    assert_eq!(w.events(), ["file_ingested"], "no second notice");
+}
+
+#[tokio::test]
+async fn unreadable_and_unknown_messages_are_dead_lettered_with_their_reason() {
+    let w = world().await;
+    let received = w.deliver(r#"{"v":9,"path":"/x"}"#).await;
+    let Disposition::DeadLettered { kind, reason } = w.handle(&received, "r/1").await else {
+        panic!("an unreadable message is dead-lettered");
+    };
+    assert_eq!(kind, FailureKind::Misconfigured);
+    assert!(reason.contains("version 9"), "{reason}");
+    assert_eq!(w.events(), ["message_unreadable"]);
+
+    // A well-formed message naming a file no poller claimed.
+    let stray = message("orders", "/in/orders.csv", CSV.len() as u64);
+    let received = w.deliver(&stray.encode()).await;
+    let Disposition::DeadLettered { kind, reason } = w.handle(&received, "r/2").await else {
+        panic!("a file without a ledger item is dead-lettered");
+    };
+    assert_eq!(kind, FailureKind::Misconfigured);
+    assert!(reason.contains("no item"), "{reason}");
+    let dead = w.dead_letters().await;
+    assert_eq!(dead.len(), 2);
+    assert!(
+        dead.iter()
+            .all(|d| d.attributes[attr::ERROR_KIND] == "misconfigured")
+    );
+}
+
+#[tokio::test]
+async fn a_lease_held_elsewhere_leaves_the_message_for_later() {
+    let w = world().await;
+    let file = message("orders", "/in/orders.csv", CSV.len() as u64);
+    w.claim(&file).await;
+    w.ledger
+        .take_lease(
+            &file.version(),
+            "other",
+            Duration::minutes(15),
+            w.clock.now(),
+        )
+        .await
+        .unwrap();
+    let received = w.deliver(&file.encode()).await;
+    let disposition = w.handle(&received, "me").await;
+    assert!(disposition.retry(), "{disposition:?}");
+    assert!(w.dead_letters().await.is_empty());
+    assert!(w.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_key_is_misconfigured_and_recorded() {
+    let w = world().await;
+    let file = message("secure", "/in/secret.csv.aes", 20);
+    w.claim(&file).await;
+    let received = w.deliver(&file.encode()).await;
+    let Disposition::DeadLettered { kind, reason } = w.handle(&received, "r/1").await else {
+        panic!("a missing key is dead-lettered");
+    };
+    assert_eq!(kind, FailureKind::Misconfigured);
+    assert!(reason.contains("missing-key"), "{reason}");
+    let record = w.ledger.get(&file.version()).await.unwrap().unwrap();
+    assert_eq!(record.state, FileState::Failed);
+    assert_eq!(record.error.unwrap().kind, FailureKind::Misconfigured);
+    // The secure rule notifies on failures (its default policy).
+    assert_eq!(w.events(), ["file_failed"]);
+}
+
+#[tokio::test]
+async fn a_vanished_file_is_retried_then_dead_lettered_on_its_last_receive() {
+    let w = world().await;
+    let file = message("orders", "/in/gone.csv", 10);
+    w.claim(&file).await;
+    let first = w.deliver(&file.encode()).await;
+    let disposition = w.handle(&first, "r/1").await;
+    assert!(disposition.retry(), "{disposition:?}");
+    let record = w.ledger.get(&file.version()).await.unwrap().unwrap();
+    assert_eq!(record.state, FileState::Failed);
+    assert_eq!(record.error.unwrap().kind, FailureKind::Transient);
+    assert!(w.events().is_empty(), "no alert while SQS still retries");
+
+    // SQS delivers it again once its visibility lapsed: the last receive.
+    w.clock.advance(Duration::minutes(16));
+    let second = w.redeliver().await;
+    assert_eq!(second.receive_count, 2);
+    let Disposition::DeadLettered { kind, reason } = w.handle(&second, "r/2").await else {
+        panic!("the last receive is dead-lettered with its reason");
+    };
+    assert_eq!(kind, FailureKind::Transient);
+    assert!(reason.contains("gone.csv"), "{reason}");
+    assert_eq!(w.events(), ["file_failed"]);
+    let dead = w.dead_letters().await;
+    assert_eq!(dead[0].attributes[attr::ERROR_KIND], "transient");
+    assert_eq!(
+        w.ledger
+            .get(&file.version())
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        2
+    );
+}
