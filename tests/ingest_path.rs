@@ -233,6 +233,7 @@ async fn setup() -> World {
             ("TRIBUTARY_S3_PATH_STYLE", "true"),
             ("TRIBUTARY_MAX_RECEIVES", "3"),
             ("TRIBUTARY_REGISTRY_TTL_SECS", "0"),
+            ("TRIBUTARY_MIN_UNCHANGED_SECS", "1"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     ));

@@ -132,7 +132,9 @@ async fn list(args: &LsArgs, registry: &Registry) -> anyhow::Result<Vec<Row>> {
     let mut previous = HashMap::new();
     if let Some(seconds) = args.second_look {
         let first = walk(&mut client, source, Utc::now(), WalkLimits::default()).await?;
-        previous = observe(&first.files, Utc::now()).into_iter().collect();
+        previous = observe(&first.files, &HashMap::new(), Utc::now())
+            .into_iter()
+            .collect();
         tokio::time::sleep(Duration::from_secs(seconds)).await;
     }
     let now = Utc::now();
@@ -156,10 +158,16 @@ async fn list(args: &LsArgs, registry: &Registry) -> anyhow::Result<Vec<Row>> {
     if walked.truncated {
         eprintln!("warning: the listing was cut at the walk's limits");
     }
-    Ok(select(&rules, &walked.files, &previous, now)
-        .into_iter()
-        .map(Row::from)
-        .collect())
+    Ok(select(
+        &rules,
+        &walked.files,
+        &previous,
+        now,
+        chrono::Duration::zero(),
+    )
+    .into_iter()
+    .map(Row::from)
+    .collect())
 }
 
 fn print_table(rows: &[Row]) {

@@ -232,20 +232,29 @@ async fn unreadable_and_unknown_messages_are_dead_lettered_with_their_reason() {
     assert!(reason.contains("version 9"), "{reason}");
     assert_eq!(w.events(), ["message_unreadable"]);
 
-    // A well-formed message naming a file no poller claimed.
+    // A well-formed message naming a file with no ledger item: perhaps a claim
+    // the poller released after a send that looked failed, so it is retried,
+    // and dead-lettered with its reason on its last receive.
     let stray = message("orders", "/in/orders.csv", CSV.len() as u64);
     let received = w.deliver(&stray.encode()).await;
-    let Disposition::DeadLettered { kind, reason } = w.handle(&received, "r/2").await else {
-        panic!("a file without a ledger item is dead-lettered");
+    let disposition = w.handle(&received, "r/2").await;
+    assert!(disposition.retry(), "{disposition:?}");
+    w.clock.advance(Duration::minutes(16));
+    let last = w.redeliver().await;
+    let Disposition::DeadLettered { kind, reason } = w.handle(&last, "r/3").await else {
+        panic!("on its last receive a file without a ledger item is dead-lettered");
     };
-    assert_eq!(kind, FailureKind::Misconfigured);
+    assert_eq!(kind, FailureKind::Transient);
     assert!(reason.contains("no item"), "{reason}");
-    let dead = w.dead_letters().await;
-    assert_eq!(dead.len(), 2);
-    assert!(
-        dead.iter()
-            .all(|d| d.attributes[attr::ERROR_KIND] == "misconfigured")
-    );
+    assert_eq!(w.events(), ["message_unreadable", "file_failed"]);
+    let mut kinds: Vec<String> = w
+        .dead_letters()
+        .await
+        .iter()
+        .map(|d| d.attributes[attr::ERROR_KIND].clone())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["misconfigured", "transient"]);
 }
 
 #[tokio::test]
@@ -320,5 +329,46 @@ async fn a_vanished_file_is_retried_then_dead_lettered_on_its_last_receive() {
             .unwrap()
             .attempts,
         2
+    );
+}
+
+#[tokio::test]
+async fn a_new_version_under_the_same_name_never_replaces_the_first() {
+    let w = world().await;
+    let first = message("orders", "/in/orders.csv", CSV.len() as u64);
+    w.claim(&first).await;
+    let received = w.deliver(&first.encode()).await;
+    let Disposition::Ingested {
+        object_key: key1, ..
+    } = w.handle(&received, "r/1").await
+    else {
+        panic!("the first version lands");
+    };
+
+    // The tenant uploads a corrected file under the same name the same day.
+    let corrected = "id,amount\n1,10\n2,20\n3,30\n";
+    std::fs::write(w._dir.path().join("ftp/in/orders.csv"), corrected).unwrap();
+    let mut second = message("orders", "/in/orders.csv", corrected.len() as u64);
+    second.mtime = Some("2026-11-21T07:00:00Z".parse().unwrap());
+    w.claim(&second).await;
+    let received = w.deliver(&second.encode()).await;
+    let Disposition::Ingested {
+        object_key: key2,
+        rows,
+    } = w.handle(&received, "r/2").await
+    else {
+        panic!("the second version lands");
+    };
+    assert_eq!(rows, 3);
+    assert_ne!(key1, key2);
+    assert!(
+        key2.starts_with("raw/tenant=acme/dataset=orders/ingest_date=2026-11-21/orders~"),
+        "{key2}"
+    );
+    assert!(key2.ends_with(".csv"), "{key2}");
+    assert_eq!(w.store.get(&key1).await.unwrap().unwrap(), CSV.as_bytes());
+    assert_eq!(
+        w.store.get(&key2).await.unwrap().unwrap(),
+        corrected.as_bytes()
     );
 }

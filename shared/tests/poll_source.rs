@@ -326,3 +326,74 @@ async fn deadlines_paused_sources_and_refused_logins() {
 fn registry_paused(port: u16) -> Registry {
     registry(port, true)
 }
+
+#[tokio::test]
+async fn a_claim_whose_message_was_lost_is_announced_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let registry = registry(server.port(), false);
+    let (tenant, source) = (&registry.tenants[0], &registry.tenants[0].sources[0]);
+    let ledger = FileLedger::in_memory();
+    let queue = queue();
+    let ctx = PollContext {
+        ledger: &ledger,
+        observations: &ledger,
+        ingest_queue: &queue,
+        secrets: &Fixed(PASSWORD),
+    };
+    let t0 = Utc::now();
+    poll_source(&ctx, tenant, source, t0, PollSettings::default())
+        .await
+        .unwrap();
+    poll_source(
+        &ctx,
+        tenant,
+        source,
+        t0 + Duration::minutes(5),
+        PollSettings::default(),
+    )
+    .await
+    .unwrap();
+    // The messages are lost (never delivered): drain them away.
+    let lost = drain(&queue).await;
+    assert_eq!(lost.len(), FILES);
+
+    // Within the hour nothing is re-sent; after it, every stale claim is.
+    let soon = poll_source(
+        &ctx,
+        tenant,
+        source,
+        t0 + Duration::minutes(30),
+        PollSettings::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((soon.sent, soon.reannounced), (0, 0));
+    let later = poll_source(
+        &ctx,
+        tenant,
+        source,
+        t0 + Duration::minutes(70),
+        PollSettings::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((later.sent, later.reannounced), (FILES, FILES));
+    let again = drain(&queue).await;
+    assert_eq!(again.len(), FILES);
+    let message = FileDiscovered::decode(&again[0].body).unwrap();
+    let record = ledger.get(&message.version()).await.unwrap().unwrap();
+    assert_eq!((record.state, record.attempts), (FileState::Discovered, 0));
+    assert_eq!(record.discovered_at, t0 + Duration::minutes(70));
+    // Announced once: the next poll finds them fresh.
+    let next = poll_source(
+        &ctx,
+        tenant,
+        source,
+        t0 + Duration::minutes(75),
+        PollSettings::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next.sent, 0);
+}

@@ -24,7 +24,7 @@ impl IngesterConfig {
     /// | `TRIBUTARY_KEY_TEMPLATE` | `raw/tenant={tenant}/dataset={dataset}/ingest_date={ingest_date}/{file}` |
     /// | `TRIBUTARY_PART_SIZE_MIB` | 8 (5–64) |
     /// | `TRIBUTARY_PARTS_IN_FLIGHT` | 2 (1–16) |
-    /// | `TRIBUTARY_LEASE_SECS` | 960 (longer than the function's timeout) |
+    /// | `TRIBUTARY_LEASE_SECS` | 905 (the function's timeout + 5 s, below the visibility) |
     /// | `TRIBUTARY_VISIBILITY_SECS` | 960 (the ingest queue's visibility timeout) |
     /// | `TRIBUTARY_MAX_RECEIVES` | 5 (the queue's `maxReceiveCount`) |
     pub fn from_env(env: &Env) -> Result<Self, EnvError> {
@@ -45,11 +45,28 @@ impl IngesterConfig {
                 reason: e.to_string(),
             }
         })?;
+        // Part buffers must fit in the function's memory with room to spare.
+        let parts_mib = part_mib * (in_flight + 1);
+        if let Some(memory) = env
+            .get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+            .and_then(|m| m.trim().parse::<usize>().ok())
+            && parts_mib * 2 > memory
+        {
+            return Err(EnvError::Invalid {
+                name: "TRIBUTARY_PART_SIZE_MIB".into(),
+                value: part_mib.to_string(),
+                reason: format!(
+                    "{in_flight} parts in flight + 1 of {part_mib} MiB need {parts_mib} MiB, \
+                     more than half the function's {memory} MiB: lower the part size or \
+                     TRIBUTARY_PARTS_IN_FLIGHT, or give the function more memory"
+                ),
+            });
+        }
         Ok(IngesterConfig {
             settings: IngestSettings {
                 key_template,
                 upload,
-                lease: Duration::seconds(env.number("TRIBUTARY_LEASE_SECS", 960, 60..=43_200)?),
+                lease: Duration::seconds(env.number("TRIBUTARY_LEASE_SECS", 905, 60..=43_200)?),
                 visibility: Duration::seconds(env.number(
                     "TRIBUTARY_VISIBILITY_SECS",
                     960,

@@ -46,7 +46,19 @@ where
 {
     /// Handles one batch; `request_id` (the invocation's) names the leases.
     pub async fn handle(&self, event: SqsEvent, request_id: &str) -> SqsBatchResponse {
-        let registry = match self.registry.current().await {
+        let mut registry = self.registry.current().await;
+        // A message naming a source or rule the cached registry lacks may come
+        // from a registry pushed since: read the store once before calling
+        // anything misconfigured.
+        if let Ok(current) = &registry
+            && event
+                .records
+                .iter()
+                .any(|r| names_unknown_rule(&current.registry, r))
+        {
+            registry = self.registry.reload().await;
+        }
+        let registry = match registry {
             Ok(registry) => registry,
             Err(error) => {
                 // Without a registry no message can be read against its rule:
@@ -111,5 +123,43 @@ where
             version: &version,
         };
         Ok(ingest_message(&ctx, view, message, owner, &self.config.settings).await)
+    }
+}
+
+/// Whether `record` is a readable `FileDiscovered` whose rule `registry` lacks.
+fn names_unknown_rule(
+    registry: &tributary::registry::Registry,
+    record: &aws_lambda_events::sqs::SqsMessage,
+) -> bool {
+    record
+        .body
+        .as_deref()
+        .and_then(|body| tributary::ports::messages::FileDiscovered::decode(body).ok())
+        .is_some_and(|m| {
+            registry
+                .find_source(&m.source)
+                .is_none_or(|(_, source)| !source.rules.iter().any(|r| r.id == m.rule))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use tributary::ports::messages::FileDiscovered;
+
+    use super::*;
+
+    #[test]
+    fn the_sample_event_reads_as_a_received_file_discovered() {
+        let event: SqsEvent =
+            serde_json::from_str(include_str!("../../../events/ingester-sqs.json")).unwrap();
+        let message = received(0, &event.records[0]).unwrap();
+        assert_eq!(message.receive_count, 1);
+        let file = FileDiscovered::decode(&message.body).unwrap();
+        assert_eq!(file.source, "acme-ftp");
+        let response = serde_json::to_value(batch_response([message.id.clone()])).unwrap();
+        assert_eq!(
+            response,
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": message.id}]})
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! The ingester's bootstrap: JSON logs, adapters from the environment, then the
 //! Lambda runtime loop handing each SQS batch to [`tributary_ingester::Ingester`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use aws_lambda_events::sqs::SqsEvent;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing_subscriber::EnvFilter;
 use tributary::lambda::{Env, sdk_config};
@@ -20,12 +22,16 @@ async fn main() -> Result<(), Error> {
     let ingester = Arc::new(tributary_ingester::aws::from_env(&Env::process(), &sdk)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let ingester = Arc::clone(&ingester);
-        async move {
-            let response = ingester
-                .handle(event.payload, &event.context.request_id)
-                .await;
-            Ok::<_, Error>(response)
-        }
+        // Type-erased: the handler's future is deep enough that nesting its
+        // concrete type in the runtime's overflows the compiler's layout depth.
+        let invocation: Pin<Box<dyn Future<Output = Result<SqsBatchResponse, Error>> + Send>> =
+            Box::pin(async move {
+                let response = ingester
+                    .handle(event.payload, &event.context.request_id)
+                    .await;
+                Ok(response)
+            });
+        invocation
     }))
     .await
 }

@@ -22,6 +22,12 @@ pub struct PollerConfig {
     pub walk: WalkLimits,
     /// Most files refined with MDTM/SIZE per poll (`TRIBUTARY_REFINE_LIMIT`, 10000).
     pub refine_limit: usize,
+    /// How long a file must look the same before it counts as unchanged
+    /// (`TRIBUTARY_MIN_UNCHANGED_SECS`, default 60).
+    pub min_unchanged: Duration,
+    /// A claim never picked up this long after it was made is announced again
+    /// (`TRIBUTARY_REANNOUNCE_AFTER_SECS`, default 3600; 0 turns it off).
+    pub reannounce_after: Duration,
 }
 
 impl PollerConfig {
@@ -49,6 +55,16 @@ impl PollerConfig {
                 deadline: None,
             },
             refine_limit: env.number("TRIBUTARY_REFINE_LIMIT", 10_000, 0..=1_000_000)?,
+            min_unchanged: Duration::seconds(env.number(
+                "TRIBUTARY_MIN_UNCHANGED_SECS",
+                60,
+                0..=86_400,
+            )?),
+            reannounce_after: Duration::seconds(env.number(
+                "TRIBUTARY_REANNOUNCE_AFTER_SECS",
+                3600,
+                0..=1_209_600,
+            )?),
         })
     }
 }

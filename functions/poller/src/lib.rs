@@ -94,7 +94,7 @@ impl Event {
         if payload.get("Records").is_some() {
             return serde_json::from_value(payload).map(Event::Sqs).map_err(bad);
         }
-        if payload.get("detail-type").is_some() {
+        if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
             let scheduled: Scheduled = serde_json::from_value(payload).map_err(bad)?;
             return Ok(Event::Schedule {
                 time: scheduled.time,
@@ -157,7 +157,11 @@ where
         now: DateTime<Utc>,
         deadline: Instant,
     ) -> Result<PollReport, PollerError> {
-        let current = self.registry.current().await?;
+        let mut current = self.registry.current().await?;
+        if current.registry.find_source(source_id).is_none() {
+            // Perhaps pushed since the cache was filled.
+            current = self.registry.reload().await?;
+        }
         let (tenant, source) = current
             .registry
             .find_source(source_id)
@@ -174,6 +178,8 @@ where
                 ..self.config.walk
             },
             refine_limit: self.config.refine_limit,
+            min_unchanged: self.config.min_unchanged,
+            reannounce_after: self.config.reannounce_after,
         };
         Ok(poll_source(&ctx, tenant, source, now, settings).await?)
     }
@@ -252,5 +258,66 @@ where
         if let Err(error) = self.notifier.publish(&notification).await {
             error!(event = %notification.event, %error, "Could not publish a notification.");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: &str) -> Result<Event, PollerError> {
+        Event::parse(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn the_sample_events_are_told_apart() {
+        let Ok(Event::Schedule { time }) =
+            event(include_str!("../../../events/poller-schedule.json"))
+        else {
+            panic!("the scheduled event");
+        };
+        assert_eq!(
+            time,
+            "2026-11-21T06:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        let Ok(Event::Sqs(sqs)) = event(include_str!("../../../events/poller-sqs.json")) else {
+            panic!("the SQS event");
+        };
+        let body = sqs.records[0].body.as_deref().unwrap();
+        assert_eq!(PollSource::decode(body).unwrap().source, "acme-ftp");
+        let Ok(Event::Manual { source }) =
+            event(include_str!("../../../events/poller-manual.json"))
+        else {
+            panic!("the manual payload");
+        };
+        assert_eq!(source, "acme-ftp");
+    }
+
+    #[test]
+    fn other_payloads_are_refused_not_guessed() {
+        // An EventBridge event that is not the schedule, a manual payload with
+        // a typo, and an empty object.
+        for json in [
+            r#"{"detail-type":"Object Created","source":"aws.s3","time":"2026-11-21T06:00:00Z"}"#,
+            r#"{"source":"acme-ftp","tenat":"acme"}"#,
+            "{}",
+        ] {
+            assert!(
+                matches!(event(json), Err(PollerError::UnknownEvent(_))),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_deadline_keeps_the_reserve_back() {
+        let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap();
+        let until = deadline(now_ms + 60_000, StdDuration::from_secs(30));
+        let left = until - Instant::now();
+        assert!(left <= StdDuration::from_secs(30), "{left:?}");
+        assert!(left >= StdDuration::from_secs(28), "{left:?}");
+        // A deadline already inside the reserve leaves no time, not a panic.
+        let until = deadline(now_ms + 1_000, StdDuration::from_secs(30));
+        assert!(until <= Instant::now());
     }
 }

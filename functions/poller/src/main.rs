@@ -1,6 +1,8 @@
 //! The poller's bootstrap: JSON logs, adapters from the environment, then the
 //! Lambda runtime loop handing each event to [`tributary_poller::Poller`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -21,13 +23,17 @@ async fn main() -> Result<(), Error> {
     let poller = Arc::new(tributary_poller::aws::from_env(&Env::process(), &sdk)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let poller = Arc::clone(&poller);
-        async move {
-            let until = deadline(event.context.deadline, poller.config.time_reserve);
-            poller
-                .handle(event.payload, until)
-                .await
-                .map_err(Error::from)
-        }
+        // Type-erased: the handler's future is deep enough that nesting its
+        // concrete type in the runtime's overflows the compiler's layout depth.
+        let invocation: Pin<Box<dyn Future<Output = Result<Value, Error>> + Send>> =
+            Box::pin(async move {
+                let until = deadline(event.context.deadline, poller.config.time_reserve);
+                poller
+                    .handle(event.payload, until)
+                    .await
+                    .map_err(Error::from)
+            });
+        invocation
     }))
     .await
 }

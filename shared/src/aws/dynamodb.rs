@@ -500,14 +500,21 @@ impl Ledger for DynamoLedger {
                 }
                 _ => None,
             });
-        let state = match old {
-            Some(item) => self.parse(&item)?.0.state,
-            None => match self.read(&record.version).await? {
-                Some((existing, _)) => existing.state,
-                None => FileState::Discovered,
-            },
+        let existing = match old {
+            Some(item) => Some(self.parse(&item)?.0),
+            None => self
+                .read(&record.version)
+                .await?
+                .map(|(existing, _)| existing),
         };
-        Ok(Claim::AlreadyKnown(state))
+        match existing {
+            // Our own item: the SDK retried a put whose first answer was lost
+            // (a timeout after the write). Another poller's claim differs at
+            // least in its `discovered_at`, taken to the nanosecond.
+            Some(existing) if existing == record => Ok(Claim::Claimed),
+            Some(existing) => Ok(Claim::AlreadyKnown(existing.state)),
+            None => Ok(Claim::AlreadyKnown(FileState::Discovered)),
+        }
     }
 
     async fn known(&self, versions: &[FileVersion]) -> Result<HashSet<FileVersion>, LedgerError> {

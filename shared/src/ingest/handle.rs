@@ -26,6 +26,7 @@ use std::pin::pin;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use sha2::Digest;
 use tracing::{error, info, warn};
 
 use super::key::{KeyInput, KeyTemplate};
@@ -84,7 +85,7 @@ impl Default for IngestSettings {
         IngestSettings {
             key_template: KeyTemplate::default(),
             upload: UploadOptions::default(),
-            lease: Duration::seconds(960),
+            lease: Duration::seconds(905),
             visibility: Duration::seconds(960),
             max_receives: 5,
         }
@@ -145,7 +146,48 @@ enum Attempt {
 
 /// Handles one received message; see the module docs. `owner` names this
 /// attempt in the lease (the invocation's request id and the message id).
+///
+/// A message that would be retried on its last allowed receive is
+/// dead-lettered here with its reason instead, so the DLQ always says why.
 pub async fn ingest_message<L, St, Q, N, S, C>(
+    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
+    registry: RegistryView<'_>,
+    received: &Received,
+    owner: &str,
+    settings: &IngestSettings,
+) -> Disposition
+where
+    L: Ledger,
+    St: ObjectStore,
+    Q: WorkQueue,
+    N: Notifier,
+    S: SecretStore,
+    C: Clock,
+{
+    let disposition = ingest_once(ctx, registry, received, owner, settings).await;
+    let Disposition::Retry { reason } = disposition else {
+        return disposition;
+    };
+    if received.receive_count < settings.max_receives {
+        return Disposition::Retry { reason };
+    }
+    error!(message_id = %received.id, receive = received.receive_count, %reason, "Last allowed receive; dead-lettered with its reason.");
+    if let Ok(message) = FileDiscovered::decode(&received.body) {
+        notify(
+            ctx,
+            alerts::file_failed(
+                file_ref(&message),
+                FailureKind::Transient,
+                &reason,
+                received.receive_count,
+            ),
+        )
+        .await;
+    }
+    dead_letter(ctx, received, FailureKind::Transient, reason).await
+}
+
+async fn ingest_once<L, St, Q, N, S, C>(
     ctx: &IngestContext<'_, L, St, Q, N, S, C>,
     registry: RegistryView<'_>,
     received: &Received,
@@ -197,7 +239,10 @@ where
         Err(error) => {
             let kind = error.kind();
             let reason = error.to_string();
-            if kind == FailureKind::Transient {
+            // No item may be a claim the poller released after a send that
+            // looked failed but was delivered: the next poll claims it again,
+            // so retry (and dead-letter with the reason on the last receive).
+            if kind == FailureKind::Transient || matches!(error, LedgerError::NotFound { .. }) {
                 return Disposition::Retry { reason };
             }
             let file = file_ref(&message);
@@ -258,8 +303,7 @@ where
                     reason: failure.reason,
                 };
             }
-            let last_receive = received.receive_count >= settings.max_receives;
-            if failure.kind == FailureKind::Transient && !last_receive {
+            if failure.kind == FailureKind::Transient {
                 warn!(path = %message.path, reason = %failure.reason, receive = received.receive_count, "Transient failure; SQS delivers the message again.");
                 return Disposition::Retry {
                     reason: failure.reason,
@@ -369,6 +413,7 @@ where
         registry_version: registry.version.to_owned(),
         ingested_at: now,
     };
+    let object_key = free_key(ctx.store, object_key, &lineage, message).await?;
     let ftp_failure = |e: crate::ftp::FtpError| Failure::new(e.kind(), e.to_string());
     let pool = ctx
         .pools
@@ -423,6 +468,53 @@ where
     })
 }
 
+/// The key this version lands on: the template's key, unless another file
+/// (another path, or another version of this path) already holds it, in which
+/// case the key gets a tag derived from this version's identity, so no file
+/// ever replaces another. A retry of the same version finds its own lineage
+/// and keeps the key.
+async fn free_key<St: ObjectStore>(
+    store: &St,
+    key: String,
+    lineage: &Lineage,
+    message: &FileDiscovered,
+) -> Result<String, Failure> {
+    let existing = store
+        .head(&key)
+        .await
+        .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
+    let Some(existing) = existing else {
+        return Ok(key);
+    };
+    let ours = lineage.metadata(None);
+    let same = [
+        super::lineage::keys::SOURCE_HOST,
+        super::lineage::keys::SOURCE_PATH_SHA256,
+        super::lineage::keys::FTP_MTIME,
+    ]
+    .iter()
+    .all(|k| existing.metadata.get(*k) == ours.get(*k));
+    if same
+        && existing
+            .metadata
+            .get(super::lineage::keys::RECEIVED_BYTES)
+            .is_none_or(|b| *b == message.size.to_string())
+    {
+        return Ok(key);
+    }
+    let identity = format!(
+        "{}\n{}\n{}",
+        message.source,
+        message.path,
+        message.version().version_key()
+    );
+    let digest = sha2::Sha256::digest(identity.as_bytes());
+    let tag = hex::encode(&digest[..6]);
+    let tagged = super::key::with_version_tag(&key, &tag);
+    warn!(key = %key, tagged = %tagged, path = %message.path, "Another file already holds this key; landing this version on a tagged key.");
+    Ok(tagged)
+}
+
 /// Runs `work` while extending the message's visibility every half timeout,
 /// so a long transfer is not delivered to a second ingester meanwhile.
 async fn with_visibility<Q: WorkQueue, T>(
@@ -460,11 +552,30 @@ where
     L: Ledger,
     C: Clock,
 {
-    ctx.ledger
-        .finish(version, owner, outcome, ctx.clock.now())
-        .await
-        .map(|_| ())
+    // The object may already be visible: a few quick retries keep a brief
+    // table hiccup from sending the whole file through again.
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match ctx
+            .ledger
+            .finish(version, owner, outcome.clone(), ctx.clock.now())
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(error @ LedgerError::Unavailable { .. }) if tries < FINISH_TRIES => {
+                warn!(%error, tries, "Recording the outcome failed; trying again.");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
+
+/// Attempts at recording an outcome before the message is left for a retry.
+const FINISH_TRIES: u32 = 3;
 
 /// Applies the rule's post-action; a failure is a warning (the file landed).
 async fn post_action<L, St, Q, N, S, C>(

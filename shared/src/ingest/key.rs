@@ -368,6 +368,23 @@ fn continuation_at(encoded: &str, at: usize) -> bool {
         .is_some_and(|b| (0x80..0xC0).contains(&b))
 }
 
+/// `key` with `~TAG` before the file name's first extension
+/// (`a/orders.csv.gz` → `a/orders~TAG.csv.gz`): the key of a second, different
+/// file that would land on a key another file already holds. `tag` must be
+/// key-safe (the ingester uses hex).
+pub fn with_version_tag(key: &str, tag: &str) -> String {
+    let (dir, file) = key.rsplit_once('/').map_or(("", key), |(d, f)| (d, f));
+    let (stem, ext) = match file.find('.') {
+        Some(0) | None => (file, ""),
+        Some(dot) => file.split_at(dot),
+    };
+    if dir.is_empty() {
+        format!("{stem}~{tag}{ext}")
+    } else {
+        format!("{dir}/{stem}~{tag}{ext}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,5 +548,16 @@ mod tests {
             prop_assume!(na != nb && !na.contains('/') && !nb.contains('/'));
             prop_assert_ne!(segment(&na), segment(&nb));
         }
+    }
+
+    #[test]
+    fn a_version_tag_goes_before_the_first_extension() {
+        assert_eq!(
+            with_version_tag("raw/d=x/orders.csv.gz", "ab12"),
+            "raw/d=x/orders~ab12.csv.gz"
+        );
+        assert_eq!(with_version_tag("raw/README", "ab12"), "raw/README~ab12");
+        assert_eq!(with_version_tag("raw/.hidden", "ab12"), "raw/.hidden~ab12");
+        assert_eq!(with_version_tag("top.csv", "ab12"), "top~ab12.csv");
     }
 }

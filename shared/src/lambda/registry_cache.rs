@@ -59,6 +59,13 @@ impl<R: RegistryStore> RegistryCache<R> {
         {
             return Ok(Arc::clone(current));
         }
+        self.reload().await
+    }
+
+    /// The store's newest registry, whatever the cache holds: for a message
+    /// naming a source or rule the cached registry does not know (it may have
+    /// been pushed since), before calling that message misconfigured.
+    pub async fn reload(&self) -> Result<Arc<CurrentRegistry>, RegistryCacheError> {
         let stored = self
             .store
             .current()

@@ -171,12 +171,21 @@ impl FileLedger {
     }
 
     fn claim_now(&self, file: NewFile) -> Result<Claim, LedgerError> {
+        // An identical item is this caller's own claim, repeated (as the
+        // DynamoDB adapter sees an SDK retry): still `Claimed`.
+        let answer = |existing: &FileRecord, file: &NewFile| {
+            if *existing == FileRecord::discovered(file.clone()) {
+                Claim::Claimed
+            } else {
+                Claim::AlreadyKnown(existing.state)
+            }
+        };
         if let Some(existing) = self.lock().files.get(&file.version) {
-            return Ok(Claim::AlreadyKnown(existing.state));
+            return Ok(answer(existing, &file));
         }
         self.update("claim", |state| {
             if let Some(existing) = state.files.get(&file.version) {
-                return Ok(Claim::AlreadyKnown(existing.state));
+                return Ok(answer(existing, &file));
             }
             state
                 .files

@@ -151,12 +151,17 @@ impl<'a> SourceRules<'a> {
 }
 
 /// Decides, for every listed file of `rules`' source, its rule and readiness.
-/// `previous` maps paths to what the previous poll saw; `now` is the listing time.
+/// `previous` maps paths to what earlier polls saw (see [`observe`]); `now` is
+/// the listing time. A rule's "unchanged" condition holds only once the file
+/// has looked the same for at least `min_unchanged`, so two polls a moment
+/// apart (a duplicate poll message, a manual poll during a scheduled one)
+/// cannot take a file whose writer merely paused.
 pub fn select(
     rules: &SourceRules<'_>,
     files: &[ListedFile],
     previous: &HashMap<String, Observation>,
     now: DateTime<Utc>,
+    min_unchanged: Duration,
 ) -> Vec<Candidate> {
     let present: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     files
@@ -177,7 +182,14 @@ pub fn select(
                     version,
                 };
             };
-            let unmet = unmet_conditions(rule, file, previous.get(&file.path), &present, now);
+            let unmet = unmet_conditions(
+                rule,
+                file,
+                previous.get(&file.path),
+                &present,
+                now,
+                min_unchanged,
+            );
             Candidate {
                 file: file.clone(),
                 rule_id: Some(rule.id.clone()),
@@ -198,6 +210,7 @@ fn unmet_conditions(
     previous: Option<&Observation>,
     present: &HashSet<&str>,
     now: DateTime<Utc>,
+    min_unchanged: Duration,
 ) -> Vec<String> {
     let stability = &rule.stability;
     let mut unmet = Vec::new();
@@ -223,14 +236,18 @@ fn unmet_conditions(
     if stability.require_unchanged {
         match previous {
             None => unmet.push("first seen now; taken once unchanged at the next poll".into()),
-            Some(seen) if seen.seen_at >= now => {
-                unmet.push("no earlier poll to compare with yet".into());
-            }
             Some(seen) if seen.size != file.size || seen.mtime != file.mtime => {
                 unmet.push(format!(
                     "changed since the previous poll (size {} → {})",
                     show(seen.size),
                     show(file.size)
+                ));
+            }
+            Some(seen) if seen.seen_at >= now || now - seen.seen_at < min_unchanged => {
+                unmet.push(format!(
+                    "unchanged for {}s so far, taken once unchanged for {}s",
+                    (now - seen.seen_at).num_seconds().max(0),
+                    min_unchanged.num_seconds()
                 ));
             }
             Some(_) => {}
@@ -249,17 +266,27 @@ fn show(size: Option<u64>) -> String {
     size.map_or_else(|| "unknown".into(), |s| s.to_string())
 }
 
-/// What to remember of this poll's files for the next one.
-pub fn observe(files: &[ListedFile], now: DateTime<Utc>) -> Vec<(String, Observation)> {
+/// What to remember of this poll's files for the next one: each file's size
+/// and mtime, and since when it has looked like that (`seen_at` is kept from
+/// `previous` while the file is unchanged).
+pub fn observe(
+    files: &[ListedFile],
+    previous: &HashMap<String, Observation>,
+    now: DateTime<Utc>,
+) -> Vec<(String, Observation)> {
     files
         .iter()
         .map(|f| {
+            let since = previous
+                .get(&f.path)
+                .filter(|seen| seen.size == f.size && seen.mtime == f.mtime && seen.seen_at <= now)
+                .map_or(now, |seen| seen.seen_at);
             (
                 f.path.clone(),
                 Observation {
                     size: f.size,
                     mtime: f.mtime,
-                    seen_at: now,
+                    seen_at: since,
                 },
             )
         })

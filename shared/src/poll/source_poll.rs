@@ -26,7 +26,7 @@ use super::walk::{WalkLimits, refine, walk};
 use crate::failure::FailureKind;
 use crate::ftp::listing::Precision;
 use crate::ftp::{FtpClient, FtpConfig, FtpError, Password};
-use crate::ports::ledger::{Claim, Ledger, LedgerError, NewFile};
+use crate::ports::ledger::{Claim, FileState, Ledger, LedgerError, NewFile};
 use crate::ports::messages::FileDiscovered;
 use crate::ports::work_queue::{MAX_BATCH, OutgoingMessage, QueueError, WorkQueue};
 use crate::registry::{PatternError, Source, Tenant};
@@ -35,6 +35,10 @@ use crate::secrets::{SecretError, SecretStore};
 /// Files whose listed time is made exact with one round of `MDTM` commands
 /// before the deadline is looked at again.
 const REFINE_STEP: usize = 50;
+
+/// How many of a tenant's newest `discovered` items a poll looks through for
+/// claims whose message was lost.
+pub const REANNOUNCE_SCAN: usize = 1000;
 
 /// Attribute names on `FileDiscovered` messages (for DLQ filters and redrive).
 pub mod attr {
@@ -58,6 +62,12 @@ pub struct PollSettings {
     pub walk: WalkLimits,
     /// Most files refined with `MDTM`/`SIZE` in one poll.
     pub refine_limit: usize,
+    /// How long a file must have looked the same before "unchanged since the
+    /// previous poll" holds.
+    pub min_unchanged: chrono::Duration,
+    /// A claim still `discovered` and never leased this long after it was
+    /// made is announced again (zero: never).
+    pub reannounce_after: chrono::Duration,
 }
 
 impl Default for PollSettings {
@@ -65,6 +75,8 @@ impl Default for PollSettings {
         PollSettings {
             walk: WalkLimits::default(),
             refine_limit: 10_000,
+            min_unchanged: chrono::Duration::seconds(60),
+            reannounce_after: chrono::Duration::hours(1),
         }
     }
 }
@@ -88,6 +100,8 @@ pub struct PollReport {
     pub sent: usize,
     /// Versions another poll claimed between our dedupe and our claim.
     pub lost_races: usize,
+    /// Of `sent`, old claims whose message was lost, announced again.
+    pub reannounced: usize,
     /// Listing lines and sub-directories passed over (logged as warnings).
     pub passed_over: usize,
     /// Whether everything was looked at; when false, `partial` says what stopped
@@ -243,9 +257,9 @@ where
         .load(&source.id, &paths)
         .await
         .map_err(observations_error)?;
-    let candidates = select(&rules, &files, &previous, now);
+    let candidates = select(&rules, &files, &previous, now, settings.min_unchanged);
     ctx.observations
-        .save(&source.id, &observe(&files, now))
+        .save(&source.id, &observe(&files, &previous, now))
         .await
         .map_err(observations_error)?;
 
@@ -313,6 +327,11 @@ where
         }
         send_claimed(ctx, &source.id, &claimed, &mut report).await?;
     }
+    if !deadline_passed(settings.walk.deadline)
+        && settings.reannounce_after > chrono::Duration::zero()
+    {
+        reannounce_stale(ctx, tenant, source, now, settings, &mut report).await?;
+    }
     info!(
         source = %source.id, listed = report.listed, matched = report.matched,
         ready = report.ready, not_yet = report.not_yet, known = report.known,
@@ -320,6 +339,79 @@ where
         "Poll finished."
     );
     Ok(report)
+}
+
+/// Claims still `discovered` and never leased long after they were made had
+/// their message lost (the poller died between claim and send, a send whose
+/// failure went unseen, a message past the queue's retention): each is
+/// released, claimed afresh and announced again. A duplicate of a message
+/// still queued is harmless (the lease and the ledger absorb it). Looks at the
+/// tenant's newest [`REANNOUNCE_SCAN`] discovered items.
+async fn reannounce_stale<L, O, Q, S>(
+    ctx: &PollContext<'_, L, O, Q, S>,
+    tenant: &Tenant,
+    source: &Source,
+    now: DateTime<Utc>,
+    settings: PollSettings,
+    report: &mut PollReport,
+) -> Result<(), PollError>
+where
+    L: Ledger,
+    Q: WorkQueue,
+{
+    let stale: Vec<_> = ctx
+        .ledger
+        .by_state(&tenant.id, FileState::Discovered, REANNOUNCE_SCAN)
+        .await
+        .map_err(|e| PollError::Ledger {
+            source_id: source.id.clone(),
+            source: e,
+        })?
+        .into_iter()
+        .filter(|r| {
+            r.version.source == source.id
+                && r.attempts == 0
+                && now - r.updated_at >= settings.reannounce_after
+        })
+        .collect();
+    for step in stale.chunks(MAX_BATCH) {
+        let mut claimed = Vec::new();
+        for record in step {
+            // Released only while still untouched; a lease taken meanwhile wins.
+            if ctx.ledger.release(&record.version).await.is_err() {
+                continue;
+            }
+            let claim = ctx
+                .ledger
+                .claim(NewFile {
+                    version: record.version.clone(),
+                    tenant: record.tenant.clone(),
+                    rule: record.rule.clone(),
+                    discovered_at: now,
+                })
+                .await
+                .map_err(|e| PollError::Ledger {
+                    source_id: source.id.clone(),
+                    source: e,
+                })?;
+            if claim == Claim::Claimed {
+                warn!(source = %source.id, path = %record.version.path, claimed_at = %record.discovered_at, "A claim was never picked up; announcing it again.");
+                claimed.push(FileDiscovered {
+                    tenant: record.tenant.clone(),
+                    source: source.id.clone(),
+                    rule: record.rule.clone(),
+                    path: record.version.path.clone(),
+                    size: record.version.size,
+                    mtime: record.version.mtime,
+                    discovered_at: now,
+                });
+            }
+        }
+        let before = report.sent;
+        send_claimed(ctx, &source.id, &claimed, report).await?;
+        report.reannounced += report.sent - before;
+    }
+    Ok(())
 }
 
 /// Walks the source and returns the matched files whose identity is exact
@@ -363,8 +455,11 @@ async fn list_complete_identities(
         refined += step.len();
     }
     coarse.truncate(refined);
-    if refined < wanted {
-        let left = wanted - refined;
+    // A file whose MDTM failed keeps its coarse listed time: not taken in this
+    // poll, or its identity would differ from the next poll's exact one.
+    coarse.retain(|f| f.precision == Precision::Second && f.size.is_some());
+    if coarse.len() < wanted {
+        let left = wanted - coarse.len();
         warn!(source = %source.id, left, "Listing times not made exact in this poll; those files wait for the next.");
         report.complete = false;
         report.partial.get_or_insert_with(|| {

@@ -64,7 +64,7 @@ fn run(
     let registry = registry();
     let source = &registry.tenants[0].sources[0];
     let rules = SourceRules::compile(source).unwrap();
-    select(&rules, files, previous, now)
+    select(&rules, files, previous, now, chrono::Duration::zero())
 }
 
 fn readiness(candidates: &[Candidate], path: &str) -> Readiness {
@@ -105,7 +105,9 @@ fn an_unchanged_file_is_taken_at_the_second_look_only() {
         Readiness::NotYet("first seen now; taken once unchanged at the next poll".into())
     );
 
-    let previous: HashMap<_, _> = observe(&first, at(10, 0, 0)).into_iter().collect();
+    let previous: HashMap<_, _> = observe(&first, &HashMap::new(), at(10, 0, 0))
+        .into_iter()
+        .collect();
     let got = run(&first, &previous, at(10, 10, 0));
     assert_eq!(got[0].readiness, Readiness::Ready);
 

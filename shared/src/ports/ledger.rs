@@ -265,6 +265,14 @@ impl FileRecord {
     pub fn lease(&self, owner: &str, lease: Duration, now: DateTime<Utc>) -> Lease {
         match self.state {
             FileState::Ingested | FileState::Rejected => return Lease::Finished(self.state),
+            // Our own unexpired lease: a retried call whose first answer was
+            // lost (an SDK retry after a timeout). The same lease, not a new one.
+            FileState::Ingesting
+                if self.lease_owner.as_deref() == Some(owner)
+                    && self.lease_until.is_some_and(|until| until > now) =>
+            {
+                return Lease::Taken(Box::new(self.clone()));
+            }
             FileState::Ingesting if self.lease_until.is_some_and(|until| until > now) => {
                 return Lease::Held {
                     owner: self.lease_owner.clone(),
@@ -291,6 +299,14 @@ impl FileRecord {
         now: DateTime<Utc>,
     ) -> Result<FileRecord, LedgerError> {
         let to = outcome.state();
+        // Already recorded by this owner: a retried call whose first answer
+        // was lost. Idempotent, so the caller goes on to its post-action.
+        if self.state == to
+            && self.lease_until.is_none()
+            && self.lease_owner.as_deref() == Some(owner)
+        {
+            return Ok(self.clone());
+        }
         if self.state != FileState::Ingesting {
             return Err(LedgerError::conflict(&self.version, self.state, to, ""));
         }
@@ -396,6 +412,10 @@ impl FileRecord {
 /// lease expiry is decided against the caller's clock and tests need no sleep.
 pub trait Ledger: Send + Sync {
     /// Creates the item in `discovered` unless the version is already known.
+    ///
+    /// The same claim repeated (every field equal, `discovered_at` to the
+    /// nanosecond) is the caller's own call retried after a lost answer, and is
+    /// `Claimed` again; two pollers' claims differ at least in that instant.
     fn claim(&self, file: NewFile) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
 
     /// Which of `versions` the ledger already knows (the poller's dedupe; one

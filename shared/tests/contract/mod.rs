@@ -173,13 +173,16 @@ fn ingested(key: &str) -> Outcome {
     }
 }
 
-/// Two pollers claiming one version at once: exactly one wins, the other is
-/// told the version is known.
+/// Two pollers claiming one version at once (each at its own instant): exactly
+/// one wins, the other is told the version is known. The winner's call
+/// repeated as is (an SDK retry after a lost answer) is still `Claimed`.
 pub async fn ledger_claims_once<L: Ledger>(ledger: &L) {
     let v = version("/out/a.csv", 100);
-    let file = new_file("acme", v.clone(), "2024-05-01T06:05:00Z");
-    let (a, b) = tokio::join!(ledger.claim(file.clone()), ledger.claim(file.clone()));
-    let mut outcomes = [a.unwrap(), b.unwrap()];
+    let one = new_file("acme", v.clone(), "2024-05-01T06:05:00Z");
+    let other = new_file("acme", v.clone(), "2024-05-01T06:05:01Z");
+    let (a, b) = tokio::join!(ledger.claim(one.clone()), ledger.claim(other.clone()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut outcomes = [a.clone(), b];
     outcomes.sort_by_key(|c| matches!(c, Claim::AlreadyKnown(_)));
     assert_eq!(
         outcomes,
@@ -188,6 +191,16 @@ pub async fn ledger_claims_once<L: Ledger>(ledger: &L) {
     let record = ledger.get(&v).await.unwrap().unwrap();
     assert_eq!((record.state, record.attempts), (FileState::Discovered, 0));
     assert_eq!(record.tenant, "acme");
+    let winner = if a == Claim::Claimed { one } else { other };
+    assert_eq!(record.discovered_at, winner.discovered_at);
+    assert_eq!(ledger.claim(winner).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        ledger
+            .claim(new_file("acme", v.clone(), "2024-05-01T06:07:00Z"))
+            .await
+            .unwrap(),
+        Claim::AlreadyKnown(FileState::Discovered)
+    );
 }
 
 /// A lease is exclusive until it expires; an expired lease is retaken and the
@@ -210,6 +223,14 @@ pub async fn ledger_leases<L: Ledger>(ledger: &L) {
     };
     assert_eq!((first.state, first.attempts), (FileState::Ingesting, 1));
     assert_eq!(first.lease_until, Some(t0 + lease));
+
+    // A retried call by the same owner (its first answer was lost) gets the
+    // same lease back, not a Held and not a second attempt.
+    let retried = ledger
+        .take_lease(&v, "ingester-a", lease, t0 + Duration::seconds(2))
+        .await
+        .unwrap();
+    assert_eq!(retried, Lease::Taken(first.clone()));
 
     let held = ledger
         .take_lease(&v, "ingester-b", lease, t0 + Duration::minutes(1))
@@ -254,6 +275,12 @@ pub async fn ledger_leases<L: Ledger>(ledger: &L) {
     assert_eq!(done.sha256, Some("ab".repeat(32)));
     assert_eq!(done.lease_until, None);
     assert_eq!(ledger.get(&v).await.unwrap().unwrap(), done);
+    // Recording the same outcome again (a retried call) is idempotent.
+    let repeated = ledger
+        .finish(&v, "ingester-b", ingested("raw/b.csv"), later)
+        .await
+        .unwrap();
+    assert_eq!(repeated, done);
 
     let again = ledger
         .take_lease(&v, "ingester-c", lease, later)
