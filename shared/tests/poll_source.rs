@@ -72,6 +72,20 @@ async fn server(root: &std::path::Path) -> EmbeddedFtpServer {
     .unwrap()
 }
 
+/// What a poll reaches the outside through, on the local adapters.
+fn context<'a, Q>(
+    ledger: &'a FileLedger,
+    queue: &'a Q,
+    secrets: &'a Fixed,
+) -> PollContext<'a, FileLedger, FileLedger, Q, Fixed> {
+    PollContext {
+        ledger,
+        observations: ledger,
+        ingest_queue: queue,
+        secrets,
+    }
+}
+
 fn queue() -> MemoryQueue {
     MemoryQueue::new("ingest", 5, Arc::new(ManualClock::new(Utc::now())))
 }
@@ -95,12 +109,8 @@ async fn files_are_sent_once_stable_and_never_twice() {
     let (tenant, source) = (&registry.tenants[0], &registry.tenants[0].sources[0]);
     let ledger = FileLedger::in_memory();
     let queue = queue();
-    let ctx = PollContext {
-        ledger: &ledger,
-        observations: &ledger,
-        ingest_queue: &queue,
-        secrets: &Fixed(PASSWORD),
-    };
+    let ctx_secrets = Fixed(PASSWORD);
+    let ctx = context(&ledger, &queue, &ctx_secrets);
     let t0 = Utc::now();
     let first = poll_source(&ctx, tenant, source, t0, PollSettings::default())
         .await
@@ -202,12 +212,8 @@ async fn claims_whose_message_cannot_be_sent_are_released_for_the_next_poll() {
         inner: queue(),
         down: AtomicBool::new(false),
     };
-    let ctx = PollContext {
-        ledger: &ledger,
-        observations: &ledger,
-        ingest_queue: &flaky,
-        secrets: &Fixed(PASSWORD),
-    };
+    let ctx_secrets = Fixed(PASSWORD);
+    let ctx = context(&ledger, &flaky, &ctx_secrets);
     let t0 = Utc::now();
     poll_source(&ctx, tenant, source, t0, PollSettings::default())
         .await
@@ -276,12 +282,8 @@ async fn deadlines_paused_sources_and_refused_logins() {
     let queue = queue();
     let registry = registry(server.port(), false);
     let (tenant, source) = (&registry.tenants[0], &registry.tenants[0].sources[0]);
-    let ctx = PollContext {
-        ledger: &ledger,
-        observations: &ledger,
-        ingest_queue: &queue,
-        secrets: &Fixed(PASSWORD),
-    };
+    let ctx_secrets = Fixed(PASSWORD);
+    let ctx = context(&ledger, &queue, &ctx_secrets);
 
     let out_of_time = PollSettings {
         walk: WalkLimits {
@@ -310,12 +312,8 @@ async fn deadlines_paused_sources_and_refused_logins() {
     assert!(report.paused);
     assert_eq!(report.listed, 0);
 
-    let wrong = PollContext {
-        ledger: &ledger,
-        observations: &ledger,
-        ingest_queue: &queue,
-        secrets: &Fixed("not-the-password"),
-    };
+    let wrong_secrets = Fixed("not-the-password");
+    let wrong = context(&ledger, &queue, &wrong_secrets);
     let error = poll_source(&wrong, tenant, source, Utc::now(), PollSettings::default())
         .await
         .unwrap_err();
@@ -335,12 +333,8 @@ async fn a_claim_whose_message_was_lost_is_announced_again() {
     let (tenant, source) = (&registry.tenants[0], &registry.tenants[0].sources[0]);
     let ledger = FileLedger::in_memory();
     let queue = queue();
-    let ctx = PollContext {
-        ledger: &ledger,
-        observations: &ledger,
-        ingest_queue: &queue,
-        secrets: &Fixed(PASSWORD),
-    };
+    let ctx_secrets = Fixed(PASSWORD);
+    let ctx = context(&ledger, &queue, &ctx_secrets);
     let t0 = Utc::now();
     poll_source(&ctx, tenant, source, t0, PollSettings::default())
         .await

@@ -10,7 +10,7 @@ pub mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use tracing::{error, info};
 use tributary::ftp::SourcePools;
-use tributary::ingest::handle::{Disposition, IngestContext, RegistryView, ingest_message};
+use tributary::ingest::handle::{IngestContext, RegistryView, ingest_message};
 use tributary::lambda::RegistryCache;
 use tributary::lambda::sqs::{batch_response, received};
 use tributary::ports::clock::Clock;
@@ -99,30 +99,6 @@ where
             }
         }
         batch_response(retry)
-    }
-
-    /// Handles one message outside a batch (tests, tools): its disposition.
-    pub async fn handle_one(
-        &self,
-        message: &tributary::ports::work_queue::Received,
-        owner: &str,
-    ) -> Result<Disposition, tributary::lambda::RegistryCacheError> {
-        let registry = self.registry.current().await?;
-        let version = registry.version.to_string();
-        let ctx = IngestContext {
-            ledger: &self.ledger,
-            store: &self.store,
-            queue: &self.queue,
-            notifier: &self.notifier,
-            secrets: &self.secrets,
-            pools: &self.pools,
-            clock: &self.clock,
-        };
-        let view = RegistryView {
-            registry: &registry.registry,
-            version: &version,
-        };
-        Ok(ingest_message(&ctx, view, message, owner, &self.config.settings).await)
     }
 }
 

@@ -11,6 +11,11 @@ pub mod sqs;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
+use crate::aws::secrets::AwsSecrets;
+use crate::aws::sns::SnsNotifier;
+use crate::aws::sqs::SqsWorkQueue;
+
 pub use env::{Env, EnvError};
 pub use registry_cache::{CurrentRegistry, RegistryCache, RegistryCacheError};
 
@@ -30,4 +35,58 @@ pub fn s3_client(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
         .force_path_style(path_style)
         .build();
     aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// The adapters every function builds from the same variables:
+/// `TRIBUTARY_TABLE` (ledger + registry), `TRIBUTARY_TOPIC_ARN`,
+/// `TRIBUTARY_SECRET_TTL_SECS`.
+pub struct Common {
+    pub ledger: DynamoLedger,
+    pub registry: RegistryCache<DynamoRegistryStore>,
+    pub notifier: SnsNotifier,
+    pub secrets: AwsSecrets,
+}
+
+impl Common {
+    /// Builds them from `env` and `sdk`; the registry is cached for `registry_ttl`.
+    pub fn from_env(
+        env: &Env,
+        sdk: &SdkConfig,
+        registry_ttl: std::time::Duration,
+    ) -> Result<Self, EnvError> {
+        let table = env.required(
+            "TRIBUTARY_TABLE",
+            "the DynamoDB table of the ledger and registry",
+        )?;
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let secret_ttl = env.number("TRIBUTARY_SECRET_TTL_SECS", 300u64, 0..=3600)?;
+        Ok(Common {
+            ledger: DynamoLedger::new(dynamodb.clone(), table.clone()),
+            registry: RegistryCache::new(DynamoRegistryStore::new(dynamodb, table), registry_ttl),
+            notifier: SnsNotifier::new(
+                aws_sdk_sns::Client::new(sdk),
+                env.required("TRIBUTARY_TOPIC_ARN", "the SNS topic for alerts")?,
+            ),
+            secrets: AwsSecrets::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                aws_sdk_ssm::Client::new(sdk),
+            )
+            .with_ttl(std::time::Duration::from_secs(secret_ttl)),
+        })
+    }
+}
+
+/// The queue at `$url_var` with its dead-letter queue at `$dlq_var`.
+pub fn queue_from_env(
+    env: &Env,
+    sqs: &aws_sdk_sqs::Client,
+    url_var: &str,
+    dlq_var: &str,
+    what: &str,
+) -> Result<SqsWorkQueue, EnvError> {
+    Ok(SqsWorkQueue::new(
+        sqs.clone(),
+        env.required(url_var, what)?,
+        env.required(dlq_var, &format!("the dead-letter queue of {what}"))?,
+    ))
 }
