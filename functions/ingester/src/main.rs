@@ -19,7 +19,14 @@ async fn main() -> Result<(), Error> {
         .with_current_span(false)
         .init();
     let sdk = sdk_config().await;
-    let ingester = Arc::new(tributary_ingester::aws::from_env(&Env::process(), &sdk)?);
+    let ingester = match tributary_ingester::aws::from_env(&Env::process(), &sdk) {
+        Ok(ingester) => Arc::new(ingester),
+        Err(error) => {
+            // Said once, readably, then the cold start fails.
+            tracing::error!(%error, "Bad configuration; the function cannot start.");
+            return Err(Error::from(error.to_string()));
+        }
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let ingester = Arc::clone(&ingester);
         // Type-erased: the handler's future is deep enough that nesting its

@@ -20,7 +20,14 @@ async fn main() -> Result<(), Error> {
         .with_current_span(false)
         .init();
     let sdk = sdk_config().await;
-    let poller = Arc::new(tributary_poller::aws::from_env(&Env::process(), &sdk)?);
+    let poller = match tributary_poller::aws::from_env(&Env::process(), &sdk) {
+        Ok(poller) => Arc::new(poller),
+        Err(error) => {
+            // Said once, readably, then the cold start fails.
+            tracing::error!(%error, "Bad configuration; the function cannot start.");
+            return Err(Error::from(error.to_string()));
+        }
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let poller = Arc::clone(&poller);
         // Type-erased: the handler's future is deep enough that nesting its

@@ -366,10 +366,10 @@ impl FtpClient {
             Ok(Err(error)) => Err(ctx.map(error)),
             Err(_) => Err(ctx.timeout(config.data_timeout)),
         };
-        if let Err(error) = &result {
-            if breaks_session(error) {
-                self.healthy = false;
-            }
+        if let Err(error) = &result
+            && breaks_session(error)
+        {
+            self.healthy = false;
         }
         result
     }

@@ -127,10 +127,10 @@ impl CsvCounter {
                 self.records, self.max_record_bytes
             )));
         }
-        if self.capturing_header {
-            if let Some(raw) = self.header_raw.as_mut() {
-                raw.extend_from_slice(bytes);
-            }
+        if self.capturing_header
+            && let Some(raw) = self.header_raw.as_mut()
+        {
+            raw.extend_from_slice(bytes);
         }
         Ok(())
     }

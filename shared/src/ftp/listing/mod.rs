@@ -304,10 +304,10 @@ impl Parsed<'_> {
     /// Applies the name rules and builds the entry.
     fn into_entry(self, raw: &str) -> Result<ListEntry, Skip> {
         check_name(self.name)?;
-        if let EntryKind::Symlink { target } = &self.kind {
-            if target.chars().any(char::is_control) {
-                return Err(Skip::ControlChar);
-            }
+        if let EntryKind::Symlink { target } = &self.kind
+            && target.chars().any(char::is_control)
+        {
+            return Err(Skip::ControlChar);
         }
         Ok(ListEntry {
             name: self.name.to_owned(),
