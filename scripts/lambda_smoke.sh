@@ -13,12 +13,14 @@
 #
 # Needs the test venv with moto ($TRIBUTARY_CACHE_DIR/venv, made by scripts/test.sh);
 # installs cargo-lambda (pinned in scripts/requirements-lambda.txt) into its own venv.
-# Builds go to $CARGO_TARGET_DIR, the test script's. The helper is the very artifact
-# `cargo test --workspace` built. The functions are built as `cargo run --bin` builds
-# them, without dev-dependencies, which enable other features (tokio's `process`, ...):
-# their dependencies (tokio, hyper, the AWS SDK) are compiled a second time, with those
-# features, on a cold target directory (about 12 minutes on 2 cores); on a kept one,
-# only the workspace crates that changed.
+# Builds go to $CARGO_TARGET_DIR, the test script's, and reuse what `cargo test
+# --workspace` compiled: after it, only the two binaries are compiled and linked. That is
+# why the functions are not started by `cargo lambda watch` itself: it builds them with
+# `cargo run --bin`, without the dev-dependencies' features (tokio's `process`, shared's
+# `embedded-ftp`, ...), which compiles tokio, hyper and the whole AWS SDK a second time
+# (+12 minutes on 2 cores from a cold cache). Instead watch runs with --only-lambda-apis
+# (the runtime API emulator and the invoke endpoint, no cargo) and this script starts
+# the binaries, built with the test build's features, attached to it as Lambda would.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -110,15 +112,17 @@ $(cat "$log")"
     done
 }
 
-# --- Builds: the functions exactly as `cargo lambda watch` builds them (`cargo run --bin
-# NAME`), before it starts, so a compile error fails here and no invocation waits on
-# cargo; and the helper that makes the AWS resources (tests/examples/lambda_smoke_aws.rs).
+# --- Builds: the functions and the helper that makes the AWS resources
+# (tests/examples/lambda_smoke_aws.rs), with the targets `cargo test --workspace` selects
+# (bins, tests, examples): the dev-dependencies are in the build, so every dependency
+# is compiled with the features the tests compiled it with, and is reused. Right after
+# the tests this compiles tributary-poller and tributary-ingester (their bins) and
+# nothing else; cargo prints what it compiles. (--all-targets would add the benchmark.)
 say "building poller, ingester and the helper in $CARGO_TARGET_DIR"
 build_started=$SECONDS
-cargo build --locked --quiet --bin poller --bin ingester
-# --workspace: the features `cargo test --workspace` built it with, so after the tests
-# this is no build at all.
-cargo build --locked --quiet --workspace --example lambda_smoke_aws
+cargo build --locked --workspace --bins --tests --examples
+POLLER=$CARGO_TARGET_DIR/debug/poller
+INGESTER=$CARGO_TARGET_DIR/debug/ingester
 HELPER=$CARGO_TARGET_DIR/debug/examples/lambda_smoke_aws
 say "built in $((SECONDS - build_started))s"
 
@@ -145,19 +149,36 @@ aws_env=(
 } >"$WORK/functions.env"
 say "moto on port $MOTO_PORT with the table, bucket, queues and topic"
 
-# --- cargo lambda watch -------------------------------------------------------------
-# start_watch NAME ENV_FILE: starts `cargo lambda watch` giving the functions the variables
-# in ENV_FILE (KEY=VALUE lines; none of them is exported here); sets $watch_port, $watch_log.
+# --- cargo lambda watch and the functions -------------------------------------------
+# start_watch NAME: starts `cargo lambda watch --only-lambda-apis` (it builds and starts
+# nothing); sets $watch_port, $watch_log.
 start_watch() {
-    local name=$1 env_file=$2
+    local name=$1
     watch_port=$(free_port)
     watch_log=$WORK/watch-$name.log
-    # --ignore-changes: no rebuild should an edit land during the run. --timeout: an
-    # invocation gets no answer after 60 s rather than hanging the run.
-    start "$watch_log" cargo lambda watch --locked --ignore-changes --timeout 60 \
-        -A 127.0.0.1 -P "$watch_port" --env-file "$env_file"
+    # --timeout: an invocation gets no answer after 60 s rather than hanging the run.
+    start "$watch_log" cargo lambda watch --only-lambda-apis --timeout 60 \
+        -A 127.0.0.1 -P "$watch_port"
     # Listening is enough: an HTTP request to no function is logged as an error.
     wait_until "cargo lambda watch ($name)" ": >/dev/tcp/127.0.0.1/$watch_port" "$last_pid" "$watch_log" 60
+}
+
+# start_function NAME BINARY ENV_FILE: starts BINARY as function NAME attached to the
+# emulator on $watch_port, with the variables in ENV_FILE (KEY=VALUE lines; none of them
+# is exported here) and those Lambda sets: the runtime API (the emulator routes
+# /.rt/NAME/... to function NAME's invocations), the function's name, version and memory;
+# sets $function_pid, $function_log.
+start_function() {
+    local name=$1 binary=$2 env_file=$3 vars
+    mapfile -t vars <"$env_file"
+    function_log=$WORK/function-$name-$watch_port.log
+    start "$function_log" env "${vars[@]}" \
+        AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$watch_port/.rt/$name" \
+        AWS_LAMBDA_FUNCTION_NAME="$name" \
+        AWS_LAMBDA_FUNCTION_VERSION=1 \
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=4096 \
+        "$binary"
+    function_pid=$last_pid
 }
 
 # invoke FUNCTION EVENT_FILE PORT: the function's response on stdout, the error on stderr,
@@ -166,7 +187,7 @@ invoke() {
     cargo lambda invoke "$1" -A 127.0.0.1 -P "$3" --data-file "$2" --output-format json
 }
 
-# Checks for each invocation; on a failure, the watch log (the functions' logs) is printed.
+# Checks for each invocation; on a failure, the watch and function logs are printed.
 failed=0
 check_failed() {
     printf 'lambda_smoke: FAILED: %s\n' "$*" >&2
@@ -225,16 +246,18 @@ $(cat "$out")"
 
 show_logs_and_fail() {
     local log
-    for log in "$WORK"/watch-*.log; do
+    for log in "$WORK"/watch-*.log "$WORK"/function-*.log; do
         printf '\n--- %s ---\n' "$(basename "$log")" >&2
         cat "$log" >&2
     done
     fail "$1"
 }
 
-start_watch main "$WORK/functions.env"
-say "cargo lambda watch on port $watch_port"
+start_watch main
 main_port=$watch_port
+start_function poller "$POLLER" "$WORK/functions.env"
+start_function ingester "$INGESTER" "$WORK/functions.env"
+say "cargo lambda watch --only-lambda-apis on port $watch_port, poller and ingester attached"
 
 # 1. An empty registry: no registry has been pushed.
 no_registry="no registry has been pushed yet"
@@ -287,22 +310,26 @@ expect_response poller events/poller-sqs.json "$main_port" \
 
 # 3. A required variable missing: the function stops at cold start, naming it. main.rs
 #    returns the error before the runtime loop starts, so nothing reports it to the runtime
-#    API; cargo lambda watch logs the function's output and its exit but leaves the
-#    invocation waiting (Lambda would answer it with Runtime.ExitError) until --timeout.
-#    So: the invocation must get no response, and the watch log must show the function
-#    exiting with the variable named.
+#    API, and the invocation is left waiting (Lambda would answer it with
+#    Runtime.ExitError) until --timeout. So: the function must exit with a failure status,
+#    its log naming the variable, and the invocation must get no response.
 grep -v '^TRIBUTARY_BUCKET=' "$WORK/functions.env" >"$WORK/no-bucket.env"
-start_watch no-bucket "$WORK/no-bucket.env"
+start_watch no-bucket
 start "$WORK/invoke-no-bucket.txt" \
     cargo lambda invoke ingester -A 127.0.0.1 -P "$watch_port" --data-file events/ingester-sqs.json
 invoke_pid=$last_pid
+start_function ingester "$INGESTER" "$WORK/no-bucket.env"
 deadline=$((SECONDS + 60))
-until grep -q 'command exited' "$watch_log"; do
-    if ! kill -0 "$invoke_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-        break
-    fi
+while kill -0 "$function_pid" 2>/dev/null && ((SECONDS < deadline)); do
     sleep 0.2
 done
+if kill -0 "$function_pid" 2>/dev/null; then
+    exit_status=running
+else
+    exit_status=0
+    wait "$function_pid" || exit_status=$?
+fi
+sleep 1 # the invocation would have had its answer by now
 if kill -0 "$invoke_pid" 2>/dev/null; then
     kill -TERM -- "-$invoke_pid" 2>/dev/null || true # still waiting, as expected
     invoke_status=waiting
@@ -310,14 +337,14 @@ else
     invoke_status=0
     wait "$invoke_pid" || invoke_status=$?
 fi
-exit_line=$(grep -F 'TRIBUTARY_BUCKET' "$watch_log" | head -1)
+exit_line=$(grep -F 'TRIBUTARY_BUCKET' "$function_log" | head -1)
 if [[ $invoke_status == 0 ]]; then
     check_failed "ingester without TRIBUTARY_BUCKET: expected no response, got:
 $(cat "$WORK/invoke-no-bucket.txt")"
-elif ! grep -q 'command exited' "$watch_log" || [[ -z $exit_line ]]; then
-    check_failed "ingester without TRIBUTARY_BUCKET: expected it to exit at cold start naming the variable (see watch-no-bucket.log)"
+elif [[ $exit_status == running || $exit_status == 0 || -z $exit_line ]]; then
+    check_failed "ingester without TRIBUTARY_BUCKET: expected it to exit at cold start naming the variable, status $exit_status (see $(basename "$function_log"))"
 else
-    say "ok: ingester without TRIBUTARY_BUCKET -> exits at cold start: $exit_line"
+    say "ok: ingester without TRIBUTARY_BUCKET -> exits at cold start (status $exit_status): $exit_line"
 fi
 
 ((failed == 0)) || show_logs_and_fail "some checks failed: their FAILED lines are above the watch logs"
