@@ -110,3 +110,9 @@ cargo test --workspace --locked
 
 step "Tink decrypts what tributary's stream writer produced"
 "$VENV/bin/python" scripts/fixtures/tink_fixtures.py verify "$TRIBUTARY_TINK_RUST_OUT"
+
+step "Lambdas under cargo lambda watch, invoked with events/ ($CACHE_DIR/venv-lambda)"
+# The real poller and ingester binaries in the Lambda runtime emulator, against moto:
+# bootstrap, environment, event parsing and response shapes (the tests above call the
+# handlers as library functions).
+bash scripts/lambda_smoke.sh
