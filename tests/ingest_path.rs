@@ -26,7 +26,9 @@ use base64::Engine;
 use chrono::Utc;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::moto::{moto, queue_arn, queue_pair, unique};
+use support::moto::{
+    moto, notification_from_envelope, queue_arn, queue_pair, topic_with_inbox, unique,
+};
 use support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
 use support::{PASSWORD, USER};
 use tokio::time::Instant;
@@ -174,29 +176,7 @@ async fn setup() -> World {
 
     // Alerts reach the test as an email subscriber would see them: through a
     // queue subscribed to the topic (moto delivers no email).
-    let topic = sns
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let inbox_url = sqs
-        .create_queue()
-        .queue_name(unique("inbox"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(queue_arn(&sqs, &inbox_url).await)
-        .send()
-        .await
-        .unwrap();
+    let (topic, inbox_url) = topic_with_inbox(&sns, &sqs).await;
 
     for (name, value) in [
         ("tributary/acme/ftp", PASSWORD.to_owned()),
@@ -411,19 +391,9 @@ impl World {
     async fn alerts(&self) -> Vec<(String, String, String)> {
         let mut got = Vec::new();
         for message in self.drain(&self.inbox_url).await {
-            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-            let attr = |n: &str| {
-                envelope["MessageAttributes"][n]["Value"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            assert_eq!(attr("tenant"), "acme", "{envelope}");
-            got.push((
-                attr("event"),
-                envelope["Subject"].as_str().unwrap_or("").to_owned(),
-                envelope["Message"].as_str().unwrap_or("").to_owned(),
-            ));
+            let notice = notification_from_envelope(message.body().unwrap());
+            assert_eq!(notice.tenant, "acme", "{notice:?}");
+            got.push((notice.event, notice.subject, notice.body));
         }
         got
     }

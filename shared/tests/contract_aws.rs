@@ -6,7 +6,9 @@ mod support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use contract::{Inbox, TimeTravel};
-use support::moto::{glue_job, moto, queue_arn, queue_pair, unique};
+use support::moto::{
+    glue_job, moto, notification_from_envelope, queue_pair, topic_with_inbox, unique,
+};
 use tributary::aws::dynamodb::{self, DynamoLedger, DynamoRegistryStore};
 use tributary::aws::glue::GlueJobTrigger;
 use tributary::aws::s3::S3ObjectStore;
@@ -181,58 +183,17 @@ impl Inbox for SubscribedQueue {
                 .await
                 .unwrap();
             for message in out.messages() {
-                got.push(from_envelope(message.body().unwrap()));
+                got.push(notification_from_envelope(message.body().unwrap()));
             }
         }
         got
     }
 }
 
-/// A notification as an email subscriber sees it, from SNS's JSON envelope.
-fn from_envelope(body: &str) -> Notification {
-    let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
-    assert_eq!(envelope["Type"], "Notification", "{envelope}");
-    let attr = |name: &str| {
-        envelope["MessageAttributes"][name]["Value"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    Notification {
-        subject: envelope["Subject"].as_str().unwrap().to_owned(),
-        body: envelope["Message"].as_str().unwrap().to_owned(),
-        tenant: attr("tenant"),
-        severity: serde_json::from_value(serde_json::Value::String(attr("severity"))).unwrap(),
-        event: attr("event"),
-    }
-}
-
 async fn subscribed_topic(expected: usize) -> (SnsNotifier, SubscribedQueue) {
     let sns = moto().sns().await;
     let sqs = moto().sqs().await;
-    let topic = sns
-        .create_topic()
-        .name(unique("alerts"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("alerts-inbox"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(queue_arn(&sqs, &url).await)
-        .send()
-        .await
-        .unwrap();
+    let (topic, url) = topic_with_inbox(&sns, &sqs).await;
     (
         SnsNotifier::new(sns, topic),
         SubscribedQueue {

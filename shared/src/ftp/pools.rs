@@ -45,14 +45,4 @@ impl SourcePools {
         );
         Ok(pool)
     }
-
-    /// How many sources have a pool.
-    pub fn len(&self) -> usize {
-        self.pools.lock().map(|p| p.len()).unwrap_or(0)
-    }
-
-    /// Whether no source has a pool yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

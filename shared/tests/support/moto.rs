@@ -298,3 +298,55 @@ pub async fn glue_job(client: &aws_sdk_glue::Client, max_concurrent_runs: i32) -
         .unwrap();
     name
 }
+
+/// A new SNS topic and a queue subscribed to it: (topic ARN, queue URL). moto
+/// delivers no email; the queue receives what an email subscriber would, in
+/// SNS's JSON envelope (see [`notification_from_envelope`]).
+pub async fn topic_with_inbox(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+) -> (String, String) {
+    let topic = sns
+        .create_topic()
+        .name(unique("alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("alerts-inbox"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn(sqs, &url).await)
+        .send()
+        .await
+        .unwrap();
+    (topic, url)
+}
+
+/// A notification as an email subscriber sees it, from SNS's JSON envelope.
+pub fn notification_from_envelope(body: &str) -> tributary::ports::Notification {
+    let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(envelope["Type"], "Notification", "{envelope}");
+    let attr = |name: &str| {
+        envelope["MessageAttributes"][name]["Value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    tributary::ports::Notification {
+        subject: envelope["Subject"].as_str().unwrap().to_owned(),
+        body: envelope["Message"].as_str().unwrap().to_owned(),
+        tenant: attr("tenant"),
+        severity: serde_json::from_value(serde_json::Value::String(attr("severity"))).unwrap(),
+        event: attr("event"),
+    }
+}
