@@ -19,7 +19,9 @@
 //!   on-premises runs and tests.
 //! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Glue,
 //!   Secrets Manager and SSM, through SDK clients built once and passed in.
-//! - [`alerts`]: the words of every notification (what, why, what to do next).
+//! - [`alerts`]: the words of every notification (what, why, what to do next);
+//!   [`digest`] folds a run's many notifications into one.
+//! - [`metrics`]: CloudWatch metrics in the Embedded Metric Format.
 //! - [`lambda`]: what the Lambda entrypoints share: configuration from the
 //!   environment, SDK configuration, the registry cached per container.
 //! - [`failure`]: the failure taxonomy (transient, rejected, misconfigured).
@@ -29,12 +31,14 @@
 
 pub mod alerts;
 pub mod aws;
+pub mod digest;
 pub mod engine;
 pub mod failure;
 pub mod ftp;
 pub mod ingest;
 pub mod lambda;
 pub mod local;
+pub mod metrics;
 pub mod poll;
 pub mod ports;
 pub mod registry;

@@ -203,7 +203,9 @@ async fn a_good_file_lands_once_and_a_duplicate_delivery_changes_nothing() {
         disposition,
         Disposition::Ingested {
             object_key: key.into(),
-            rows: 2
+            rows: 2,
+            bytes_in: CSV.len() as u64,
+            bytes_out: CSV.len() as u64,
         }
     );
     assert_eq!(w.store.get(key).await.unwrap().unwrap(), CSV.as_bytes());
@@ -355,6 +357,7 @@ async fn a_new_version_under_the_same_name_never_replaces_the_first() {
     let Disposition::Ingested {
         object_key: key2,
         rows,
+        ..
     } = w.handle(&received, "r/2").await
     else {
         panic!("the second version lands");

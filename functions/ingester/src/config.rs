@@ -6,7 +6,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use tributary::ingest::handle::IngestSettings;
 use tributary::ingest::{KeyTemplate, UploadOptions};
-use tributary::lambda::{Env, EnvError};
+use tributary::lambda::{Env, EnvError, Reporting};
 
 /// How the ingester works.
 #[derive(Debug, Clone)]
@@ -14,6 +14,8 @@ pub struct IngesterConfig {
     pub settings: IngestSettings,
     /// How long a loaded registry is reused (`TRIBUTARY_REGISTRY_TTL_SECS`, default 60).
     pub registry_ttl: StdDuration,
+    /// Alert digests and metrics (`TRIBUTARY_DIGEST_AFTER`, `TRIBUTARY_METRICS_NAMESPACE`).
+    pub reporting: Reporting,
 }
 
 impl IngesterConfig {
@@ -79,6 +81,7 @@ impl IngesterConfig {
                 60,
                 0..=3600,
             )?),
+            reporting: Reporting::from_env(env, "ingester")?,
         })
     }
 }

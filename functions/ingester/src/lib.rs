@@ -2,18 +2,24 @@
 //! ingest-queue batch, [`tributary::ingest::handle::ingest_message`] leases,
 //! streams, validates and lands the file; this crate turns the dispositions
 //! into the partial batch response (`ReportBatchItemFailures`), so only
-//! transient failures stay on the queue.
+//! transient failures stay on the queue. A batch's alerts go out at its end,
+//! folded into a digest per tenant when there are many, and its metrics are
+//! written as EMF lines.
 
 pub mod aws;
 pub mod config;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use tracing::{error, info};
+use tributary::digest::RunNotices;
+use tributary::failure::FailureKind;
 use tributary::ftp::SourcePools;
-use tributary::ingest::handle::{IngestContext, RegistryView, ingest_message};
+use tributary::ingest::handle::{Disposition, IngestContext, RegistryView, ingest_message};
 use tributary::lambda::RegistryCache;
 use tributary::lambda::sqs::{batch_response, received};
+use tributary::metrics::{Metric, Metrics};
 use tributary::ports::clock::Clock;
+use tributary::ports::messages::FileDiscovered;
 use tributary::ports::registry_store::RegistryStore;
 use tributary::ports::{Ledger, Notifier, ObjectStore, WorkQueue};
 use tributary::secrets::SecretStore;
@@ -68,6 +74,8 @@ where
             }
         };
         let version = registry.version.to_string();
+        let notices = RunNotices::new(&self.notifier, self.config.reporting.digest_after);
+        let mut metrics = self.config.reporting.metrics();
         let view = RegistryView {
             registry: &registry.registry,
             version: &version,
@@ -76,7 +84,7 @@ where
             ledger: &self.ledger,
             store: &self.store,
             queue: &self.queue,
-            notifier: &self.notifier,
+            notifier: &notices,
             secrets: &self.secrets,
             pools: &self.pools,
             clock: &self.clock,
@@ -94,11 +102,51 @@ where
             let disposition =
                 ingest_message(&ctx, view, &message, &owner, &self.config.settings).await;
             info!(message_id = %message.id, disposition = ?disposition, "Message handled.");
+            if let Ok(file) = FileDiscovered::decode(&message.body) {
+                let now = self.clock.now();
+                measure(&mut metrics, &file, &disposition, now);
+            }
             if disposition.retry() {
                 retry.push(message.id.clone());
             }
         }
+        let flushed = notices.flush().await;
+        if flushed != Default::default() {
+            info!(?flushed, "Alerts published.");
+        }
+        metrics.emit(self.clock.now());
         batch_response(retry)
+    }
+}
+
+/// Adds what became of `file` to the run's metrics.
+pub fn measure(
+    metrics: &mut Metrics,
+    file: &FileDiscovered,
+    disposition: &Disposition,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let (tenant, source) = (file.tenant.as_str(), file.source.as_str());
+    match disposition {
+        Disposition::Ingested {
+            rows,
+            bytes_in,
+            bytes_out,
+            ..
+        } => {
+            metrics.count(tenant, source, Metric::FilesIngested);
+            metrics.add(tenant, source, Metric::BytesReceived, *bytes_in as f64);
+            metrics.add(tenant, source, Metric::BytesIngested, *bytes_out as f64);
+            metrics.add(tenant, source, Metric::RowsIngested, *rows as f64);
+            let latency = (now - file.discovered_at).num_milliseconds().max(0);
+            metrics.add(tenant, source, Metric::IngestLatency, latency as f64);
+        }
+        Disposition::DeadLettered {
+            kind: FailureKind::Rejected,
+            ..
+        } => metrics.count(tenant, source, Metric::FilesRejected),
+        Disposition::DeadLettered { .. } => metrics.count(tenant, source, Metric::FilesFailed),
+        Disposition::Duplicate { .. } | Disposition::Retry { .. } => {}
     }
 }
 
@@ -120,9 +168,41 @@ fn names_unknown_rule(
 
 #[cfg(test)]
 mod tests {
-    use tributary::ports::messages::FileDiscovered;
-
     use super::*;
+
+    #[test]
+    fn dispositions_become_metrics() {
+        let event: SqsEvent =
+            serde_json::from_str(include_str!("../../../events/ingester-sqs.json")).unwrap();
+        let file = FileDiscovered::decode(&received(0, &event.records[0]).unwrap().body).unwrap();
+        let now = file.discovered_at + chrono::Duration::seconds(90);
+        let mut metrics = Metrics::new("tributary", "ingester");
+        let landed = Disposition::Ingested {
+            object_key: "raw/x.csv".into(),
+            rows: 10,
+            bytes_in: 300,
+            bytes_out: 900,
+        };
+        measure(&mut metrics, &file, &landed, now);
+        let rejected = Disposition::DeadLettered {
+            kind: FailureKind::Rejected,
+            reason: "rows".into(),
+        };
+        measure(&mut metrics, &file, &rejected, now);
+        let failed = Disposition::DeadLettered {
+            kind: FailureKind::Misconfigured,
+            reason: "secret".into(),
+        };
+        measure(&mut metrics, &file, &failed, now);
+        let retry = Disposition::Retry { reason: "x".into() };
+        measure(&mut metrics, &file, &retry, now);
+        assert_eq!(metrics.total(Metric::FilesIngested), 1.0);
+        assert_eq!(metrics.total(Metric::FilesRejected), 1.0);
+        assert_eq!(metrics.total(Metric::FilesFailed), 1.0);
+        assert_eq!(metrics.total(Metric::BytesIngested), 900.0);
+        assert_eq!(metrics.total(Metric::RowsIngested), 10.0);
+        assert_eq!(metrics.total(Metric::IngestLatency), 90_000.0);
+    }
 
     #[test]
     fn the_sample_event_reads_as_a_received_file_discovered() {

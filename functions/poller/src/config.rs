@@ -4,11 +4,11 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use tributary::lambda::{Env, EnvError};
+use tributary::lambda::{Env, EnvError, Reporting};
 use tributary::poll::walk::WalkLimits;
 
 /// How the poller works.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PollerConfig {
     /// The schedule's period (`TRIBUTARY_FAN_OUT_INTERVAL_SECS`, default 300):
     /// a source is due when its cron fires within one period before the event.
@@ -18,6 +18,8 @@ pub struct PollerConfig {
     pub time_reserve: StdDuration,
     /// How long a loaded registry is reused (`TRIBUTARY_REGISTRY_TTL_SECS`, default 60).
     pub registry_ttl: StdDuration,
+    /// Alert digests and metrics (`TRIBUTARY_DIGEST_AFTER`, `TRIBUTARY_METRICS_NAMESPACE`).
+    pub reporting: Reporting,
     /// Walk bounds (`TRIBUTARY_MAX_DIRS` 10000, `TRIBUTARY_MAX_FILES` 1000000).
     pub walk: WalkLimits,
     /// Most files refined with MDTM/SIZE per poll (`TRIBUTARY_REFINE_LIMIT`, 10000).
@@ -65,6 +67,7 @@ impl PollerConfig {
                 3600,
                 0..=1_209_600,
             )?),
+            reporting: Reporting::from_env(env, "poller")?,
         })
     }
 }

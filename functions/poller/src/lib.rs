@@ -22,16 +22,18 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 use tributary::alerts;
+use tributary::digest::RunNotices;
 use tributary::failure::FailureKind;
 use tributary::lambda::sqs::{batch_response, received};
 use tributary::lambda::{RegistryCache, RegistryCacheError};
+use tributary::metrics::{Metric, Metrics};
 use tributary::poll::fan_out::fan_out;
 use tributary::poll::observations::ObservationStore;
 use tributary::poll::source_poll::{PollContext, PollError, PollReport, PollSettings, poll_source};
 use tributary::poll::walk::WalkLimits;
 use tributary::ports::Ledger;
 use tributary::ports::messages::PollSource;
-use tributary::ports::notifier::{Notification, Notifier};
+use tributary::ports::notifier::Notifier;
 use tributary::ports::registry_store::RegistryStore;
 use tributary::ports::work_queue::{QueueError, WorkQueue};
 use tributary::secrets::SecretStore;
@@ -144,6 +146,9 @@ where
             }
             Event::Manual { source } => {
                 let report = self.poll(&source, Utc::now(), deadline).await?;
+                let mut metrics = self.config.reporting.metrics();
+                measure(&mut metrics, &report);
+                metrics.emit(Utc::now());
                 Ok(json!(report))
             }
             Event::Sqs(event) => Ok(json!(self.poll_batch(event, deadline).await)),
@@ -190,6 +195,8 @@ where
         event: SqsEvent,
         deadline: Instant,
     ) -> aws_lambda_events::sqs::SqsBatchResponse {
+        let notices = RunNotices::new(&self.notifier, self.config.reporting.digest_after);
+        let mut metrics = self.config.reporting.metrics();
         let mut retry = Vec::new();
         for (index, record) in event.records.iter().enumerate() {
             let message = match received(index, record) {
@@ -203,12 +210,11 @@ where
                 Ok(request) => request,
                 Err(error) => {
                     let reason = error.to_string();
-                    self.notify(alerts::message_unreadable(
+                    notices.hold(alerts::message_unreadable(
                         "the poll queue",
                         &message.id,
                         &reason,
-                    ))
-                    .await;
+                    ));
                     if let Err(dlq_error) = self
                         .poll_queue
                         .dead_letter(&message, error.kind(), &reason)
@@ -223,6 +229,7 @@ where
             match self.poll(&request.source, Utc::now(), deadline).await {
                 Ok(report) => {
                     info!(source = %report.source, sent = report.sent, complete = report.complete, partial = ?report.partial, "Polled.");
+                    measure(&mut metrics, &report);
                 }
                 Err(PollerError::UnknownSource(source)) => {
                     warn!(%source, "The source is no longer in the registry; the poll message is dropped.");
@@ -233,6 +240,7 @@ where
                         PollerError::Registry(e) => e.kind(),
                         _ => FailureKind::Transient,
                     };
+                    metrics.count(&request.tenant, &request.source, Metric::PollsFailed);
                     if kind == FailureKind::Transient {
                         warn!(source = %request.source, %error, "Poll failed; SQS retries it.");
                         retry.push(message.id.clone());
@@ -240,25 +248,30 @@ where
                         // Retrying cannot help; the next scheduled poll tries
                         // again once ops fixed the configuration.
                         error!(source = %request.source, %kind, %error, "Poll failed.");
-                        self.notify(alerts::poll_failed(
+                        notices.hold(alerts::poll_failed(
                             &request.tenant,
                             &request.source,
                             kind,
                             &error.to_string(),
-                        ))
-                        .await;
+                        ));
                     }
                 }
             }
         }
+        notices.flush().await;
+        metrics.emit(Utc::now());
         batch_response(retry)
     }
+}
 
-    async fn notify(&self, notification: Notification) {
-        if let Err(error) = self.notifier.publish(&notification).await {
-            error!(event = %notification.event, %error, "Could not publish a notification.");
-        }
-    }
+/// Adds a poll's discoveries to the run's metrics.
+fn measure(metrics: &mut Metrics, report: &PollReport) {
+    metrics.add(
+        &report.tenant,
+        &report.source,
+        Metric::FilesDiscovered,
+        report.sent as f64,
+    );
 }
 
 #[cfg(test)]

@@ -96,8 +96,13 @@ impl Default for IngestSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "disposition", rename_all = "snake_case")]
 pub enum Disposition {
-    /// The file landed.
-    Ingested { object_key: String, rows: u64 },
+    /// The file landed: its key, data rows, bytes as received and decoded.
+    Ingested {
+        object_key: String,
+        rows: u64,
+        bytes_in: u64,
+        bytes_out: u64,
+    },
     /// Already ingested or rejected: a duplicate delivery.
     Duplicate { state: FileState },
     /// Dead-lettered with its reason (rejected, misconfigured, or transient
@@ -267,6 +272,10 @@ where
             rows,
             decoded,
         }) => {
+            let bytes_in = match &outcome {
+                Outcome::Ingested { bytes_in, .. } => *bytes_in,
+                _ => 0,
+            };
             if let Err(error) = finish(ctx, &version, owner, outcome).await {
                 return Disposition::Retry {
                     reason: error.to_string(),
@@ -277,7 +286,12 @@ where
             if alerts::wanted(policy, crate::ports::notifier::Severity::Info) {
                 notify(ctx, alerts::file_ingested(file, &object_key, rows, decoded)).await;
             }
-            Disposition::Ingested { object_key, rows }
+            Disposition::Ingested {
+                object_key,
+                rows,
+                bytes_in,
+                bytes_out: decoded,
+            }
         }
         Ok(Attempt::Rejected { outcome, reasons }) => {
             if let Err(error) = finish(ctx, &version, owner, outcome).await {

@@ -1,12 +1,13 @@
 //! What the Lambda entrypoints (`functions/*`) share at cold start and per
 //! invocation: their configuration from the environment ([`env`]), the AWS SDK
-//! configuration ([`sdk_config`]), and the registry cached per container
-//! ([`registry_cache`]), and SQS events in and partial batch responses out
-//! ([`sqs`]). The domain never reads these; functions hand it what
-//! they built.
+//! configuration ([`sdk_config`]), the registry cached per container
+//! ([`registry_cache`]), SQS events in and partial batch responses out
+//! ([`sqs`]), and how a run reports (digests, metrics: [`reporting`]). The
+//! domain never reads these; functions hand it what they built.
 
 pub mod env;
 pub mod registry_cache;
+pub mod reporting;
 pub mod sqs;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -18,6 +19,7 @@ use crate::aws::sqs::SqsWorkQueue;
 
 pub use env::{Env, EnvError};
 pub use registry_cache::{CurrentRegistry, RegistryCache, RegistryCacheError};
+pub use reporting::Reporting;
 
 /// The SDK configuration from the standard environment (region, credentials,
 /// `AWS_ENDPOINT_URL` for an emulator), with tributary's HTTPS client.
