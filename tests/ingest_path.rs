@@ -1,47 +1,29 @@
-//! The ingest path end to end: a tenant's drop folder on a real FTP server
-//! process (pyftpdlib) → the poller's handler (schedule fan-out, then poll-queue
-//! messages) → the ingester's handler (ingest-queue batches) → S3, DynamoDB,
-//! the ingest DLQ and SNS, all on a moto server. The handlers are called with
-//! the JSON events Lambda would deliver, built from messages received from the
-//! real (moto) queues, and messages are deleted afterwards exactly as Lambda
-//! does with a partial batch response.
+//! The ingest path end to end (see `world.rs` for the servers and how the
+//! handlers are driven): a tenant's drop folder → the poller's handler
+//! (schedule fan-out, then poll-queue messages) → the ingester's handler
+//! (ingest-queue batches) → S3, DynamoDB, the ingest DLQ and SNS.
 //!
 //! The drop folder holds good files (plain, gzip, bzip2, AES-256-GCM), one that
 //! fails its row bounds, a corrupt gzip and a file still being written.
 
 #[path = "../shared/tests/support/mod.rs"]
 mod support;
+mod world;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration as StdDuration;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use aws_lambda_events::sqs::SqsEvent;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
-use base64::Engine;
-use chrono::Utc;
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::moto::{
-    moto, notification_from_envelope, queue_arn, queue_pair, topic_with_inbox, unique,
-};
-use support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
-use support::{PASSWORD, USER};
-use tokio::time::Instant;
-use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
-use tributary::lambda::Env;
+use support::USER;
 use tributary::poll::select::FileVersion;
 use tributary::ports::ledger::FileState;
 use tributary::ports::messages::FileDiscovered;
-use tributary::ports::registry_store::RegistryStore;
 use tributary::ports::{Ledger, ObjectStore};
-use tributary::registry::Syntax;
-use tributary_ingester::aws::AwsIngester;
-use tributary_poller::aws::AwsPoller;
+use world::{DATA_KEY, setup};
 
 const CSV: &str = "id,amount\n1,10\n2,20\n3,30\n";
 const SHORT_CSV: &str = "id,amount\n1,10\n";
@@ -87,22 +69,6 @@ tenants:
 }
 
 /// Everything the test talks to.
-struct World {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    _ftp: ServerProcess,
-    sqs: aws_sdk_sqs::Client,
-    s3: aws_sdk_s3::Client,
-    bucket: String,
-    poll_url: String,
-    ingest_url: String,
-    ingest_dlq: String,
-    inbox_url: String,
-    ledger: DynamoLedger,
-    poller: AwsPoller,
-    ingester: AwsIngester,
-}
-
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(data).unwrap();
@@ -141,264 +107,6 @@ fn drop_files(key: &[u8; 32]) -> BTreeMap<&'static str, Vec<u8>> {
     ])
 }
 
-async fn setup() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir_all(root.join("drop")).unwrap();
-    let data_key: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(31).wrapping_add(7));
-    for (name, bytes) in drop_files(&data_key) {
-        std::fs::write(root.join("drop").join(name), bytes).unwrap();
-    }
-
-    let port = free_port();
-    let (low, high) = free_port_range(10);
-    let mut command = Command::new(python_with_pyftpdlib());
-    command.args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-w"]);
-    command.args(["-p", &port.to_string()]);
-    command.arg("-d").arg(&root);
-    command.args(["-u", USER, "-P", PASSWORD]);
-    command.args(["-r", &format!("{low}-{high}")]);
-    let ftp = ServerProcess::start("pyftpdlib", command, port, &dir.path().join("ftp.log"));
-
-    let moto = moto();
-    let sdk = moto.sdk_config().await;
-    let dynamodb = moto.dynamodb().await;
-    let sqs = moto.sqs().await;
-    let sns = moto.sns().await;
-    let s3 = moto.s3().await;
-    let secrets = moto.secrets_manager().await;
-
-    let table = unique("ledger");
-    DynamoLedger::create_table(&dynamodb, &table).await.unwrap();
-    let bucket = moto.bucket(&s3).await;
-    let (poll_url, poll_dlq) = queue_pair(&sqs, 3).await;
-    let (ingest_url, ingest_dlq) = queue_pair(&sqs, 3).await;
-
-    // Alerts reach the test as an email subscriber would see them: through a
-    // queue subscribed to the topic (moto delivers no email).
-    let (topic, inbox_url) = topic_with_inbox(&sns, &sqs).await;
-
-    for (name, value) in [
-        ("tributary/acme/ftp", PASSWORD.to_owned()),
-        (
-            "tributary/acme/orders-key",
-            base64::engine::general_purpose::STANDARD.encode(data_key),
-        ),
-    ] {
-        secrets
-            .create_secret()
-            .name(name)
-            .secret_string(value)
-            .send()
-            .await
-            .unwrap();
-    }
-    let store = DynamoRegistryStore::new(dynamodb.clone(), table.clone());
-    let version = store
-        .push(Syntax::Yaml, &registry(port), Utc::now())
-        .await
-        .unwrap();
-    assert_eq!(version, 1);
-
-    // The functions' environments, as the SAM template sets them.
-    let env = Env::from_map(HashMap::from(
-        [
-            ("TRIBUTARY_TABLE", table.as_str()),
-            ("TRIBUTARY_TOPIC_ARN", topic.as_str()),
-            ("TRIBUTARY_POLL_QUEUE_URL", poll_url.as_str()),
-            ("TRIBUTARY_POLL_DLQ_URL", poll_dlq.as_str()),
-            ("TRIBUTARY_INGEST_QUEUE_URL", ingest_url.as_str()),
-            ("TRIBUTARY_INGEST_DLQ_URL", ingest_dlq.as_str()),
-            ("TRIBUTARY_BUCKET", bucket.as_str()),
-            ("TRIBUTARY_S3_PATH_STYLE", "true"),
-            ("TRIBUTARY_MAX_RECEIVES", "3"),
-            ("TRIBUTARY_REGISTRY_TTL_SECS", "0"),
-            ("TRIBUTARY_MIN_UNCHANGED_SECS", "1"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    ));
-    let poller = tributary_poller::aws::from_env(&env, &sdk).unwrap();
-    let ingester = tributary_ingester::aws::from_env(&env, &sdk).unwrap();
-    World {
-        _dir: dir,
-        root,
-        _ftp: ftp,
-        sqs,
-        s3,
-        bucket,
-        poll_url,
-        ingest_url,
-        ingest_dlq,
-        inbox_url,
-        ledger: DynamoLedger::new(dynamodb, table),
-        poller,
-        ingester,
-    }
-}
-
-impl World {
-    /// Receives every message visible on `url` (moto: visible at once).
-    async fn drain(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-        let mut all = Vec::new();
-        loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .message_attribute_names("All")
-                .visibility_timeout(120)
-                .send()
-                .await
-                .unwrap();
-            if out.messages().is_empty() {
-                return all;
-            }
-            all.extend(out.messages().iter().cloned());
-        }
-    }
-
-    /// The SQS event Lambda would deliver for `messages` of `url`.
-    async fn sqs_event(&self, url: &str, messages: &[aws_sdk_sqs::types::Message]) -> Value {
-        let arn = queue_arn(&self.sqs, url).await;
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                let attributes: serde_json::Map<String, Value> = m
-                    .attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let message_attributes: serde_json::Map<String, Value> = m
-                    .message_attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| {
-                                (
-                                    k.clone(),
-                                    json!({"stringValue": v.string_value(), "dataType": v.data_type()}),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": attributes,
-                    "messageAttributes": message_attributes,
-                    "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": "us-east-1",
-                })
-            })
-            .collect();
-        json!({ "Records": records })
-    }
-
-    /// Deletes what Lambda deletes after a partial batch response: every
-    /// message not named in `batchItemFailures`. Returns the failed ids.
-    async fn settle(
-        &self,
-        url: &str,
-        messages: &[aws_sdk_sqs::types::Message],
-        response: &Value,
-    ) -> Vec<String> {
-        let failed: Vec<String> = response["batchItemFailures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
-            .collect();
-        for m in messages {
-            if !failed.iter().any(|id| Some(id.as_str()) == m.message_id()) {
-                // A dead-lettered message was deleted already; a second delete
-                // of the same receipt is what Lambda would do too.
-                let _ = self
-                    .sqs
-                    .delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await;
-            }
-        }
-        failed
-    }
-
-    /// One scheduled poll: the poll-queue message through the poller's handler.
-    async fn poll(&self) -> Value {
-        let messages = self.drain(&self.poll_url).await;
-        assert_eq!(messages.len(), 1, "one PollSource message per poll");
-        let event = self.sqs_event(&self.poll_url, &messages).await;
-        let response = self
-            .poller
-            .handle(event, Instant::now() + StdDuration::from_secs(120))
-            .await
-            .unwrap();
-        let failed = self.settle(&self.poll_url, &messages, &response).await;
-        assert!(failed.is_empty(), "the poll failed: {response}");
-        response
-    }
-
-    /// The fan-out for the schedule, then that poll.
-    async fn scheduled_poll(&self) {
-        let event = json!({
-            "version": "0",
-            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": "2026-11-21T06:00:00Z",
-            "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/tributary-fan-out"],
-            "detail": {}
-        });
-        let report = self
-            .poller
-            .handle(event, Instant::now() + StdDuration::from_secs(60))
-            .await
-            .unwrap();
-        assert_eq!(report["sent"], json!(["acme-ftp"]), "{report}");
-        self.poll().await;
-    }
-
-    /// Every FileDiscovered on the ingest queue through the ingester's
-    /// handler; returns the messages handled.
-    async fn ingest(&self) -> Vec<FileDiscovered> {
-        let messages = self.drain(&self.ingest_url).await;
-        let event: SqsEvent =
-            serde_json::from_value(self.sqs_event(&self.ingest_url, &messages).await).unwrap();
-        let response =
-            serde_json::to_value(self.ingester.handle(event, "request-1").await).unwrap();
-        let failed = self.settle(&self.ingest_url, &messages, &response).await;
-        assert!(
-            failed.is_empty(),
-            "no transient failures expected: {response}"
-        );
-        messages
-            .iter()
-            .map(|m| FileDiscovered::decode(m.body().unwrap()).unwrap())
-            .collect()
-    }
-
-    async fn alerts(&self) -> Vec<(String, String, String)> {
-        let mut got = Vec::new();
-        for message in self.drain(&self.inbox_url).await {
-            let notice = notification_from_envelope(message.body().unwrap());
-            assert_eq!(notice.tenant, "acme", "{notice:?}");
-            got.push((notice.event, notice.subject, notice.body));
-        }
-        got
-    }
-}
-
 fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
@@ -425,10 +133,8 @@ fn listing(dir: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_flow_from_ftp_to_s3_with_ledger_dlq_and_alerts() {
-    let world = setup().await;
-    let originals = drop_files(&std::array::from_fn(|i| {
-        (i as u8).wrapping_mul(31).wrapping_add(7)
-    }));
+    let world = setup(registry, drop_files(&DATA_KEY)).await;
+    let originals = drop_files(&DATA_KEY);
 
     // Poll 1: every file is seen for the first time; stability wants a second
     // look, so nothing is sent.
