@@ -17,7 +17,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tracing::info;
+use tracing::{info, warn};
 use tributary::ports::{Ledger, WorkQueue};
 use tributary::redrive::{
     DEFAULT_MAX, DeadLetterKind, RedriveError, RedriveFilter, RedriveReport, RedriveRequest,
@@ -93,21 +93,35 @@ pub fn response(mut report: RedriveReport) -> Value {
 }
 
 /// The instant to stop scanning: the invocation's deadline (milliseconds since
-/// the epoch, from the Lambda context) less `reserve`.
-pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
+/// the epoch, from the Lambda context) less `reserve`. `None` when the deadline
+/// is not in the future: no real invocation starts past its deadline, but
+/// `cargo lambda watch` sends a duration (`600000`) in its place. The run is
+/// then bounded by the visibility timeout alone.
+pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Option<Instant> {
     let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    let remaining = StdDuration::from_millis(deadline_ms.saturating_sub(now_ms));
-    Instant::now() + remaining.saturating_sub(reserve)
+    if deadline_ms <= now_ms {
+        warn!(
+            deadline_ms,
+            now_ms, "The invocation's deadline is not in the future; it is ignored."
+        );
+        return None;
+    }
+    let remaining = StdDuration::from_millis(deadline_ms - now_ms);
+    Some(Instant::now() + remaining.saturating_sub(reserve))
 }
 
 impl<L: Ledger, Q: WorkQueue> Redriver<L, Q> {
     /// Handles one invocation; `deadline` is when scanning must stop.
-    pub async fn handle(&self, payload: Value, deadline: Instant) -> Result<Value, RedriveFnError> {
+    pub async fn handle(
+        &self,
+        payload: Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, RedriveFnError> {
         let request = parse_request(payload)?;
         info!(filter = ?request.filter, max = request.max, dry_run = request.dry_run, "Redrive requested.");
         let settings = RedriveSettings {
             visibility: self.config.visibility,
-            deadline: Some(deadline),
+            deadline,
         };
         // Each item is logged by the domain as it is handled.
         let report = redrive(
@@ -236,10 +250,14 @@ mod tests {
     #[test]
     fn the_deadline_keeps_the_reserve_back() {
         let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap();
-        let until = deadline(now_ms + 60_000, StdDuration::from_secs(30));
+        let until = deadline(now_ms + 60_000, StdDuration::from_secs(30)).unwrap();
         let left = until - Instant::now();
         assert!(left <= StdDuration::from_secs(30), "{left:?}");
         assert!(left >= StdDuration::from_secs(28), "{left:?}");
-        assert!(deadline(now_ms + 1_000, StdDuration::from_secs(30)) <= Instant::now());
+        // Inside the reserve: no time left to scan.
+        let until = deadline(now_ms + 1_000, StdDuration::from_secs(30)).unwrap();
+        assert!(until <= Instant::now());
+        // Not a deadline at all (`cargo lambda watch` sends 600000): ignored.
+        assert_eq!(deadline(600_000, StdDuration::from_secs(30)), None);
     }
 }
