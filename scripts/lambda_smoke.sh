@@ -2,8 +2,8 @@
 # Smoke test of the Lambda bootstraps under `cargo lambda watch`, the runtime
 # emulator the team runs functions in locally. The end-to-end test
 # (tests/ingest_path.rs) calls the handlers as library functions; this runs the
-# real `poller`, `ingester` and `dlq-redrive` binaries, each in the Lambda runtime loop, with
-# their configuration from the environment, against a moto server, and invokes
+# real `poller`, `ingester` and `dlq-redrive` binaries, each in the Lambda runtime
+# loop, with their configuration from the environment, against a moto server, and invokes
 # them with the sample events in events/ through `cargo lambda invoke`. It
 # proves what the library test cannot: the bootstrap (main.rs), reading the
 # environment at cold start, the event as Lambda serialises it, and the
@@ -14,8 +14,8 @@
 # Needs the test venv with moto ($TRIBUTARY_CACHE_DIR/venv, made by scripts/test.sh);
 # installs cargo-lambda (pinned in scripts/requirements-lambda.txt) into its own venv.
 # Builds go to $CARGO_TARGET_DIR, the test script's, and reuse what `cargo test
-# --workspace` compiled: after it, only the functions' binaries are compiled and linked. That is
-# why the functions are not started by `cargo lambda watch` itself: it builds them with
+# --workspace` compiled: after it, only the functions' binaries are compiled and linked.
+# That is why the functions are not started by `cargo lambda watch` itself: it builds them with
 # `cargo run --bin`, without the dev-dependencies' features (tokio's `process`, shared's
 # `embedded-ftp`, ...), which compiles tokio, hyper and the whole AWS SDK a second time
 # (+12 minutes on 2 cores from a cold cache). Instead watch runs with --only-lambda-apis
@@ -116,8 +116,8 @@ $(cat "$log")"
 # (tests/examples/lambda_smoke_aws.rs), with the targets `cargo test --workspace` selects
 # (bins, tests, examples): the dev-dependencies are in the build, so every dependency
 # is compiled with the features the tests compiled it with, and is reused. Right after
-# the tests this compiles the function crates (their bins) and
-# nothing else; cargo prints what it compiles. (--all-targets would add the benchmark.)
+# the tests this compiles the function crates (their bins) and nothing else; cargo prints
+# what it compiles. (--all-targets would add the benchmark.)
 say "building the functions and the helper in $CARGO_TARGET_DIR"
 build_started=$SECONDS
 cargo build --locked --workspace --bins --tests --examples
