@@ -2,8 +2,8 @@
 # Smoke test of the Lambda bootstraps under `cargo lambda watch`, the runtime
 # emulator the team runs functions in locally. The end-to-end test
 # (tests/ingest_path.rs) calls the handlers as library functions; this runs the
-# real `poller` and `ingester` binaries, each in the Lambda runtime loop, with
-# their configuration from the environment, against a moto server, and invokes
+# real `poller`, `ingester` and `dlq-redrive` binaries, each in the Lambda runtime
+# loop, with their configuration from the environment, against a moto server, and invokes
 # them with the sample events in events/ through `cargo lambda invoke`. It
 # proves what the library test cannot: the bootstrap (main.rs), reading the
 # environment at cold start, the event as Lambda serialises it, and the
@@ -14,8 +14,8 @@
 # Needs the test venv with moto ($TRIBUTARY_CACHE_DIR/venv, made by scripts/test.sh);
 # installs cargo-lambda (pinned in scripts/requirements-lambda.txt) into its own venv.
 # Builds go to $CARGO_TARGET_DIR, the test script's, and reuse what `cargo test
-# --workspace` compiled: after it, only the two binaries are compiled and linked. That is
-# why the functions are not started by `cargo lambda watch` itself: it builds them with
+# --workspace` compiled: after it, only the functions' binaries are compiled and linked.
+# That is why the functions are not started by `cargo lambda watch` itself: it builds them with
 # `cargo run --bin`, without the dev-dependencies' features (tokio's `process`, shared's
 # `embedded-ftp`, ...), which compiles tokio, hyper and the whole AWS SDK a second time
 # (+12 minutes on 2 cores from a cold cache). Instead watch runs with --only-lambda-apis
@@ -116,13 +116,14 @@ $(cat "$log")"
 # (tests/examples/lambda_smoke_aws.rs), with the targets `cargo test --workspace` selects
 # (bins, tests, examples): the dev-dependencies are in the build, so every dependency
 # is compiled with the features the tests compiled it with, and is reused. Right after
-# the tests this compiles tributary-poller and tributary-ingester (their bins) and
-# nothing else; cargo prints what it compiles. (--all-targets would add the benchmark.)
-say "building poller, ingester and the helper in $CARGO_TARGET_DIR"
+# the tests this compiles the function crates (their bins) and nothing else; cargo prints
+# what it compiles. (--all-targets would add the benchmark.)
+say "building the functions and the helper in $CARGO_TARGET_DIR"
 build_started=$SECONDS
 cargo build --locked --workspace --bins --tests --examples
 POLLER=$CARGO_TARGET_DIR/debug/poller
 INGESTER=$CARGO_TARGET_DIR/debug/ingester
+DLQ_REDRIVE=$CARGO_TARGET_DIR/debug/dlq-redrive
 HELPER=$CARGO_TARGET_DIR/debug/examples/lambda_smoke_aws
 say "built in $((SECONDS - build_started))s"
 
@@ -257,7 +258,19 @@ start_watch main
 main_port=$watch_port
 start_function poller "$POLLER" "$WORK/functions.env"
 start_function ingester "$INGESTER" "$WORK/functions.env"
-say "cargo lambda watch --only-lambda-apis on port $watch_port, poller and ingester attached"
+start_function dlq-redrive "$DLQ_REDRIVE" "$WORK/functions.env"
+say "cargo lambda watch --only-lambda-apis on port $watch_port, poller, ingester and dlq-redrive attached"
+
+# 0. dlq-redrive on the empty ingest DLQ: the report of a run that found nothing; a
+#    typo in the filter is refused, not read as "every tenant".
+redrive_report() {
+    local dry_run=$1
+    printf '{"dry_run": %s, "filter": {"tenant": "acme-retail", "source": "acme-ftp", "rule": "acme-daily-sales", "error_kind": "rejected"}, "max": 100, "scanned": 0, "unreadable": 0, "not_matching": 0, "beyond_max": 0, "total": {"matched": 0, "moved": 0, "already_ingested": 0, "failed": 0, "left": 0}, "by_kind": {}, "stopped": "exhausted", "not_returned": 0, "items": []}' "$dry_run"
+}
+expect_response dlq-redrive events/dlq-redrive-dry-run.json "$main_port" "$(redrive_report true)"
+expect_response dlq-redrive events/dlq-redrive.json "$main_port" "$(redrive_report false)"
+echo '{"tennant": "acme-retail"}' >"$WORK/dlq-redrive-typo.json"
+expect_error dlq-redrive "$WORK/dlq-redrive-typo.json" "$main_port" 'unknown field `tennant`'
 
 # 1. An empty registry: no registry has been pushed.
 no_registry="no registry has been pushed yet"

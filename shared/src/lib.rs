@@ -11,6 +11,8 @@
 //!   its decoded bytes stream from the engine into a multipart upload that is
 //!   completed only when the file is accepted.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
+//! - [`redrive`]: dead letters moved back to the ingest queue, filtered, with
+//!   their ledger items reset (the `dlq-redrive` function and the CLI).
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
 //!   ledger, work queue, notifier, job trigger, registry store), the clock, and
@@ -41,5 +43,6 @@ pub mod local;
 pub mod metrics;
 pub mod poll;
 pub mod ports;
+pub mod redrive;
 pub mod registry;
 pub mod secrets;

@@ -124,6 +124,11 @@ async fn queue_explicit_dead_letter_keeps_reason() {
 }
 
 #[tokio::test]
+async fn queue_return_dead_letter_is_visible_at_once() {
+    contract::queue_return_dead_letter_is_visible_at_once(&work_queue(5).await).await;
+}
+
+#[tokio::test]
 async fn queue_missing_queue_is_misconfigured_and_stale_receipts_are_transient() {
     let client = moto().sqs().await;
     let missing = format!("{}/123456789012/tributary-no-such-queue", moto().endpoint);

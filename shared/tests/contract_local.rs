@@ -281,6 +281,12 @@ async fn queue_explicit_dead_letter_keeps_reason() {
     contract::queue_explicit_dead_letter_keeps_reason(&queue).await;
 }
 
+#[tokio::test]
+async fn queue_return_dead_letter_is_visible_at_once() {
+    let (queue, _) = queue(5);
+    contract::queue_return_dead_letter_is_visible_at_once(&queue).await;
+}
+
 // Notifier and job trigger.
 
 #[tokio::test]

@@ -199,6 +199,9 @@ impl WorkQueue for Flaky {
     async fn redrive(&self, m: &DeadLetter) -> Result<(), QueueError> {
         self.inner.redrive(m).await
     }
+    async fn return_dead_letter(&self, receipt: &str) -> Result<(), QueueError> {
+        self.inner.return_dead_letter(receipt).await
+    }
 }
 
 #[tokio::test]

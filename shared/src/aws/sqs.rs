@@ -4,7 +4,8 @@
 //! with the reason as message attributes. Moves are send-then-delete, so a
 //! message is never lost: a failure in between leaves a duplicate, which the
 //! ledger's conditional writes absorb. Redrive is receive → send → delete
-//! (`StartMessageMoveTask` cannot filter, and moto lacks it).
+//! (`StartMessageMoveTask` cannot filter, and moto lacks it); dead letters
+//! browsed but left are returned with `ChangeMessageVisibility` 0.
 
 use std::collections::HashMap;
 
@@ -291,6 +292,27 @@ impl SqsWorkQueue {
         Ok(())
     }
 
+    /// Hides the message holding `receipt` for `visibility` from now (zero:
+    /// visible at once).
+    async fn change_visibility(
+        &self,
+        which: Which,
+        op: &'static str,
+        receipt: &str,
+        visibility: Duration,
+    ) -> Result<(), QueueError> {
+        let secs = visibility_secs(visibility).map_err(|r| self.invalid(which, r))?;
+        self.client
+            .change_message_visibility()
+            .queue_url(self.url(which))
+            .receipt_handle(receipt)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map_err(|e| self.receipt_error(which, op, receipt, e))?;
+        Ok(())
+    }
+
     /// Sends `attributes` with `body` to `to`, then deletes `receipt` from `from`.
     async fn move_message(
         &self,
@@ -381,16 +403,8 @@ impl WorkQueue for SqsWorkQueue {
         receipt: &str,
         visibility: Duration,
     ) -> Result<(), QueueError> {
-        let secs = visibility_secs(visibility).map_err(|r| self.invalid(Which::Main, r))?;
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.queue_url)
-            .receipt_handle(receipt)
-            .visibility_timeout(secs)
-            .send()
+        self.change_visibility(Which::Main, "extend visibility", receipt, visibility)
             .await
-            .map_err(|e| self.receipt_error(Which::Main, "extend visibility", receipt, e))?;
-        Ok(())
     }
 
     async fn dead_letter(
@@ -439,6 +453,11 @@ impl WorkQueue for SqsWorkQueue {
             &attributes,
         )
         .await
+    }
+
+    async fn return_dead_letter(&self, receipt: &str) -> Result<(), QueueError> {
+        self.change_visibility(Which::Dead, "return", receipt, Duration::zero())
+            .await
     }
 }
 

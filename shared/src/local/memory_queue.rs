@@ -1,8 +1,9 @@
 //! A work queue in process, with what the flow relies on from SQS: visibility
 //! timeouts read from an injectable [`Clock`], a receive count, a dead-letter
 //! queue that messages move to by themselves after `max_receives` receives
-//! (SQS redrive), explicit dead-lettering with reason attributes, and redrive
-//! back. Not persisted: a demo run drains its queues before it exits.
+//! (SQS redrive), explicit dead-lettering with reason attributes, redrive
+//! back, and dead letters returned (made visible) at once. Not persisted: a
+//! demo run drains its queues before it exits.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -235,6 +236,20 @@ impl MemoryQueue {
         Ok(())
     }
 
+    /// Makes the dead letter holding `receipt` visible now. The receipt stays
+    /// valid until the message is received again, as on SQS.
+    fn return_now(&self, receipt: &str) -> Result<(), QueueError> {
+        let now = self.clock.now();
+        let mut queues = self.lock();
+        let message = queues
+            .dead
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt))
+            .ok_or_else(|| self.stale(receipt))?;
+        message.visible_at = now;
+        Ok(())
+    }
+
     fn redrive_now(&self, message: &DeadLetter) -> Result<(), QueueError> {
         let mut stored = self.take(&message.receipt, true)?;
         stored.attributes.remove(attr::ERROR_KIND);
@@ -287,5 +302,9 @@ impl WorkQueue for MemoryQueue {
 
     async fn redrive(&self, message: &DeadLetter) -> Result<(), QueueError> {
         self.redrive_now(message)
+    }
+
+    async fn return_dead_letter(&self, receipt: &str) -> Result<(), QueueError> {
+        self.return_now(receipt)
     }
 }

@@ -2,7 +2,8 @@
 //! with a visibility timeout, deletes, and a dead-letter queue fed two ways —
 //! by the queue itself once a message was received `max_receives` times (SQS
 //! redrive), and explicitly, with the reason as attributes, for rejected files.
-//! Ops list and move dead letters back (redrive).
+//! Ops list and move dead letters back (redrive), and hand back at once the
+//! ones they browsed but leave.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -140,6 +141,17 @@ pub trait WorkQueue: Send + Sync {
     ) -> impl Future<Output = Result<Vec<DeadLetter>, QueueError>> + Send;
 
     /// Moves a received dead letter back to the work queue, without the
-    /// attributes `dead_letter` added.
+    /// attributes `dead_letter` added: sent first, deleted from the dead-letter
+    /// queue only once sent, so a failure in between leaves a duplicate, never
+    /// a loss.
     fn redrive(&self, message: &DeadLetter) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Makes a received dead letter visible again at once (its visibility
+    /// timeout set to zero), unchanged: what a redrive does with the dead
+    /// letters it browsed but did not move, so the next reader sees them
+    /// without waiting out the timeout.
+    fn return_dead_letter(
+        &self,
+        receipt: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }

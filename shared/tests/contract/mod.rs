@@ -967,6 +967,66 @@ pub async fn queue_explicit_dead_letter_keeps_reason<Q: WorkQueue>(queue: &Q) {
     queue.delete(&back[0].receipt).await.unwrap();
 }
 
+/// A dead letter browsed and returned is visible again at once, unchanged (body,
+/// reason attributes, id), while one browsed and not returned stays hidden; a
+/// returned message is received with a new receipt and can then be redriven;
+/// returning a message no longer in flight (it was moved) is a stale receipt.
+pub async fn queue_return_dead_letter_is_visible_at_once<Q: WorkQueue>(queue: &Q) {
+    queue
+        .send_batch(&[message("left"), message("kept hidden")])
+        .await
+        .unwrap();
+    let vis = Duration::seconds(300);
+    for got in receive_n(queue, 2, vis).await {
+        queue
+            .dead_letter(&got, FailureKind::Misconfigured, "no rule matches")
+            .await
+            .unwrap();
+    }
+    let browsed = dead_letters_n(queue, 2, vis).await;
+    assert_eq!(browsed.len(), 2);
+    assert!(
+        queue
+            .receive_dead_letters(10, vis)
+            .await
+            .unwrap()
+            .is_empty(),
+        "hidden while browsed"
+    );
+    let left = browsed.iter().find(|m| m.body == "left").unwrap();
+    queue.return_dead_letter(&left.receipt).await.unwrap();
+
+    let again = dead_letters_n(queue, 1, vis).await;
+    assert_eq!(again.len(), 1, "returned at once, the other still hidden");
+    assert_eq!(again[0].id, left.id);
+    assert_eq!(again[0].body, "left");
+    assert_eq!(again[0].attributes, left.attributes);
+    assert_eq!(again[0].attributes[attr::ERROR_KIND], "misconfigured");
+    assert_eq!(again[0].attributes[attr::ERROR_REASON], "no rule matches");
+    assert_eq!(again[0].receive_count, left.receive_count + 1);
+    assert_ne!(again[0].receipt, left.receipt);
+    assert!(
+        queue
+            .receive_dead_letters(10, vis)
+            .await
+            .unwrap()
+            .is_empty(),
+        "received again, hidden again"
+    );
+
+    queue.redrive(&again[0]).await.unwrap();
+    let err = queue
+        .return_dead_letter(&again[0].receipt)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::StaleReceipt { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Transient);
+    let back = receive_n(queue, 1, vis).await;
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].body, "left");
+    queue.delete(&back[0].receipt).await.unwrap();
+}
+
 // -------------------------------------------------------------------- notifier
 
 /// Published notifications arrive with subject, body and the `tenant`,
