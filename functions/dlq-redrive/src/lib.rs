@@ -11,13 +11,11 @@
 pub mod aws;
 pub mod config;
 
-use std::time::Duration as StdDuration;
-
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::info;
 use tributary::ports::{Ledger, WorkQueue};
 use tributary::redrive::{
     DEFAULT_MAX, DeadLetterKind, RedriveError, RedriveFilter, RedriveReport, RedriveRequest,
@@ -92,23 +90,7 @@ pub fn response(mut report: RedriveReport) -> Value {
     value
 }
 
-/// The instant to stop scanning: the invocation's deadline (milliseconds since
-/// the epoch, from the Lambda context) less `reserve`. `None` when the deadline
-/// is not in the future: no real invocation starts past its deadline, but
-/// `cargo lambda watch` sends a duration (`600000`) in its place. The run is
-/// then bounded by the visibility timeout alone.
-pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Option<Instant> {
-    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    if deadline_ms <= now_ms {
-        warn!(
-            deadline_ms,
-            now_ms, "The invocation's deadline is not in the future; it is ignored."
-        );
-        return None;
-    }
-    let remaining = StdDuration::from_millis(deadline_ms - now_ms);
-    Some(Instant::now() + remaining.saturating_sub(reserve))
-}
+pub use tributary::lambda::deadline;
 
 impl<L: Ledger, Q: WorkQueue> Redriver<L, Q> {
     /// Handles one invocation; `deadline` is when scanning must stop.
@@ -139,6 +121,8 @@ impl<L: Ledger, Q: WorkQueue> Redriver<L, Q> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration as StdDuration;
+
     use super::*;
 
     fn parse(json: &str) -> Result<RedriveRequest, RedriveFnError> {

@@ -114,12 +114,17 @@ impl Event {
     }
 }
 
+/// How long a poll may run when the invocation's deadline is unusable (the
+/// template's 300 s timeout).
+pub const FALLBACK_TIMEOUT: StdDuration = StdDuration::from_secs(300);
+
 /// The instant to stop listing: the invocation's deadline (milliseconds since
-/// the epoch, from the Lambda context) less `reserve`.
+/// the epoch, from the Lambda context) less `reserve`; when that deadline is
+/// not in the future (`cargo lambda watch` sends a duration in its place),
+/// [`FALLBACK_TIMEOUT`] less `reserve` from now.
 pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
-    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    let remaining = StdDuration::from_millis(deadline_ms.saturating_sub(now_ms));
-    Instant::now() + remaining.saturating_sub(reserve)
+    tributary::lambda::deadline(deadline_ms, reserve)
+        .unwrap_or_else(|| Instant::now() + FALLBACK_TIMEOUT.saturating_sub(reserve))
 }
 
 impl<L, R, Q, N, S> Poller<L, R, Q, N, S>
@@ -332,5 +337,10 @@ mod tests {
         // A deadline already inside the reserve leaves no time, not a panic.
         let until = deadline(now_ms + 1_000, StdDuration::from_secs(30));
         assert!(until <= Instant::now());
+        // `cargo lambda watch` sends a duration in place of the deadline: the
+        // template's timeout applies instead of "no time at all".
+        let left = deadline(600_000, StdDuration::from_secs(30)) - Instant::now();
+        assert!(left > StdDuration::from_secs(260), "{left:?}");
+        assert!(left <= StdDuration::from_secs(270), "{left:?}");
     }
 }

@@ -10,7 +10,12 @@ pub mod registry_cache;
 pub mod reporting;
 pub mod sqs;
 
+use std::time::Duration as StdDuration;
+
 use aws_config::{BehaviorVersion, SdkConfig};
+use chrono::Utc;
+use tokio::time::Instant;
+use tracing::warn;
 
 use crate::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
 use crate::aws::secrets::AwsSecrets;
@@ -91,4 +96,22 @@ pub fn queue_from_env(
         env.required(url_var, what)?,
         env.required(dlq_var, &format!("the dead-letter queue of {what}"))?,
     ))
+}
+
+/// The instant to stop work: the invocation's deadline (milliseconds since
+/// the epoch, from the Lambda context) less `reserve`. `None` when the deadline
+/// is not in the future: no real invocation starts past its deadline, but
+/// `cargo lambda watch` sends a duration (`600000`) in its place. The run is
+/// caller then falls back on its own bound.
+pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Option<Instant> {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    if deadline_ms <= now_ms {
+        warn!(
+            deadline_ms,
+            now_ms, "The invocation's deadline is not in the future; it is ignored."
+        );
+        return None;
+    }
+    let remaining = StdDuration::from_millis(deadline_ms - now_ms);
+    Some(Instant::now() + remaining.saturating_sub(reserve))
 }
