@@ -11,6 +11,7 @@
 //!   its decoded bytes stream from the engine into a multipart upload that is
 //!   completed only when the file is accepted.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
+//! - [`percent`]: strict percent-decoding (S3 event keys, lineage metadata).
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
 //!   ledger, work queue, notifier, job trigger, registry store), the clock, and
@@ -35,6 +36,7 @@ pub mod ftp;
 pub mod ingest;
 pub mod lambda;
 pub mod local;
+pub mod percent;
 pub mod poll;
 pub mod ports;
 pub mod registry;
