@@ -11,6 +11,8 @@
 //!   its decoded bytes stream from the engine into a multipart upload that is
 //!   completed only when the file is accepted.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
+//! - [`catalog`]: the catalog trigger's domain: S3 events of landed objects →
+//!   Glue job runs, recorded in the ledger.
 //! - [`percent`]: strict percent-decoding (S3 event keys, lineage metadata).
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
@@ -30,6 +32,7 @@
 
 pub mod alerts;
 pub mod aws;
+pub mod catalog;
 pub mod engine;
 pub mod failure;
 pub mod ftp;
