@@ -15,6 +15,34 @@ pub mod event {
     pub const POST_ACTION_FAILED: &str = "post_action_failed";
     pub const POLL_FAILED: &str = "poll_failed";
     pub const MESSAGE_UNREADABLE: &str = "message_unreadable";
+    pub const JOB_FAILED: &str = "job_failed";
+    pub const CRAWLER_FAILED: &str = "crawler_failed";
+    pub const JOB_RUN_UNRECORDED: &str = "job_run_unrecorded";
+}
+
+/// Which landed object a catalog notice is about. `tenant` and `dataset` are
+/// `-` when neither the key nor the object's lineage names them.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectRef<'a> {
+    pub tenant: &'a str,
+    pub dataset: &'a str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+}
+
+impl ObjectRef<'_> {
+    /// The key's last segment: subjects are cut at 100 characters by SNS, so
+    /// they name the file and the body names the whole key.
+    fn file(&self) -> &str {
+        self.key.rsplit('/').next().unwrap_or(self.key)
+    }
+
+    fn lines(&self) -> String {
+        format!(
+            "Tenant:  {}\nDataset: {}\nObject:  s3://{}/{}\n",
+            self.tenant, self.dataset, self.bucket, self.key
+        )
+    }
 }
 
 /// Which file a notice is about.
@@ -155,6 +183,112 @@ pub fn message_unreadable(queue: &str, message_id: &str, reason: &str) -> Notifi
     }
 }
 
+/// A landed object whose catalog job could not be started: misconfigured (no
+/// such job, no permission, no job name for the key) or transient on the
+/// catalog queue's last allowed receive. The message is in the catalog DLQ.
+/// `job` is `None` when no job name could be derived.
+pub fn job_not_started(
+    object: ObjectRef<'_>,
+    job: Option<&str>,
+    kind: FailureKind,
+    reason: &str,
+) -> Notification {
+    let job_line = job.unwrap_or("(none: see why)");
+    let next = match kind {
+        FailureKind::Transient => {
+            "What to do: the error kept coming back after every retry (Glue throttling or the \
+             job's concurrent-run limit, an outage, or a ledger item that never became \
+             ingested). Check the job's MaxConcurrentRuns, Glue's health and the file's ledger \
+             item, then redrive the message from the catalog dead-letter queue."
+                .to_owned()
+        }
+        _ => match job {
+            Some(job) => format!(
+                "What to do: if the job does not exist, create the Glue job {job} or map the \
+                 dataset to an existing job with TRIBUTARY_JOB_OVERRIDES; if Glue refused the \
+                 call, give the catalog-trigger function glue:StartJobRun on it; otherwise fix \
+                 what the reason names. Then redrive the message from the catalog dead-letter \
+                 queue."
+            ),
+            None => "What to do: fix what the reason names (for a key that names no job: \
+                     TRIBUTARY_JOB_NAMING, TRIBUTARY_JOB_OVERRIDES or the key template; for \
+                     the object: the function's permissions on the raw bucket), then redrive \
+                     the message from the catalog dead-letter queue."
+                .to_owned(),
+        },
+    };
+    Notification {
+        subject: format!(
+            "{}: catalog job not started for {}",
+            object.tenant,
+            object.file()
+        ),
+        body: format!(
+            "{}Job:     {job_line}\n\nThe catalog job was not started ({kind}):\n  {reason}\n\n\
+             The file is in the lake; the Data Catalog does not know it yet. {next}\n",
+            object.lines()
+        ),
+        tenant: object.tenant.to_owned(),
+        severity: Severity::Error,
+        event: event::JOB_FAILED.to_owned(),
+    }
+}
+
+/// The job started, but the crawler that adds the new partition to the Data
+/// Catalog did not: a warning, nothing is dead-lettered.
+pub fn crawler_not_started(
+    object: ObjectRef<'_>,
+    job_run: &str,
+    crawler: &str,
+    reason: &str,
+) -> Notification {
+    Notification {
+        subject: format!(
+            "{}: crawler {crawler} not started for {}",
+            object.tenant,
+            object.file()
+        ),
+        body: format!(
+            "{}Job run: {job_run}\nCrawler: {crawler}\n\nThe catalog job was started, but the \
+             crawler was not:\n  {reason}\n\nThe Data Catalog will not list the new partition \
+             until the crawler runs. What to do: check that the crawler exists (its name comes \
+             from TRIBUTARY_CRAWLER_TEMPLATE) and that the function may start it, then run it \
+             once by hand (aws glue start-crawler --name {crawler}).\n",
+            object.lines()
+        ),
+        tenant: object.tenant.to_owned(),
+        severity: Severity::Warning,
+        event: event::CRAWLER_FAILED.to_owned(),
+    }
+}
+
+/// The job started but its run id could not be written to the file's ledger
+/// item: a warning (the run goes on; a redelivered event would start another).
+pub fn job_run_unrecorded(
+    object: ObjectRef<'_>,
+    job: &str,
+    run_id: &str,
+    reason: &str,
+) -> Notification {
+    Notification {
+        subject: format!(
+            "{}: job run of {} not recorded",
+            object.tenant,
+            object.file()
+        ),
+        body: format!(
+            "{}Job:     {job}\nJob run: {run_id}\n\nThe catalog job was started, but its run id \
+             could not be written to the file's ledger item:\n  {reason}\n\nWhat to do: nothing \
+             for the run itself. The ledger does not link the file to its run; if the event is \
+             delivered again a second run may start, so check the job's runs for this object.\n",
+            object.lines()
+        ),
+        tenant: object.tenant.to_owned(),
+        severity: Severity::Warning,
+        event: event::JOB_RUN_UNRECORDED.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +329,56 @@ mod tests {
         assert!(!wanted(NotifyPolicy::Failures, Severity::Info));
         assert!(wanted(NotifyPolicy::Failures, Severity::Warning));
         assert!(!wanted(NotifyPolicy::None, Severity::Error));
+    }
+
+    fn object() -> ObjectRef<'static> {
+        ObjectRef {
+            tenant: "acme",
+            dataset: "sales",
+            bucket: "raw-bucket",
+            key: "raw/tenant=acme/dataset=sales/x.csv",
+        }
+    }
+
+    #[test]
+    fn catalog_notices_name_the_object_the_job_why_and_what_to_do() {
+        let n = job_not_started(
+            object(),
+            Some("sales"),
+            FailureKind::Misconfigured,
+            "job sales does not exist",
+        );
+        assert_eq!(n.subject, "acme: catalog job not started for x.csv");
+        for part in [
+            "Tenant:  acme",
+            "Dataset: sales",
+            "s3://raw-bucket/raw/tenant=acme/dataset=sales/x.csv",
+            "Job:     sales",
+            "job sales does not exist",
+            "create the Glue job sales",
+            "TRIBUTARY_JOB_OVERRIDES",
+            "catalog dead-letter queue",
+        ] {
+            assert!(n.body.contains(part), "{part}: {}", n.body);
+        }
+        assert_eq!(
+            (n.severity, n.event.as_str()),
+            (Severity::Error, "job_failed")
+        );
+
+        let n = job_not_started(object(), None, FailureKind::Transient, "throttled");
+        assert!(n.body.contains("MaxConcurrentRuns") && n.body.contains("(none"));
+
+        let n = crawler_not_started(object(), "jr_1", "tributary-sales", "no such crawler");
+        assert_eq!(n.severity, Severity::Warning);
+        assert_eq!(n.event, "crawler_failed");
+        assert!(
+            n.body
+                .contains("aws glue start-crawler --name tributary-sales")
+        );
+
+        let n = job_run_unrecorded(object(), "sales", "jr_1", "table throttled");
+        assert_eq!(n.event, "job_run_unrecorded");
+        assert!(n.body.contains("jr_1") && n.body.contains("table throttled"));
     }
 }

@@ -13,6 +13,9 @@
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
 //! - [`redrive`]: dead letters moved back to the ingest queue, filtered, with
 //!   their ledger items reset (the `dlq-redrive` function and the CLI).
+//! - [`catalog`]: the catalog trigger's domain: S3 events of landed objects →
+//!   Glue job runs, recorded in the ledger.
+//! - [`percent`]: strict percent-decoding (S3 event keys, lineage metadata).
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
 //!   ledger, work queue, notifier, job trigger, registry store), the clock, and
@@ -34,6 +37,7 @@
 pub mod alerts;
 pub mod aws;
 pub mod digest;
+pub mod catalog;
 pub mod engine;
 pub mod failure;
 pub mod ftp;
@@ -41,6 +45,7 @@ pub mod ingest;
 pub mod lambda;
 pub mod local;
 pub mod metrics;
+pub mod percent;
 pub mod poll;
 pub mod ports;
 pub mod redrive;

@@ -7,7 +7,7 @@ mod support;
 use aws_sdk_dynamodb::types::AttributeValue;
 use contract::{Inbox, TimeTravel};
 use support::moto::{
-    glue_job, moto, notification_from_envelope, queue_pair, topic_with_inbox, unique,
+    glue_crawler, glue_job, moto, notification_from_envelope, queue_pair, topic_with_inbox, unique,
 };
 use tributary::aws::dynamodb::{self, DynamoLedger, DynamoRegistryStore};
 use tributary::aws::glue::GlueJobTrigger;
@@ -17,8 +17,9 @@ use tributary::aws::sns::{SnsNotifier, sns_subject};
 use tributary::aws::sqs::SqsWorkQueue;
 use tributary::failure::FailureKind;
 use tributary::ports::{
-    JobError, JobTrigger, Ledger, Metadata, MultipartUpload, Notification, Notifier, NotifyError,
-    ObjectStore, ObjectStoreError, OutgoingMessage, QueueError, Severity, WorkQueue,
+    CrawlerError, CrawlerStart, JobError, JobTrigger, Ledger, Metadata, MultipartUpload,
+    Notification, Notifier, NotifyError, ObjectStore, ObjectStoreError, OutgoingMessage,
+    QueueError, Severity, WorkQueue,
 };
 use tributary::registry::SecretRef;
 use tributary::secrets::{SecretError, SecretStore};
@@ -625,6 +626,31 @@ async fn job_trigger_is_busy_beyond_max_concurrent_runs() {
     assert!(err.to_string().contains(&job), "{err}");
 }
 
+/// Crawls are held `RUNNING`, so a second start finds the crawler running:
+/// `AlreadyRunning` (Glue's `CrawlerRunningException`), not an error.
+#[tokio::test]
+async fn job_trigger_starts_crawlers() {
+    moto().hold_glue_crawls(1000);
+    let client = moto().glue().await;
+    let crawler = glue_crawler(&client).await;
+    let trigger = GlueJobTrigger::new(client.clone());
+    contract::job_trigger_starts_crawlers(&trigger, &crawler, &unique("no-such-crawler")).await;
+    assert_eq!(
+        trigger.start_crawler(&crawler).await.unwrap(),
+        CrawlerStart::AlreadyRunning
+    );
+    let state = client
+        .get_crawler()
+        .name(&crawler)
+        .send()
+        .await
+        .unwrap()
+        .crawler
+        .unwrap()
+        .state;
+    assert_eq!(state, Some(aws_sdk_glue::types::CrawlerState::Running));
+}
+
 /// An HTTP endpoint answering every request with `status` and the AWS error
 /// `code` (what Glue sends when it throttles, fails or refuses): moto cannot
 /// be made to throttle or fail on demand.
@@ -700,5 +726,32 @@ async fn job_trigger_maps_throttling_outages_and_refusals() {
         }
         assert_eq!(err.kind(), expected, "{code}: {err}");
         assert!(err.to_string().contains("catalog"), "{err}");
+    }
+}
+
+/// The same mapping for crawlers: throttling is `Busy`, a 5xx `Unavailable`,
+/// no permission `Denied`.
+#[tokio::test]
+async fn crawler_start_maps_throttling_outages_and_refusals() {
+    for (status, code, expected) in [
+        (400, "ThrottlingException", FailureKind::Transient),
+        (500, "InternalServiceException", FailureKind::Transient),
+        (400, "AccessDeniedException", FailureKind::Misconfigured),
+    ] {
+        let config = aws_sdk_glue::config::Builder::from(&moto().sdk_config().await)
+            .endpoint_url(failing_endpoint(status, code).await)
+            .retry_config(aws_sdk_glue::config::retry::RetryConfig::disabled())
+            .build();
+        let trigger = GlueJobTrigger::new(aws_sdk_glue::Client::from_conf(config));
+        let err = trigger.start_crawler("tributary-sales").await.unwrap_err();
+        match code {
+            "ThrottlingException" => assert!(matches!(err, CrawlerError::Busy { .. }), "{err}"),
+            "InternalServiceException" => {
+                assert!(matches!(err, CrawlerError::Unavailable { .. }), "{err}")
+            }
+            _ => assert!(matches!(err, CrawlerError::Denied { .. }), "{err}"),
+        }
+        assert_eq!(err.kind(), expected, "{code}: {err}");
+        assert!(err.to_string().contains("tributary-sales"), "{err}");
     }
 }

@@ -305,3 +305,17 @@ async fn job_trigger_starts_and_refuses_unknown() {
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].arguments["--bucket"], "raw");
 }
+
+#[tokio::test]
+async fn job_trigger_starts_crawlers() {
+    let dir = tempfile::tempdir().unwrap();
+    let trigger = FileJobTrigger::new(dir.path().join("runs.jsonl"))
+        .with_known_crawlers(["tributary-orders"]);
+    contract::job_trigger_starts_crawlers(&trigger, "tributary-orders", "no_such_crawler").await;
+    // A local crawl finishes at once: both starts are recorded, next to the runs.
+    let crawls = trigger.crawls().unwrap();
+    assert_eq!(crawls.len(), 2);
+    assert_eq!(crawls[0].crawler, "tributary-orders");
+    assert_eq!(trigger.crawls_path(), dir.path().join("runs.crawls.jsonl"));
+    assert!(trigger.runs().unwrap().is_empty());
+}

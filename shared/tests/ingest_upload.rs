@@ -51,8 +51,10 @@ fn lineage() -> Lineage {
     Lineage {
         tenant: "acme".into(),
         dataset: "sales".into(),
+        source_id: "acme-ftp".into(),
         source_host: "ftp.acme.example".into(),
         source_path: "/out/sales.csv.gz".into(),
+        listed_size: 1234,
         ftp_mtime: Some("2024-05-01T06:00:00Z".parse().unwrap()),
         rule_id: "daily-sales".into(),
         registry_version: "7".into(),

@@ -8,15 +8,19 @@
 //! (`ResourceNumberLimitExceededException`) and throttling are `Busy`, retried
 //! later; network failures and 5xx answers are `Unavailable`; no permission or
 //! arguments Glue does not take are `Denied`, misconfigured.
+//!
+//! `StartCrawler` maps the same way; a crawl already running
+//! (`CrawlerRunningException`) is not an error but `AlreadyRunning`.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::SdkError;
+use aws_sdk_glue::operation::start_crawler::StartCrawlerError;
 use aws_sdk_glue::operation::start_job_run::StartJobRunError;
 
 use super::{ErrorClass, classify, code, describe, throttled};
-use crate::ports::job_trigger::{JobError, JobRun, JobTrigger};
+use crate::ports::job_trigger::{CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger};
 
 /// Glue error codes meaning "too many runs now, try later".
 const BUSY_CODES: &[&str] = &[
@@ -64,6 +68,34 @@ fn error(
     }
 }
 
+/// Sorts a `StartCrawler` failure into the port's errors (a running crawl is
+/// not one: the caller checks that first).
+fn crawler_error(
+    crawler: &str,
+    err: SdkError<StartCrawlerError, aws_sdk_glue::config::http::HttpResponse>,
+) -> CrawlerError {
+    let crawler = crawler.to_owned();
+    if code(&err) == "EntityNotFoundException" {
+        return CrawlerError::NotFound { crawler };
+    }
+    if throttled(&err) {
+        return CrawlerError::Busy {
+            crawler,
+            reason: describe(&err),
+        };
+    }
+    match classify(&err) {
+        ErrorClass::Transient => CrawlerError::Unavailable {
+            crawler,
+            source: Box::new(err),
+        },
+        ErrorClass::Denied | ErrorClass::Refused => CrawlerError::Denied {
+            crawler,
+            reason: describe(&err),
+        },
+    }
+}
+
 impl JobTrigger for GlueJobTrigger {
     async fn start(
         &self,
@@ -94,5 +126,13 @@ impl JobTrigger for GlueJobTrigger {
             job: job.to_owned(),
             run_id,
         })
+    }
+
+    async fn start_crawler(&self, crawler: &str) -> Result<CrawlerStart, CrawlerError> {
+        match self.client.start_crawler().name(crawler).send().await {
+            Ok(_) => Ok(CrawlerStart::Started),
+            Err(err) if code(&err) == "CrawlerRunningException" => Ok(CrawlerStart::AlreadyRunning),
+            Err(err) => Err(crawler_error(crawler, err)),
+        }
     }
 }

@@ -420,8 +420,10 @@ where
     let lineage = Lineage {
         tenant: tenant.id.clone(),
         dataset: rule.dataset.clone(),
+        source_id: source.id.clone(),
         source_host: source.host.clone(),
         source_path: message.path.clone(),
+        listed_size: message.size,
         ftp_mtime: message.mtime,
         rule_id: rule.id.clone(),
         registry_version: registry.version.to_owned(),

@@ -10,11 +10,18 @@
 //!   not split an escape, ending in `...`), repeatedly, and the names of the cut
 //!   values are listed under `truncated`; the SHA-256 of the full source path is
 //!   always stored (`source-path-sha256`), so a cut path can still be matched.
+//!
+//! The file's ledger identity (source id, path, listed size, FTP mtime) is part
+//! of the lineage and known before the file is read, so a multipart upload
+//! carries it too: the catalog trigger rebuilds the ledger's [`FileVersion`]
+//! from an object's metadata ([`file_version`]) to record the job run on it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::engine::Report;
+use crate::percent::{self, Plus};
+use crate::poll::select::FileVersion;
 use crate::ports::object_store::Metadata;
 
 /// S3's limit on user metadata: the UTF-8 bytes of every key and value.
@@ -30,10 +37,14 @@ const CUT_MARK: &str = "...";
 pub mod keys {
     pub const TENANT: &str = "tenant";
     pub const DATASET: &str = "dataset";
+    /// The registry id of the source the file came from.
+    pub const SOURCE: &str = "source";
     pub const SOURCE_HOST: &str = "source-host";
     pub const SOURCE_PATH: &str = "source-path";
     pub const SOURCE_PATH_SHA256: &str = "source-path-sha256";
     pub const FTP_MTIME: &str = "ftp-mtime";
+    /// The file's size as listed (the ledger's version), before any decoding.
+    pub const LISTED_SIZE: &str = "listed-size";
     pub const RULE_ID: &str = "rule-id";
     pub const REGISTRY_VERSION: &str = "registry-version";
     pub const INGESTED_AT: &str = "ingested-at";
@@ -50,8 +61,12 @@ pub mod keys {
 pub struct Lineage {
     pub tenant: String,
     pub dataset: String,
+    /// The source's registry id.
+    pub source_id: String,
     pub source_host: String,
     pub source_path: String,
+    /// The file's size as listed.
+    pub listed_size: u64,
     /// The file's modification time as listed (`None` when the listing had none).
     pub ftp_mtime: Option<DateTime<Utc>>,
     pub rule_id: String,
@@ -70,14 +85,21 @@ impl Lineage {
         };
         put(keys::TENANT, &self.tenant);
         put(keys::DATASET, &self.dataset);
+        put(keys::SOURCE, &self.source_id);
         put(keys::SOURCE_HOST, &self.source_host);
         put(keys::SOURCE_PATH, &self.source_path);
         put(
             keys::SOURCE_PATH_SHA256,
             &hex::encode(Sha256::digest(self.source_path.as_bytes())),
         );
+        put(keys::LISTED_SIZE, &self.listed_size.to_string());
         if let Some(mtime) = self.ftp_mtime {
-            put(keys::FTP_MTIME, &rfc3339(mtime));
+            // Sub-second digits when the listing had them: the ledger's
+            // version is rebuilt from this exactly.
+            put(
+                keys::FTP_MTIME,
+                &mtime.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            );
         }
         put(keys::RULE_ID, &self.rule_id);
         put(keys::REGISTRY_VERSION, &self.registry_version);
@@ -96,6 +118,78 @@ impl Lineage {
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Why an object's metadata does not give its file's ledger identity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineageGap {
+    /// A key is absent: an object not written by tributary (or by a build
+    /// before the key existed).
+    #[error("the object's metadata has no {key}")]
+    Missing { key: &'static str },
+    /// The value was cut to fit S3's 2 KiB metadata limit (listed under
+    /// `truncated`), so the full value is not on the object.
+    #[error("the object's {key} was cut to fit S3's metadata limit")]
+    Truncated { key: &'static str },
+    /// The value does not read as what it should be.
+    #[error("the object's {key} {value:?} is invalid: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// The value of `key` as written before it was made header-safe; `None` when
+/// absent. A cut or undecodable value is an error.
+pub fn value(metadata: &Metadata, key: &'static str) -> Result<Option<String>, LineageGap> {
+    let Some(stored) = metadata.get(key) else {
+        return Ok(None);
+    };
+    if metadata
+        .get(keys::TRUNCATED)
+        .is_some_and(|cut| cut.split(',').any(|k| k == key))
+    {
+        return Err(LineageGap::Truncated { key });
+    }
+    percent::decode(stored, Plus::Literal)
+        .map(Some)
+        .map_err(|e| LineageGap::Invalid {
+            key,
+            value: stored.clone(),
+            reason: e.to_string(),
+        })
+}
+
+/// The ledger identity of the file an object holds, from its lineage: source
+/// id, path, listed size and FTP mtime (absent when the listing had none).
+pub fn file_version(metadata: &Metadata) -> Result<FileVersion, LineageGap> {
+    let required = |key: &'static str| value(metadata, key)?.ok_or(LineageGap::Missing { key });
+    let source = required(keys::SOURCE)?;
+    let path = required(keys::SOURCE_PATH)?;
+    let size_text = required(keys::LISTED_SIZE)?;
+    let size = size_text.parse().map_err(|_| LineageGap::Invalid {
+        key: keys::LISTED_SIZE,
+        value: size_text.clone(),
+        reason: "not a whole number of bytes".into(),
+    })?;
+    let mtime = value(metadata, keys::FTP_MTIME)?
+        .map(|text| {
+            DateTime::parse_from_rfc3339(&text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| LineageGap::Invalid {
+                    key: keys::FTP_MTIME,
+                    value: text.clone(),
+                    reason: e.to_string(),
+                })
+        })
+        .transpose()?;
+    Ok(FileVersion {
+        source,
+        path,
+        size,
+        mtime,
+    })
 }
 
 /// `value` with every byte outside printable ASCII, and `%`, percent-encoded.
@@ -170,8 +264,10 @@ mod tests {
         Lineage {
             tenant: "acme".into(),
             dataset: "sales".into(),
+            source_id: "acme-ftp".into(),
             source_host: "ftp.acme.example".into(),
             source_path: path.into(),
+            listed_size: 1000,
             ftp_mtime: Some("2024-05-01T10:15:00Z".parse().unwrap()),
             rule_id: "daily-sales".into(),
             registry_version: "v42".into(),
@@ -198,6 +294,8 @@ mod tests {
         let m = lineage("/in/sales.csv.gz").metadata(Some(&report()));
         assert_eq!(m["tenant"], "acme");
         assert_eq!(m["dataset"], "sales");
+        assert_eq!(m["source"], "acme-ftp");
+        assert_eq!(m["listed-size"], "1000");
         assert_eq!(m["source-host"], "ftp.acme.example");
         assert_eq!(m["source-path"], "/in/sales.csv.gz");
         assert_eq!(m["ftp-mtime"], "2024-05-01T10:15:00Z");
@@ -225,6 +323,81 @@ mod tests {
             assert!(!m.contains_key(k), "{k}");
         }
         assert_eq!(m["source-path"], "/in/x.csv");
+        // The ledger identity is known before the file is read.
+        assert_eq!(m["source"], "acme-ftp");
+        assert_eq!(m["listed-size"], "1000");
+    }
+
+    #[test]
+    fn the_file_version_is_rebuilt_from_the_metadata() {
+        let mut l = lineage("/in/café 100%+x.csv");
+        l.ftp_mtime = Some("2024-05-01T10:15:00.250Z".parse().unwrap());
+        let m = l.metadata(None);
+        assert_eq!(m["ftp-mtime"], "2024-05-01T10:15:00.250Z");
+        let version = file_version(&m).unwrap();
+        assert_eq!(
+            version,
+            FileVersion {
+                source: "acme-ftp".into(),
+                path: "/in/café 100%+x.csv".into(),
+                size: 1000,
+                mtime: l.ftp_mtime,
+            }
+        );
+        // Whole seconds are written as before.
+        assert_eq!(
+            lineage("/x").metadata(None)["ftp-mtime"],
+            "2024-05-01T10:15:00Z"
+        );
+
+        // No mtime in the listing: none in the version.
+        l.ftp_mtime = None;
+        assert_eq!(file_version(&l.metadata(None)).unwrap().mtime, None);
+        assert_eq!(
+            value(&l.metadata(None), keys::TENANT).unwrap().as_deref(),
+            Some("acme")
+        );
+    }
+
+    #[test]
+    fn a_cut_missing_or_garbled_identity_is_a_gap() {
+        let long = format!("/in/{}.csv", "p".repeat(2100));
+        let m = lineage(&long).metadata(None);
+        assert_eq!(
+            file_version(&m).unwrap_err(),
+            LineageGap::Truncated {
+                key: keys::SOURCE_PATH
+            }
+        );
+        let mut m = lineage("/in/x.csv").metadata(None);
+        m.remove(keys::SOURCE);
+        assert_eq!(
+            file_version(&m).unwrap_err(),
+            LineageGap::Missing { key: keys::SOURCE }
+        );
+        assert_eq!(value(&m, keys::SOURCE).unwrap(), None);
+        let mut m = lineage("/in/x.csv").metadata(None);
+        m.insert(keys::LISTED_SIZE.into(), "12x".into());
+        assert!(matches!(
+            file_version(&m).unwrap_err(),
+            LineageGap::Invalid {
+                key: "listed-size",
+                ..
+            }
+        ));
+        let mut m = lineage("/in/x.csv").metadata(None);
+        m.insert(keys::SOURCE_PATH.into(), "/in/%zz".into());
+        let err = file_version(&m).unwrap_err();
+        assert!(err.to_string().contains("source-path"), "{err}");
+        let mut m = lineage("/in/x.csv").metadata(None);
+        m.insert(keys::FTP_MTIME.into(), "yesterday".into());
+        assert!(matches!(
+            file_version(&m).unwrap_err(),
+            LineageGap::Invalid {
+                key: "ftp-mtime",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod file_registry_store;
 pub mod fs_object_store;
 pub mod memory_queue;
 
-pub use file_jobs::{FileJobTrigger, RecordedRun};
+pub use file_jobs::{FileJobTrigger, RecordedCrawl, RecordedRun};
 pub use file_ledger::FileLedger;
 pub use file_notifier::FileNotifier;
 pub use file_registry_store::FileRegistryStore;

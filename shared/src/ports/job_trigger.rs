@@ -1,5 +1,6 @@
-//! The job trigger port (Glue `StartJobRun`, or a runs file locally): starts the
-//! catalog job named after a landed object's path.
+//! The job trigger port (Glue `StartJobRun` / `StartCrawler`, or a runs file
+//! locally): starts the catalog job named after a landed object's path, and
+//! optionally the crawler that tells the Data Catalog about new partitions.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -45,7 +46,50 @@ impl JobError {
     }
 }
 
-/// Starts jobs.
+/// What starting a crawler came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrawlerStart {
+    /// A crawl started.
+    Started,
+    /// A crawl was already running (Glue's `CrawlerRunningException`): the
+    /// crawler is busy, which is not a failure.
+    AlreadyRunning,
+}
+
+/// Why a crawler could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum CrawlerError {
+    /// No crawler of that name: the deployment or the template is wrong.
+    #[error("crawler {crawler} does not exist")]
+    NotFound { crawler: String },
+    /// Throttled: retry later.
+    #[error("crawler {crawler}: {reason}")]
+    Busy { crawler: String, reason: String },
+    /// No permission to start it, or another refusal.
+    #[error("crawler {crawler} refused: {reason}")]
+    Denied { crawler: String, reason: String },
+    /// The service could not be reached.
+    #[error("crawler {crawler}: {source}")]
+    Unavailable {
+        crawler: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl CrawlerError {
+    /// A missing crawler or a refused call is misconfigured; the rest is transient.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            CrawlerError::NotFound { .. } | CrawlerError::Denied { .. } => {
+                FailureKind::Misconfigured
+            }
+            CrawlerError::Busy { .. } | CrawlerError::Unavailable { .. } => FailureKind::Transient,
+        }
+    }
+}
+
+/// Starts jobs and crawlers.
 pub trait JobTrigger: Send + Sync {
     /// Starts a run of `job` with `arguments` (`--bucket`, `--key`, …).
     fn start(
@@ -53,4 +97,10 @@ pub trait JobTrigger: Send + Sync {
         job: &str,
         arguments: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<JobRun, JobError>> + Send;
+
+    /// Starts a crawl of `crawler`; one already running is `AlreadyRunning`.
+    fn start_crawler(
+        &self,
+        crawler: &str,
+    ) -> impl Future<Output = Result<CrawlerStart, CrawlerError>> + Send;
 }

@@ -18,7 +18,7 @@ pub mod registry_store;
 pub mod work_queue;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use job_trigger::{JobError, JobRun, JobTrigger};
+pub use job_trigger::{CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger};
 pub use ledger::{
     Claim, FileError, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };

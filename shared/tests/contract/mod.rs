@@ -23,7 +23,10 @@ use tributary::ports::ledger::{
 use tributary::ports::notifier::{Notification, Notifier, Severity};
 use tributary::ports::object_store::{MIN_PART_BYTES, Metadata, ObjectStore, ObjectStoreError};
 use tributary::ports::work_queue::{OutgoingMessage, QueueError, Received, WorkQueue, attr};
-use tributary::ports::{JobError, JobTrigger, RegistryStore, RegistryStoreError, StoredRegistry};
+use tributary::ports::{
+    CrawlerError, CrawlerStart, JobError, JobTrigger, RegistryStore, RegistryStoreError,
+    StoredRegistry,
+};
 use tributary::registry::Syntax;
 
 /// Moves the queue's clock forward.
@@ -1085,6 +1088,26 @@ pub async fn job_trigger_starts_and_refuses_unknown<J: JobTrigger>(
 
     let err = trigger.start(unknown, &args).await.unwrap_err();
     assert!(matches!(err, JobError::NotFound { .. }), "{err}");
+    assert_eq!(err.kind(), FailureKind::Misconfigured);
+    assert!(err.to_string().contains(unknown), "{err}");
+}
+
+/// A known crawler starts; started again at once it is `Started` (a crawl
+/// that finished) or `AlreadyRunning`, never an error; an unknown crawler is
+/// misconfigured and named in the error.
+pub async fn job_trigger_starts_crawlers<J: JobTrigger>(trigger: &J, known: &str, unknown: &str) {
+    assert_eq!(
+        trigger.start_crawler(known).await.unwrap(),
+        CrawlerStart::Started
+    );
+    let again = trigger.start_crawler(known).await.unwrap();
+    assert!(
+        matches!(again, CrawlerStart::Started | CrawlerStart::AlreadyRunning),
+        "{again:?}"
+    );
+
+    let err = trigger.start_crawler(unknown).await.unwrap_err();
+    assert!(matches!(err, CrawlerError::NotFound { .. }), "{err}");
     assert_eq!(err.kind(), FailureKind::Misconfigured);
     assert!(err.to_string().contains(unknown), "{err}");
 }

@@ -253,6 +253,17 @@ impl Moto {
         self.post("/moto-api/state-manager/set-transition", &body.to_string());
     }
 
+    /// Keeps Glue crawls `RUNNING` (instead of completing at once, moto's
+    /// default) until described `times` times, so a second start finds the
+    /// crawler running. Server-wide: every test on this server sees it.
+    pub fn hold_glue_crawls(&self, times: u32) {
+        let body = serde_json::json!({
+            "model_name": "glue::crawl",
+            "transition": {"progression": "manual", "times": times},
+        });
+        self.post("/moto-api/state-manager/set-transition", &body.to_string());
+    }
+
     /// POSTs JSON to moto's own API and asserts a 2xx answer.
     fn post(&self, path: &str, body: &str) {
         use std::io::{Read, Write};
@@ -291,6 +302,26 @@ pub async fn glue_job(client: &aws_sdk_glue::Client, max_concurrent_runs: i32) -
         .execution_property(
             ExecutionProperty::builder()
                 .max_concurrent_runs(max_concurrent_runs)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// A new Glue crawler over an S3 path.
+pub async fn glue_crawler(client: &aws_sdk_glue::Client) -> String {
+    use aws_sdk_glue::types::{CrawlerTargets, S3Target};
+    let name = unique("crawler");
+    client
+        .create_crawler()
+        .name(&name)
+        .role("arn:aws:iam::123456789012:role/tributary-glue")
+        .database_name("tributary")
+        .targets(
+            CrawlerTargets::builder()
+                .s3_targets(S3Target::builder().path("s3://tributary-raw/raw/").build())
                 .build(),
         )
         .send()

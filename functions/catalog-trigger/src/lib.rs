@@ -1,0 +1,126 @@
+//! The catalog-trigger Lambda (ARCHITECTURE.md, flow step 3): the raw bucket's
+//! S3 `ObjectCreated` notifications reach it through the catalog queue (SQS,
+//! with its own dead-letter queue); for each message of a batch,
+//! [`tributary::catalog::trigger::handle_message`] starts the Glue job named
+//! after the object and records the run in the ledger; this crate turns the
+//! dispositions into the partial batch response (`ReportBatchItemFailures`),
+//! so only transient failures stay on the queue.
+//!
+//! Why a queue between S3 and the function, not a direct S3 invoke: the queue
+//! retries with a visibility timeout as often as its `maxReceiveCount` says
+//! and keeps what fails in a dead-letter queue with the reason, where ops can
+//! redrive it; a direct (asynchronous) S3 invoke is retried only twice, and
+//! batching keeps a burst of landed files to few invocations.
+
+pub mod aws;
+pub mod config;
+
+use std::time::Duration as StdDuration;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::Utc;
+use tokio::time::Instant;
+use tracing::{error, info};
+use tributary::catalog::trigger::{CatalogContext, handle_message};
+use tributary::lambda::sqs::{batch_response, received};
+use tributary::ports::clock::Clock;
+use tributary::ports::{JobTrigger, Ledger, Notifier, ObjectStore, WorkQueue};
+
+pub use config::CatalogConfig;
+
+/// The catalog trigger with its adapters, built once per container.
+pub struct CatalogTrigger<L, St, Q, N, J, C> {
+    pub ledger: L,
+    /// The raw bucket.
+    pub store: St,
+    /// The catalog queue and its dead-letter queue.
+    pub queue: Q,
+    pub notifier: N,
+    pub jobs: J,
+    pub clock: C,
+    pub config: CatalogConfig,
+}
+
+impl<L, St, Q, N, J, C> CatalogTrigger<L, St, Q, N, J, C>
+where
+    L: Ledger,
+    St: ObjectStore,
+    Q: WorkQueue,
+    N: Notifier,
+    J: JobTrigger,
+    C: Clock,
+{
+    /// Handles one batch; in-call retries end before `deadline`.
+    pub async fn handle(&self, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+        let ctx = CatalogContext {
+            ledger: &self.ledger,
+            store: &self.store,
+            queue: &self.queue,
+            notifier: &self.notifier,
+            jobs: &self.jobs,
+            clock: &self.clock,
+        };
+        let mut retry = Vec::new();
+        for (index, record) in event.records.iter().enumerate() {
+            let message = match received(index, record) {
+                Ok(message) => message,
+                Err(error) => {
+                    error!(%error, "Malformed SQS record; skipped.");
+                    continue;
+                }
+            };
+            let disposition = handle_message(&ctx, &self.config.settings, &message, deadline).await;
+            info!(message_id = %message.id, disposition = %serde_json::to_string(&disposition).unwrap_or_default(), "Message handled.");
+            if disposition.retry() {
+                retry.push(message.id.clone());
+            }
+        }
+        batch_response(retry)
+    }
+}
+
+/// The instant to stop waiting between attempts: the invocation's deadline
+/// (milliseconds since the epoch, from the Lambda context) less `reserve`.
+pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let remaining = StdDuration::from_millis(deadline_ms.saturating_sub(now_ms));
+    Instant::now() + remaining.saturating_sub(reserve)
+}
+
+#[cfg(test)]
+mod tests {
+    use tributary::catalog::event::{Notification, parse};
+
+    use super::*;
+
+    #[test]
+    fn the_sample_event_reads_as_a_received_s3_notification() {
+        let event: SqsEvent =
+            serde_json::from_str(include_str!("../../../events/catalog-trigger-sqs.json")).unwrap();
+        let message = received(0, &event.records[0]).unwrap();
+        assert_eq!(message.receive_count, 1);
+        let Notification::Objects(objects) = parse(&message.body).unwrap() else {
+            panic!("not an object notification");
+        };
+        assert_eq!(objects.len(), 1);
+        assert_eq!(
+            objects[0].key,
+            "raw/tenant=acme-retail/dataset=daily-sales/ingest_date=2026-11-21/sales 2026-11-21.csv"
+        );
+        assert!(objects[0].is_created());
+        let response = serde_json::to_value(batch_response([message.id.clone()])).unwrap();
+        assert_eq!(
+            response,
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": message.id}]})
+        );
+    }
+
+    #[test]
+    fn the_deadline_keeps_the_reserve_back() {
+        let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap();
+        let until = deadline(now_ms + 60_000, StdDuration::from_secs(5));
+        let left = until - Instant::now();
+        assert!(left <= StdDuration::from_secs(55) && left > StdDuration::from_secs(50));
+        assert!(deadline(now_ms + 1_000, StdDuration::from_secs(5)) <= Instant::now());
+    }
+}
