@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tributary::catalog::{CatalogSettings, CrawlerTemplate, JobNaming, JobOverrides};
-use tributary::lambda::{Env, EnvError};
+use tributary::lambda::{Env, EnvError, Reporting};
 
 /// How the catalog trigger works.
 #[derive(Debug, Clone)]
@@ -12,6 +12,8 @@ pub struct CatalogConfig {
     pub settings: CatalogSettings,
     /// Kept free at the end of an invocation: no in-call wait runs into it.
     pub reserve: Duration,
+    /// Alert digests and metrics (`TRIBUTARY_DIGEST_AFTER`, `TRIBUTARY_METRICS_NAMESPACE`).
+    pub reporting: Reporting,
 }
 
 impl CatalogConfig {
@@ -55,6 +57,7 @@ impl CatalogConfig {
         Ok(CatalogConfig {
             settings,
             reserve: Duration::from_secs(5),
+            reporting: Reporting::from_env(env, "catalog-trigger")?,
         })
     }
 }

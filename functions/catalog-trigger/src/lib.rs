@@ -18,11 +18,12 @@ pub mod config;
 use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::Utc;
 use tokio::time::Instant;
 use tracing::{error, info};
-use tributary::catalog::trigger::{CatalogContext, handle_message};
+use tributary::catalog::trigger::{CatalogContext, Disposition, ObjectOutcome, handle_message};
+use tributary::digest::RunNotices;
 use tributary::lambda::sqs::{batch_response, received};
+use tributary::metrics::{Metric, Metrics};
 use tributary::ports::clock::Clock;
 use tributary::ports::{JobTrigger, Ledger, Notifier, ObjectStore, WorkQueue};
 
@@ -52,11 +53,13 @@ where
 {
     /// Handles one batch; in-call retries end before `deadline`.
     pub async fn handle(&self, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+        let notices = RunNotices::new(&self.notifier, self.config.reporting.digest_after);
+        let mut metrics = self.config.reporting.metrics();
         let ctx = CatalogContext {
             ledger: &self.ledger,
             store: &self.store,
             queue: &self.queue,
-            notifier: &self.notifier,
+            notifier: &notices,
             jobs: &self.jobs,
             clock: &self.clock,
         };
@@ -71,24 +74,55 @@ where
             };
             let disposition = handle_message(&ctx, &self.config.settings, &message, deadline).await;
             info!(message_id = %message.id, disposition = %serde_json::to_string(&disposition).unwrap_or_default(), "Message handled.");
+            measure(&mut metrics, &disposition);
             if disposition.retry() {
                 retry.push(message.id.clone());
             }
         }
+        notices.flush().await;
+        metrics.emit(self.clock.now());
         batch_response(retry)
     }
 }
 
+/// Adds a message's job runs to the run's metrics, per tenant (the key's
+/// `tenant=` segment; the source is not known here).
+pub fn measure(metrics: &mut Metrics, disposition: &Disposition) {
+    let tenant = |key: &str| {
+        key.split('/')
+            .find_map(|s| s.strip_prefix("tenant="))
+            .unwrap_or("-")
+            .to_owned()
+    };
+    for object in &disposition.objects {
+        match object {
+            ObjectOutcome::Started { key, .. } => {
+                metrics.count(&tenant(key), "-", Metric::JobsStarted)
+            }
+            ObjectOutcome::Failed { key, .. } => {
+                metrics.count(&tenant(key), "-", Metric::JobsFailed)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// How long an invocation may wait when its deadline is unusable (the
+/// template's 120 s timeout).
+pub const FALLBACK_TIMEOUT: StdDuration = StdDuration::from_secs(120);
+
 /// The instant to stop waiting between attempts: the invocation's deadline
-/// (milliseconds since the epoch, from the Lambda context) less `reserve`.
+/// (milliseconds since the epoch, from the Lambda context) less `reserve`;
+/// when that is not in the future (`cargo lambda watch` sends a duration),
+/// [`FALLBACK_TIMEOUT`] less `reserve` from now.
 pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
-    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    let remaining = StdDuration::from_millis(deadline_ms.saturating_sub(now_ms));
-    Instant::now() + remaining.saturating_sub(reserve)
+    tributary::lambda::deadline(deadline_ms, reserve)
+        .unwrap_or_else(|| Instant::now() + FALLBACK_TIMEOUT.saturating_sub(reserve))
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
     use tributary::catalog::event::{Notification, parse};
 
     use super::*;
