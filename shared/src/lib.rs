@@ -12,9 +12,11 @@
 //!   completed only when the file is accepted.
 //! - [`poll`]: the poller's domain: which listed files are complete, new versions.
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
+//! - [`sla`]: the SLA monitor's domain: each rule's windows (expected arrival in
+//!   its time zone plus grace) and the run that records breaches and recoveries.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
-//!   ledger, work queue, notifier, job trigger, registry store), the clock, and
-//!   the versioned messages functions exchange.
+//!   ledger, work queue, notifier, job trigger, registry store, SLA store), the
+//!   clock, and the versioned messages functions exchange.
 //! - [`local`]: the ports on the filesystem and in process, for the demo,
 //!   on-premises runs and tests.
 //! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Glue,
@@ -39,3 +41,4 @@ pub mod poll;
 pub mod ports;
 pub mod registry;
 pub mod secrets;
+pub mod sla;
