@@ -13,7 +13,7 @@
 //!   (the publish failed) is published again by a later run.
 //! - [`SlaStore::advance_checkpoint`]: moves forward only.
 //!
-//! A breach is *active* while it is open or one of its notices is pending; the
+//! A breach is *active* while it is open or its recovered notice is pending; the
 //! monitor lists a tenant's active breaches each run ([`SlaStore::active_breaches`]).
 //!
 //! Adapters: the ledger's ([`crate::local::FileLedger`],
@@ -266,8 +266,9 @@ pub trait SlaStore: Send + Sync {
         breach: &Breach,
     ) -> impl Future<Output = Result<BreachOpening, SlaStoreError>> + Send;
 
-    /// Up to `limit` active breaches (open, or a notice pending) of `tenant`
-    /// whose deadline is at or after `since`, latest deadline first.
+    /// Up to `limit` active breaches of `tenant` (open, or the recovered
+    /// notice pending) whose deadline is at or after `since`, latest deadline
+    /// first.
     fn active_breaches(
         &self,
         tenant: &str,

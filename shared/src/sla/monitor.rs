@@ -161,12 +161,15 @@ pub struct SlaReport {
     pub now: DateTime<Utc>,
     /// Deadlines up to here were due for judgement (`now − settle`).
     pub judged_until: DateTime<Utc>,
-    /// Totals over `rules` (the `windows` total feeds the "SLA windows"
-    /// metric, `breached` the "SLA breaches" one).
+    /// Windows judged (the total over `rules`, as the next four).
     pub windows: usize,
+    /// Windows met by an ingested file.
     pub met: usize,
+    /// Breaches opened by this run: the "SLA breaches" metric.
     pub breached: usize,
+    /// Breaches this run resolved (their late file landed).
     pub recovered: usize,
+    /// Deadlines older than the catch-up bound, not judged.
     pub skipped: usize,
     /// Notifications published (late alerts and recovered notices).
     pub notified: usize,
@@ -208,8 +211,8 @@ struct Plan<'r> {
     source: &'r Source,
     rule: &'r Rule,
     timezone: &'r str,
-    /// The checkpoint as read (`None`: the rule was just started).
-    checkpoint: Option<DateTime<Utc>>,
+    /// The checkpoint as read.
+    checkpoint: DateTime<Utc>,
     /// Windows are judged after this.
     lower: DateTime<Utc>,
     windows: Vec<Window>,
@@ -338,7 +341,7 @@ async fn plan<'r, S: SlaStore>(
         source,
         rule,
         timezone: sla.timezone(tenant),
-        checkpoint: Some(checkpoint),
+        checkpoint,
         lower,
         windows: windows.windows,
         more: windows.more,
@@ -542,7 +545,7 @@ async fn run_tenant<L, S, N>(
         } else {
             report.judged_until
         };
-        if plan.checkpoint.is_none_or(|c| to > c) {
+        if to > plan.checkpoint {
             match ctx.store.advance_checkpoint(&plan.rule.id, to).await {
                 Ok(_) => plan.report.checkpoint = Some(to),
                 Err(e) => report.fail(&tenant.id, Some(&plan.rule.id), e.kind(), e.to_string()),

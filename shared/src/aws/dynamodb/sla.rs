@@ -7,9 +7,9 @@
 //!   Moved with `attribute_not_exists(pk) OR checkpoint < :to`: never back.
 //! - `sk` = `breach#` + the deadline (fixed-width UTC): `record`, the
 //!   [`Breach`] as JSON (the item's truth), and `rev`, a revision number every
-//!   write increments. While the breach is active (open, or a notice pending)
-//!   it also has `tenant_state` = `sla_active#TENANT` and `updated` = its
-//!   deadline, the keys of the `by_tenant_state` GSI: a tenant's active
+//!   write increments. While the breach is active (open, or its recovered
+//!   notice pending) it also has `tenant_state` = `sla_active#TENANT` and
+//!   `updated` = its deadline, the keys of the `by_tenant_state` GSI: a tenant's active
 //!   breaches are one Query on that GSI (`updated >= since`, newest first),
 //!   whatever rules they belong to, including rules since removed from the
 //!   registry. Once nothing is left to do the two attributes are removed and
