@@ -3,8 +3,12 @@
 //! them. Subjects are short and start with the tenant; bodies are plain text a
 //! person on call can act on without opening a console.
 
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
 use crate::failure::FailureKind;
 use crate::ports::notifier::{Notification, Severity};
+use crate::ports::sla_store::Breach;
 use crate::registry::NotifyPolicy;
 
 /// Event names (the `event` attribute subscriptions filter on).
@@ -15,6 +19,8 @@ pub mod event {
     pub const POST_ACTION_FAILED: &str = "post_action_failed";
     pub const POLL_FAILED: &str = "poll_failed";
     pub const MESSAGE_UNREADABLE: &str = "message_unreadable";
+    pub const FILE_LATE: &str = "file_late";
+    pub const FILE_RECOVERED: &str = "file_recovered";
     pub const JOB_FAILED: &str = "job_failed";
     pub const CRAWLER_FAILED: &str = "crawler_failed";
     pub const JOB_RUN_UNRECORDED: &str = "job_run_unrecorded";
@@ -289,6 +295,133 @@ pub fn job_run_unrecorded(
     }
 }
 
+/// `at` on the wall clock of `timezone` (`2026-11-23 06:00 Europe/Paris`);
+/// in UTC if the zone is unknown (a validated registry has none such).
+pub fn local_time(at: DateTime<Utc>, timezone: &str) -> String {
+    match timezone.parse::<Tz>() {
+        Ok(tz) => format!(
+            "{} {timezone}",
+            at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+        ),
+        Err(_) => format!("{} UTC", at.format("%Y-%m-%d %H:%M")),
+    }
+}
+
+/// Only the time of day of [`local_time`] (`06:00 Europe/Paris`).
+fn local_clock(at: DateTime<Utc>, timezone: &str) -> String {
+    match timezone.parse::<Tz>() {
+        Ok(tz) => format!("{} {timezone}", at.with_timezone(&tz).format("%H:%M")),
+        Err(_) => format!("{} UTC", at.format("%H:%M")),
+    }
+}
+
+/// A duration as people say it: `2 h 15 min`, `1 d 3 h`, `45 min`, `20 s`
+/// (whole minutes from one minute up; the sign is the caller's to say).
+pub fn duration_text(duration: Duration) -> String {
+    let seconds = duration.num_seconds().unsigned_abs();
+    if seconds < 60 {
+        return format!("{seconds} s");
+    }
+    let minutes = seconds / 60;
+    let parts = [
+        (minutes / (24 * 60), "d"),
+        (minutes % (24 * 60) / 60, "h"),
+        (minutes % 60, "min"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `2 h 15 min after` / `10 min before` / `at`: how `at` stands to `reference`.
+fn relative(at: DateTime<Utc>, reference: DateTime<Utc>) -> String {
+    let by = at - reference;
+    match by.num_seconds() {
+        0 => "exactly at".to_owned(),
+        s if s > 0 => format!("{} after", duration_text(by)),
+        _ => format!("{} before", duration_text(by)),
+    }
+}
+
+fn breach_lines(breach: &Breach) -> String {
+    format!(
+        "Tenant:  {}\nSource:  {}\nRule:    {}\nDataset: {}\n",
+        breach.tenant, breach.source, breach.rule, breach.dataset
+    )
+}
+
+/// No file of a rule was ingested by the deadline of a window.
+pub fn file_late(breach: &Breach) -> Notification {
+    let tz = breach.timezone.as_str();
+    let grace = breach.deadline - breach.expected;
+    Notification {
+        subject: format!(
+            "{}: file late for rule {}, expected {}",
+            breach.tenant,
+            breach.rule,
+            local_clock(breach.expected, tz)
+        ),
+        body: format!(
+            "{}\nNo file of this rule was ingested by its deadline.\n\
+             Expected: {} ({})\n\
+             Deadline: {}, after {} of grace\n\
+             Window:   files discovered after {} (the previous deadline) and ingested by the deadline\n\n\
+             What to do: check that the tenant uploaded the file to source {} (ask them if not); \
+             that the source's polls succeed (\"cannot poll source\" alerts, the poller's logs); \
+             and whether the file was rejected or failed (its alert, the ingest dead-letter \
+             queue). A \"recovered\" notice follows if this window's file lands late (one \
+             discovered before the next expected time, {}).\n",
+            breach_lines(breach),
+            local_time(breach.expected, tz),
+            breach.expected.format("%Y-%m-%dT%H:%M:%SZ"),
+            local_time(breach.deadline, tz),
+            duration_text(grace),
+            local_time(breach.window_start, tz),
+            breach.source,
+            local_time(breach.next_expected, tz),
+        ),
+        tenant: breach.tenant.clone(),
+        severity: Severity::Error,
+        event: event::FILE_LATE.to_owned(),
+    }
+}
+
+/// The late file of a breach landed after all: how late it was. `None` for a
+/// breach that is not recovered.
+pub fn file_recovered(breach: &Breach) -> Option<Notification> {
+    let recovery = breach.recovery.as_ref()?;
+    let tz = breach.timezone.as_str();
+    let late = relative(recovery.ingested_at, breach.expected);
+    Some(Notification {
+        subject: format!(
+            "{}: late file for rule {} landed {late} the expected {}",
+            breach.tenant,
+            breach.rule,
+            local_clock(breach.expected, tz)
+        ),
+        body: format!(
+            "{}File:    {}\n\n\
+             The file expected at {} arrived {late} the expected {} ({} the deadline).\n\
+             Discovered on the server: {}\n\
+             Ingested:                 {}\n\n\
+             Nothing to do: this closes the late-file alert for that window.\n",
+            breach_lines(breach),
+            recovery.path,
+            local_time(breach.expected, tz),
+            local_clock(breach.expected, tz),
+            relative(recovery.ingested_at, breach.deadline),
+            local_time(recovery.discovered_at, tz),
+            local_time(recovery.ingested_at, tz),
+        ),
+        tenant: breach.tenant.clone(),
+        severity: Severity::Info,
+        event: event::FILE_RECOVERED.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +454,103 @@ mod tests {
         );
         assert!(n.subject.contains("misconfigured"));
         assert!(n.body.contains("secret x does not exist") && n.body.contains("redrive"));
+    }
+
+    fn breach() -> Breach {
+        use crate::ports::sla_store::{BreachState, Notice};
+        Breach {
+            tenant: "acme".into(),
+            source: "acme-ftp".into(),
+            rule: "orders".into(),
+            dataset: "sales".into(),
+            timezone: "Europe/Paris".into(),
+            window_start: "2026-11-20T05:30:00Z".parse().unwrap(),
+            expected: "2026-11-23T05:00:00Z".parse().unwrap(),
+            deadline: "2026-11-23T05:30:00Z".parse().unwrap(),
+            next_expected: "2026-11-24T05:00:00Z".parse().unwrap(),
+            state: BreachState::Open,
+            opened_at: "2026-11-23T05:35:00Z".parse().unwrap(),
+            opened_by: "run-1".into(),
+            late_alert: Notice::Pending,
+            recovery: None,
+        }
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(duration_text(Duration::minutes(135)), "2 h 15 min");
+        assert_eq!(duration_text(Duration::minutes(45)), "45 min");
+        assert_eq!(duration_text(Duration::hours(2)), "2 h");
+        assert_eq!(
+            duration_text(Duration::minutes(27 * 60 + 5)),
+            "1 d 3 h 5 min"
+        );
+        assert_eq!(duration_text(Duration::seconds(20)), "20 s");
+        assert_eq!(duration_text(Duration::seconds(-90)), "1 min");
+        assert_eq!(duration_text(Duration::seconds(119)), "1 min");
+    }
+
+    #[test]
+    fn the_late_alert_names_the_window_in_the_tenant_s_time_and_what_to_check() {
+        let n = file_late(&breach());
+        assert_eq!(
+            n.subject,
+            "acme: file late for rule orders, expected 06:00 Europe/Paris"
+        );
+        for part in [
+            "Source:  acme-ftp",
+            "Dataset: sales",
+            "Expected: 2026-11-23 06:00 Europe/Paris (2026-11-23T05:00:00Z)",
+            "Deadline: 2026-11-23 06:30 Europe/Paris, after 30 min of grace",
+            "files discovered after 2026-11-20 06:30 Europe/Paris",
+            "What to do",
+            "dead-letter",
+        ] {
+            assert!(n.body.contains(part), "{part:?} missing from:\n{}", n.body);
+        }
+        assert_eq!(
+            (n.severity, n.event.as_str()),
+            (Severity::Error, "file_late")
+        );
+        assert_eq!(n.tenant, "acme");
+    }
+
+    #[test]
+    fn the_recovered_notice_says_how_late_the_file_was() {
+        use crate::ports::sla_store::{BreachState, Notice, Recovery};
+        let mut b = breach();
+        assert!(file_recovered(&b).is_none());
+        b.state = BreachState::Recovered;
+        b.recovery = Some(Recovery {
+            source: "acme-ftp".into(),
+            path: "/out/sales_2026-11-23.csv".into(),
+            discovered_at: "2026-11-23T07:10:00Z".parse().unwrap(),
+            ingested_at: "2026-11-23T07:15:00Z".parse().unwrap(),
+            resolved_at: "2026-11-23T07:20:00Z".parse().unwrap(),
+            notice: Notice::Pending,
+        });
+        let n = file_recovered(&b).unwrap();
+        assert_eq!(
+            n.subject,
+            "acme: late file for rule orders landed 2 h 15 min after the expected 06:00 Europe/Paris"
+        );
+        assert!(
+            n.body.contains(
+                "arrived 2 h 15 min after the expected 06:00 Europe/Paris \
+                 (1 h 45 min after the deadline)"
+            ),
+            "{}",
+            n.body
+        );
+        assert!(n.body.contains("File:    /out/sales_2026-11-23.csv"));
+        assert!(
+            n.body
+                .contains("Ingested:                 2026-11-23 08:15 Europe/Paris")
+        );
+        assert_eq!(
+            (n.severity, n.event.as_str()),
+            (Severity::Info, "file_recovered")
+        );
     }
 
     #[test]

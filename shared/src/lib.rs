@@ -17,9 +17,11 @@
 //!   Glue job runs, recorded in the ledger.
 //! - [`percent`]: strict percent-decoding (S3 event keys, lineage metadata).
 //! - [`secrets`]: secrets by reference: the port and its local adapter.
+//! - [`sla`]: the SLA monitor's domain: each rule's windows (expected arrival in
+//!   its time zone plus grace) and the run that records breaches and recoveries.
 //! - [`ports`]: the traits the domain reaches the outside through (object store,
-//!   ledger, work queue, notifier, job trigger, registry store), the clock, and
-//!   the versioned messages functions exchange.
+//!   ledger, work queue, notifier, job trigger, registry store, SLA store), the
+//!   clock, and the versioned messages functions exchange.
 //! - [`local`]: the ports on the filesystem and in process, for the demo,
 //!   on-premises runs and tests.
 //! - [`aws`]: the same ports (and secrets) on S3, DynamoDB, SQS, SNS, Glue,
@@ -36,8 +38,8 @@
 
 pub mod alerts;
 pub mod aws;
-pub mod digest;
 pub mod catalog;
+pub mod digest;
 pub mod engine;
 pub mod failure;
 pub mod ftp;
@@ -51,3 +53,4 @@ pub mod ports;
 pub mod redrive;
 pub mod registry;
 pub mod secrets;
+pub mod sla;

@@ -353,6 +353,11 @@ async fn ledger_by_state_is_newest_first() {
 }
 
 #[tokio::test]
+async fn ledger_by_state_since_is_bounded_by_the_last_change() {
+    contract::ledger_by_state_since_is_bounded_by_the_last_change(&ledger().await).await;
+}
+
+#[tokio::test]
 async fn ledger_releases_only_unleased_claims() {
     contract::ledger_releases_only_unleased_claims(&ledger().await).await;
 }
@@ -481,6 +486,81 @@ async fn ledger_racing_leases_have_one_winner() {
         }
     );
     assert_eq!(ledger.get(&version).await.unwrap().unwrap().attempts, 1);
+}
+
+// SLA store: the ledger's, in a fresh table per test.
+
+#[tokio::test]
+async fn sla_store_checkpoints_only_move_forward() {
+    contract::sla_store_checkpoints_only_move_forward(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn sla_store_opens_a_breach_once() {
+    contract::sla_store_opens_a_breach_once(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn sla_store_resolves_once_and_tracks_notices() {
+    contract::sla_store_resolves_once_and_tracks_notices(&ledger().await).await;
+}
+
+#[tokio::test]
+async fn sla_store_lists_active_breaches_latest_first() {
+    contract::sla_store_lists_active_breaches_latest_first(&ledger().await).await;
+}
+
+/// Finished breaches leave the GSI (a sparse use of it): the index holds only
+/// what the monitor still has to do.
+#[tokio::test]
+async fn sla_breaches_leave_the_index_once_finished() {
+    use tributary::ports::{Breach, BreachState, Notice, Recovery, SlaStore};
+    let client = moto().dynamodb().await;
+    let table = unique("tributary-ledger");
+    DynamoLedger::create_table(&client, &table).await.unwrap();
+    let ledger = DynamoLedger::new(client.clone(), &table);
+    let deadline: chrono::DateTime<chrono::Utc> = "2026-11-21T06:30:00Z".parse().unwrap();
+    let breach = Breach {
+        tenant: "acme".into(),
+        source: "acme-ftp".into(),
+        rule: "orders".into(),
+        dataset: "orders".into(),
+        timezone: "UTC".into(),
+        window_start: deadline - chrono::Duration::days(1),
+        expected: deadline - chrono::Duration::minutes(30),
+        deadline,
+        next_expected: deadline + chrono::Duration::hours(23) + chrono::Duration::minutes(30),
+        state: BreachState::Open,
+        opened_at: deadline,
+        opened_by: "run".into(),
+        late_alert: Notice::NotWanted,
+        recovery: None,
+    };
+    ledger.open_breach(&breach).await.unwrap();
+    let indexed = || async {
+        client
+            .scan()
+            .table_name(&table)
+            .index_name(dynamodb::BY_TENANT_STATE)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .iter()
+            .map(|item| item[dynamodb::TENANT_STATE].as_s().unwrap().clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(indexed().await, ["sla_active#acme"]);
+    let recovery = Recovery {
+        source: "acme-ftp".into(),
+        path: "/out/orders.csv".into(),
+        discovered_at: deadline,
+        ingested_at: deadline,
+        resolved_at: deadline,
+        notice: Notice::NotWanted,
+    };
+    ledger.resolve("orders", deadline, &recovery).await.unwrap();
+    assert!(indexed().await.is_empty());
 }
 
 // Registry store: in a fresh ledger table per test.

@@ -158,6 +158,15 @@ async fn ledger_by_state_is_newest_first() {
 }
 
 #[tokio::test]
+async fn ledger_by_state_since_is_bounded_by_the_last_change() {
+    on_disk_too(|l| async move {
+        contract::ledger_by_state_since_is_bounded_by_the_last_change(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn ledger_releases_only_unleased_claims() {
     on_disk_too(|l| async move {
         contract::ledger_releases_only_unleased_claims(&l).await;
@@ -285,6 +294,69 @@ async fn queue_explicit_dead_letter_keeps_reason() {
 async fn queue_return_dead_letter_is_visible_at_once() {
     let (queue, _) = queue(5);
     contract::queue_return_dead_letter_is_visible_at_once(&queue).await;
+}
+
+// SLA store: the ledger's, in memory and on disk (reopened, it must agree).
+
+async fn sla_on_disk_too<F, Fut>(scenario: F)
+where
+    F: Fn(FileLedger) -> Fut,
+    Fut: std::future::Future<Output = FileLedger>,
+{
+    use tributary::ports::SlaStore;
+    scenario(FileLedger::in_memory()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = scenario(FileLedger::open(dir.path()).unwrap()).await;
+    let reopened = FileLedger::open(dir.path()).unwrap();
+    let since: DateTime<Utc> = "2000-01-01T00:00:00Z".parse().unwrap();
+    for tenant in ["acme", "globex"] {
+        assert_eq!(
+            store.active_breaches(tenant, since, 1000).await.unwrap(),
+            reopened.active_breaches(tenant, since, 1000).await.unwrap()
+        );
+    }
+    for rule in ["orders", "invoices"] {
+        assert_eq!(
+            store.checkpoint(rule).await.unwrap(),
+            reopened.checkpoint(rule).await.unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn sla_store_checkpoints_only_move_forward() {
+    sla_on_disk_too(|s| async move {
+        contract::sla_store_checkpoints_only_move_forward(&s).await;
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sla_store_opens_a_breach_once() {
+    sla_on_disk_too(|s| async move {
+        contract::sla_store_opens_a_breach_once(&s).await;
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sla_store_resolves_once_and_tracks_notices() {
+    sla_on_disk_too(|s| async move {
+        contract::sla_store_resolves_once_and_tracks_notices(&s).await;
+        s
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sla_store_lists_active_breaches_latest_first() {
+    sla_on_disk_too(|s| async move {
+        contract::sla_store_lists_active_breaches_latest_first(&s).await;
+        s
+    })
+    .await;
 }
 
 // Notifier and job trigger.

@@ -7,7 +7,8 @@
 //! - `rev`: a revision number every write increments;
 //! - `state`, `tenant_state` (`STATE#TENANT`) and `updated` (fixed-width UTC,
 //!   so it sorts as text): the `by_tenant_state` GSI serves "files of tenant T
-//!   in state S, newest first".
+//!   in state S, newest first" (`by_state`), and, with a key condition on
+//!   `updated`, "… changed at or after a time" (`by_state_since`).
 //!
 //! Every write is conditional. `claim` puts with `attribute_not_exists(pk)`;
 //! a transition reads the item (strongly consistent), decides in Rust exactly as
@@ -18,8 +19,10 @@
 //! keys with backoff.
 //!
 //! The same table holds the poller's observations (`observations.rs`: items
-//! under `obs#…` that expire through the table's TTL on [`EXPIRES_AT`]) and
-//! the registry's versions (`registry.rs`: [`DynamoRegistryStore`]).
+//! under `obs#…` that expire through the table's TTL on [`EXPIRES_AT`]), the
+//! registry's versions (`registry.rs`: [`DynamoRegistryStore`]) and the SLA
+//! monitor's checkpoints and breaches (`sla.rs`: items under `sla#…`, active
+//! breaches in the GSI under `sla_active#TENANT`).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration as StdDuration;
@@ -43,6 +46,7 @@ use crate::ports::ledger::{
 
 mod observations;
 mod registry;
+mod sla;
 
 pub use registry::{DynamoRegistryStore, MAX_DYNAMO_REGISTRY_BYTES};
 
@@ -411,6 +415,58 @@ impl DynamoLedger {
     }
 }
 
+impl DynamoLedger {
+    /// Up to `limit` items of `tenant` in `state` (changed at or after
+    /// `since`), newest first: a Query on the `by_tenant_state` GSI, page
+    /// after page.
+    async fn query_tenant_state(
+        &self,
+        tenant: &str,
+        state: FileState,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, LedgerError> {
+        let condition = match since {
+            Some(_) => "#ts = :ts AND #u >= :since",
+            None => "#ts = :ts",
+        };
+        let mut records = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        while records.len() < limit {
+            let page = i32::try_from(limit - records.len()).unwrap_or(i32::MAX);
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_TENANT_STATE)
+                .key_condition_expression(condition)
+                .expression_attribute_names("#ts", TENANT_STATE)
+                .expression_attribute_values(":ts", s(tenant_state(tenant, state)));
+            if let Some(since) = since {
+                query = query
+                    .expression_attribute_names("#u", UPDATED)
+                    .expression_attribute_values(":since", s(updated(since)));
+            }
+            let out = query
+                .scan_index_forward(false)
+                .limit(page)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| error(&self.table, "by state", e))?;
+            for item in out.items() {
+                records.push(self.parse(item)?.0);
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        records.truncate(limit);
+        Ok(records)
+    }
+}
+
 /// Waits before batch attempt `attempt` (exponential, from 100 ms up to
 /// 3.2 s), or gives up once [`BATCH_RETRIES`] retries left `pending` keys or
 /// items (`what`) unprocessed: the table is throttling us.
@@ -620,33 +676,17 @@ impl Ledger for DynamoLedger {
         state: FileState,
         limit: usize,
     ) -> Result<Vec<FileRecord>, LedgerError> {
-        let mut records = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        while records.len() < limit {
-            let page = i32::try_from(limit - records.len()).unwrap_or(i32::MAX);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_TENANT_STATE)
-                .key_condition_expression("#ts = :ts")
-                .expression_attribute_names("#ts", TENANT_STATE)
-                .expression_attribute_values(":ts", s(tenant_state(tenant, state)))
-                .scan_index_forward(false)
-                .limit(page)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| error(&self.table, "by state", e))?;
-            for item in out.items() {
-                records.push(self.parse(item)?.0);
-            }
-            match out.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        records.truncate(limit);
-        Ok(records)
+        self.query_tenant_state(tenant, state, None, limit).await
+    }
+
+    async fn by_state_since(
+        &self,
+        tenant: &str,
+        state: FileState,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, LedgerError> {
+        self.query_tenant_state(tenant, state, Some(since), limit)
+            .await
     }
 }

@@ -1,8 +1,10 @@
 //! The embedded ledger: every item in one JSON file (`ledger.json`) under a
 //! directory, held in memory behind a mutex and rewritten atomically after each
 //! change (the new state is written before it replaces the old in memory, so a
-//! failed write changes nothing). The poller's observations live in the same
-//! file: this ledger is also the [`ObservationStore`].
+//! failed write changes nothing). The poller's observations and the SLA
+//! monitor's checkpoints and breaches live in the same file: this ledger is
+//! also the [`ObservationStore`] and the [`SlaStore`](crate::ports::SlaStore)
+//! (`file_ledger/sla.rs`).
 //!
 //! Chosen over SQLite because the demo holds hundreds of items, not millions,
 //! and `rusqlite`'s bundled C build would add a minute to every clean build for
@@ -21,6 +23,9 @@ use crate::poll::select::{FileVersion, Observation};
 use crate::ports::ledger::{
     Claim, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };
+use crate::ports::sla_store::Breach;
+
+mod sla;
 
 /// The format this build writes.
 const FORMAT: u32 = 1;
@@ -30,6 +35,17 @@ struct Stored {
     format: u32,
     files: Vec<FileRecord>,
     observations: Vec<StoredObservation>,
+    /// Absent in files written before the SLA monitor existed.
+    #[serde(default)]
+    sla_checkpoints: Vec<StoredCheckpoint>,
+    #[serde(default)]
+    sla_breaches: Vec<Breach>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredCheckpoint {
+    rule: String,
+    checkpoint: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +59,9 @@ struct StoredObservation {
 struct State {
     files: HashMap<FileVersion, FileRecord>,
     observations: HashMap<(String, String), Observation>,
+    sla_checkpoints: HashMap<String, DateTime<Utc>>,
+    /// By rule and deadline.
+    sla_breaches: HashMap<(String, DateTime<Utc>), Breach>,
 }
 
 impl State {
@@ -65,10 +84,23 @@ impl State {
             })
             .collect();
         observations.sort_by(|a, b| (&a.source, &a.path).cmp(&(&b.source, &b.path)));
+        let mut sla_checkpoints: Vec<StoredCheckpoint> = self
+            .sla_checkpoints
+            .iter()
+            .map(|(rule, checkpoint)| StoredCheckpoint {
+                rule: rule.clone(),
+                checkpoint: *checkpoint,
+            })
+            .collect();
+        sla_checkpoints.sort_by(|a, b| a.rule.cmp(&b.rule));
+        let mut sla_breaches: Vec<Breach> = self.sla_breaches.values().cloned().collect();
+        sla_breaches.sort_by(|a, b| (&a.rule, a.deadline).cmp(&(&b.rule, b.deadline)));
         Stored {
             format: FORMAT,
             files,
             observations,
+            sla_checkpoints,
+            sla_breaches,
         }
     }
 }
@@ -127,6 +159,18 @@ impl FileLedger {
         for o in stored.observations {
             state.observations.insert((o.source, o.path), o.observation);
         }
+        for c in stored.sla_checkpoints {
+            state.sla_checkpoints.insert(c.rule, c.checkpoint);
+        }
+        for breach in stored.sla_breaches {
+            let key = (breach.rule.clone(), breach.deadline);
+            if state.sla_breaches.insert(key, breach.clone()).is_some() {
+                return Err(corrupt(format!(
+                    "two breaches of rule {} at {}",
+                    breach.rule, breach.deadline
+                )));
+            }
+        }
         Ok(FileLedger {
             path: Some(path),
             state: Mutex::new(state),
@@ -146,11 +190,11 @@ impl FileLedger {
     }
 
     /// Applies `change` to a copy of the state, persists the copy, then keeps it.
-    fn update<T>(
+    fn update<T, E: From<LedgerError>>(
         &self,
         op: &'static str,
-        change: impl FnOnce(&mut State) -> Result<T, LedgerError>,
-    ) -> Result<T, LedgerError> {
+        change: impl FnOnce(&mut State) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut guard = self.lock();
         let mut next = guard.clone();
         let out = change(&mut next)?;
@@ -270,12 +314,19 @@ impl FileLedger {
         })
     }
 
-    fn by_state_now(&self, tenant: &str, state: FileState, limit: usize) -> Vec<FileRecord> {
+    fn by_state_now(
+        &self,
+        tenant: &str,
+        state: FileState,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Vec<FileRecord> {
         let mut found: Vec<FileRecord> = self
             .lock()
             .files
             .values()
             .filter(|r| r.tenant == tenant && r.state == state)
+            .filter(|r| since.is_none_or(|since| r.updated_at >= since))
             .cloned()
             .collect();
         found.sort_by(|a, b| {
@@ -353,7 +404,17 @@ impl Ledger for FileLedger {
         state: FileState,
         limit: usize,
     ) -> Result<Vec<FileRecord>, LedgerError> {
-        Ok(self.by_state_now(tenant, state, limit))
+        Ok(self.by_state_now(tenant, state, None, limit))
+    }
+
+    async fn by_state_since(
+        &self,
+        tenant: &str,
+        state: FileState,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, LedgerError> {
+        Ok(self.by_state_now(tenant, state, Some(since), limit))
     }
 }
 

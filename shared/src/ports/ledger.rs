@@ -482,4 +482,16 @@ pub trait Ledger: Send + Sync {
         state: FileState,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<FileRecord>, LedgerError>> + Send;
+
+    /// Up to `limit` items of `tenant` in `state` whose last change
+    /// (`updated_at`) is at or after `since`, most recently changed first
+    /// (the SLA monitor's evidence of arrivals: an ingested file's
+    /// `updated_at` is when it landed, never before its `discovered_at`).
+    fn by_state_since(
+        &self,
+        tenant: &str,
+        state: FileState,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<FileRecord>, LedgerError>> + Send;
 }

@@ -1,7 +1,7 @@
 //! The ports: the small traits through which the domain reaches the outside world
-//! (object store, ledger, work queue, notifier, job trigger, registry store), the
-//! clock they read, and the messages that travel between functions. Two adapter
-//! sets implement them: [`crate::local`] (filesystem, in-process) and
+//! (object store, ledger, work queue, notifier, job trigger, registry store, SLA
+//! store), the clock they read, and the messages that travel between functions.
+//! Two adapter sets implement them: [`crate::local`] (filesystem, in-process) and
 //! [`crate::aws`]; one contract suite (`shared/tests/contract/`) runs against both.
 //!
 //! Every error type here has `kind()`, mapping it onto the failure taxonomy.
@@ -15,6 +15,7 @@ pub mod messages;
 pub mod notifier;
 pub mod object_store;
 pub mod registry_store;
+pub mod sla_store;
 pub mod work_queue;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -28,4 +29,8 @@ pub use object_store::{
     CompletedPart, Metadata, MultipartUpload, ObjectInfo, ObjectStore, ObjectStoreError,
 };
 pub use registry_store::{RegistryStore, RegistryStoreError, StoredRegistry};
+pub use sla_store::{
+    Breach, BreachOpening, BreachState, Notice, NoticeKind, Recovery, Resolution, SlaStore,
+    SlaStoreError,
+};
 pub use work_queue::{DeadLetter, OutgoingMessage, QueueError, Received, WorkQueue};

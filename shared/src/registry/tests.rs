@@ -378,6 +378,26 @@ fn an_empty_registry_is_reported() {
     );
 }
 
+#[test]
+fn schedules_that_never_fire_and_graces_beyond_a_year_are_reported() {
+    let text = BASE.replace(
+        "        directories: [/in]\n",
+        "        directories: [/in]\n        poll_schedule: \"0 0 30 2 *\"\n",
+    ) + "            sla: {expected: \"0 6 31 4 *\", grace_minutes: 600000}\n";
+    let registry = Registry::from_yaml_str(&text).unwrap();
+    assert_eq!(
+        messages(&registry),
+        [
+            "tenants[0].sources[0].poll_schedule: cron expression \"0 0 30 2 *\" never fires (no month has that day)",
+            "tenants[0].sources[0].rules[0].sla.expected: cron expression \"0 6 31 4 *\" never fires (no month has that day)",
+            "tenants[0].sources[0].rules[0].sla.grace_minutes: must be at most 527040 (a year), got 600000",
+        ]
+    );
+    // A leap day fires (every four years).
+    let text = BASE.to_owned() + "            sla: {expected: \"0 6 29 2 *\"}\n";
+    assert!(messages(&Registry::from_yaml_str(&text).unwrap()).is_empty());
+}
+
 /// One registry with every kind of mistake: all of them are reported, in document
 /// order, and the secrets written inline appear nowhere.
 #[test]

@@ -9,6 +9,7 @@ use croner::parser::{CronParser, Seconds, Year};
 use super::model::{PostAction, Quote, Registry, Rule, Source, Tenant};
 use super::secret::SecretRef;
 use crate::engine::spec::{Format, Limits};
+use crate::sla::windows::MAX_GRACE_MINUTES;
 
 /// The only registry format version this build understands.
 pub const REGISTRY_VERSION: u32 = 1;
@@ -187,6 +188,15 @@ impl Checker {
         }
         if let Some(sla) = &rule.sla {
             self.cron(&format!("{at}.sla.expected"), &sla.expected);
+            if sla.grace_minutes > MAX_GRACE_MINUTES {
+                self.report(
+                    format!("{at}.sla.grace_minutes"),
+                    format!(
+                        "must be at most {MAX_GRACE_MINUTES} (a year), got {}",
+                        sla.grace_minutes
+                    ),
+                );
+            }
             if let Some(timezone) = &sla.timezone {
                 self.timezone(&format!("{at}.sla.timezone"), timezone);
             }
@@ -400,11 +410,17 @@ impl Checker {
     }
 
     fn cron(&mut self, at: &str, expression: &str) {
-        if let Err(reason) = parse_cron(expression) {
-            self.report(
+        match parse_cron(expression) {
+            Err(reason) => self.report(
                 at,
                 format!("invalid cron expression {expression:?}: {reason}"),
-            );
+            ),
+            // A valid expression for a day no month has (`0 6 31 2 *`).
+            Ok(cron) if cron.find_next_occurrence(&cron_epoch(), false).is_err() => self.report(
+                at,
+                format!("cron expression {expression:?} never fires (no month has that day)"),
+            ),
+            Ok(_) => {}
         }
     }
 
@@ -453,6 +469,14 @@ pub fn check_id(id: &str) -> Result<(), String> {
             "{id:?} is not a valid id: use 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit"
         ))
     }
+}
+
+/// Where "does it ever fire" is searched from (croner searches up to year
+/// 5000, so a leap day is found from any start).
+fn cron_epoch() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
 }
 
 /// Parses a standard 5-field cron expression (minute hour day-of-month month

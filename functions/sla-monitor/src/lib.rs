@@ -1,0 +1,169 @@
+//! The SLA monitor Lambda (ARCHITECTURE.md, flow step 4). On its EventBridge
+//! schedule it runs [`tributary::sla::monitor`] over the current registry:
+//! windows whose deadline passed without an ingested file become breaches
+//! (one alert each), and late files that landed send a "recovered" notice.
+//! The response is the run's report.
+//!
+//! Events: the EventBridge scheduled event, whose `time` is the run's "now"
+//! (so a retried invocation decides as the first did; the clock when it has
+//! none), or `{}` to run now by hand (`aws lambda invoke`).
+//!
+//! An invocation with a failed step (the table or topic unreachable, a rule
+//! whose schedule cannot be evaluated) logs its report and returns an error,
+//! so that the Lambda's error metric and alarm see it; the other rules were
+//! handled, and the next run (or Lambda's retry of the same event) takes the
+//! failed ones again: every write is conditional, nothing is alerted twice.
+//!
+//! Everything here is glue: the event in, the domain called, the response out.
+
+pub mod aws;
+pub mod config;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::error;
+use tributary::lambda::{RegistryCache, RegistryCacheError};
+use tributary::ports::Ledger;
+use tributary::ports::notifier::Notifier;
+use tributary::ports::registry_store::RegistryStore;
+use tributary::ports::sla_store::SlaStore;
+use tributary::sla::{SlaContext, SlaReport, run};
+
+pub use config::SlaMonitorConfig;
+
+/// The SLA monitor with its adapters, built once per container.
+pub struct SlaMonitor<L, R, N> {
+    /// The ledger: the evidence of arrivals, and the SLA store.
+    pub ledger: L,
+    pub registry: RegistryCache<R>,
+    pub notifier: N,
+    pub config: SlaMonitorConfig,
+}
+
+/// The events the SLA monitor understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The schedule fired at `time` (`None`: a hand-made event; now).
+    Schedule { time: Option<DateTime<Utc>> },
+}
+
+#[derive(Deserialize)]
+struct Scheduled {
+    #[serde(default)]
+    time: Option<DateTime<Utc>>,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SlaMonitorError {
+    #[error("unrecognised event: {0}")]
+    UnknownEvent(String),
+    #[error("registry: {0}")]
+    Registry(#[from] RegistryCacheError),
+    /// Some steps failed; the report (logged) says which, and what was done.
+    #[error(
+        "{} step(s) of the SLA monitor failed, the first: {}; the next run retries them",
+        report.failures.len(),
+        report.failures.first().map_or_else(String::new, |f| format!(
+            "tenant {} rule {}: {} ({})",
+            f.tenant,
+            f.rule.as_deref().unwrap_or("-"),
+            f.error,
+            f.kind
+        ))
+    )]
+    Failed { report: Box<SlaReport> },
+}
+
+impl Event {
+    /// An EventBridge scheduled event (`detail-type` `Scheduled Event`), or
+    /// `{}`; anything else is refused, not guessed.
+    pub fn parse(payload: Value) -> Result<Event, SlaMonitorError> {
+        if payload.as_object().is_some_and(|o| o.is_empty()) {
+            return Ok(Event::Schedule { time: None });
+        }
+        if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+            let scheduled: Scheduled = serde_json::from_value(payload)
+                .map_err(|e| SlaMonitorError::UnknownEvent(e.to_string()))?;
+            return Ok(Event::Schedule {
+                time: scheduled.time,
+            });
+        }
+        Err(SlaMonitorError::UnknownEvent(
+            "expected an EventBridge scheduled event or {}".into(),
+        ))
+    }
+}
+
+impl<L, R, N> SlaMonitor<L, R, N>
+where
+    L: Ledger + SlaStore,
+    R: RegistryStore,
+    N: Notifier,
+{
+    /// Handles one invocation; `run_id` (the invocation's request id) marks
+    /// the breaches it opens.
+    pub async fn handle(&self, payload: Value, run_id: &str) -> Result<SlaReport, SlaMonitorError> {
+        let Event::Schedule { time } = Event::parse(payload)?;
+        let now = time.unwrap_or_else(Utc::now);
+        let current = self.registry.current().await?;
+        let ctx = SlaContext {
+            ledger: &self.ledger,
+            store: &self.ledger,
+            notifier: &self.notifier,
+            run_id,
+        };
+        let report = run(&ctx, &current.registry, now, self.config.settings).await;
+        if report.failures.is_empty() {
+            return Ok(report);
+        }
+        let json = serde_json::to_string(&report).unwrap_or_default();
+        error!(registry_version = current.version, report = %json, "SLA monitor run with failures.");
+        Err(SlaMonitorError::Failed {
+            report: Box::new(report),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: &str) -> Result<Event, SlaMonitorError> {
+        Event::parse(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn the_sample_event_gives_the_run_its_time() {
+        let parsed = event(include_str!("../../../events/sla-monitor-schedule.json")).unwrap();
+        assert_eq!(
+            parsed,
+            Event::Schedule {
+                time: Some("2026-11-21T06:00:00Z".parse().unwrap())
+            }
+        );
+        assert_eq!(event("{}").unwrap(), Event::Schedule { time: None });
+        assert_eq!(
+            event(r#"{"detail-type":"Scheduled Event","source":"aws.events"}"#).unwrap(),
+            Event::Schedule { time: None },
+            "no time: the clock's"
+        );
+    }
+
+    #[test]
+    fn other_payloads_are_refused_not_guessed() {
+        for json in [
+            r#"{"detail-type":"Object Created","source":"aws.s3","time":"2026-11-21T06:00:00Z"}"#,
+            r#"{"detail-type":"Scheduled Event","time":"yesterday"}"#,
+            r#"{"Records":[]}"#,
+            "[]",
+            "null",
+        ] {
+            assert!(
+                matches!(event(json), Err(SlaMonitorError::UnknownEvent(_))),
+                "{json}"
+            );
+        }
+    }
+}
