@@ -4,11 +4,11 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use tributary::lambda::{Env, EnvError};
+use tributary::lambda::{Env, EnvError, Reporting};
 use tributary::sla::SlaSettings;
 
 /// How the SLA monitor works.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SlaMonitorConfig {
     /// `max_catch_up` from `TRIBUTARY_SLA_MAX_CATCH_UP_HOURS` (default 24,
     /// 1–720) and `max_windows` from `TRIBUTARY_SLA_MAX_WINDOWS` (default 200,
@@ -16,6 +16,8 @@ pub struct SlaMonitorConfig {
     pub settings: SlaSettings,
     /// How long a loaded registry is reused (`TRIBUTARY_REGISTRY_TTL_SECS`, default 60).
     pub registry_ttl: StdDuration,
+    /// Metrics (`TRIBUTARY_METRICS_NAMESPACE`).
+    pub reporting: Reporting,
 }
 
 impl SlaMonitorConfig {
@@ -37,6 +39,7 @@ impl SlaMonitorConfig {
                 60,
                 0..=3600,
             )?),
+            reporting: Reporting::from_env(env, "sla-monitor")?,
         })
     }
 }

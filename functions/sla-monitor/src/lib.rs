@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::error;
 use tributary::lambda::{RegistryCache, RegistryCacheError};
+use tributary::metrics::{Metric, Metrics};
 use tributary::ports::Ledger;
 use tributary::ports::notifier::Notifier;
 use tributary::ports::registry_store::RegistryStore;
@@ -115,6 +116,9 @@ where
             run_id,
         };
         let report = run(&ctx, &current.registry, now, self.config.settings).await;
+        let mut metrics = self.config.reporting.metrics();
+        measure(&mut metrics, &report);
+        metrics.emit(Utc::now());
         if report.failures.is_empty() {
             return Ok(report);
         }
@@ -123,6 +127,32 @@ where
         Err(SlaMonitorError::Failed {
             report: Box::new(report),
         })
+    }
+}
+
+/// Adds a run's breaches and recoveries to its metrics, per tenant and source.
+///
+/// Alerts are published one by one rather than through a run digest: the
+/// monitor keeps a breach's notice pending until its publication succeeded,
+/// which a digest (sent after the run) would hide from it.
+pub fn measure(metrics: &mut Metrics, report: &SlaReport) {
+    for rule in &report.rules {
+        if rule.breached > 0 {
+            metrics.add(
+                &rule.tenant,
+                &rule.source,
+                Metric::SlaBreaches,
+                rule.breached as f64,
+            );
+        }
+        if rule.recovered > 0 {
+            metrics.add(
+                &rule.tenant,
+                &rule.source,
+                Metric::SlaRecoveries,
+                rule.recovered as f64,
+            );
+        }
     }
 }
 
