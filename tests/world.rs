@@ -6,12 +6,16 @@
 //! messages are deleted afterwards exactly as Lambda does with a partial batch
 //! response.
 
+// Each test binary includes this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::SqsEvent;
+use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use base64::Engine;
 use chrono::Utc;
@@ -22,11 +26,13 @@ use tributary::lambda::Env;
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::registry_store::RegistryStore;
 use tributary::registry::Syntax;
+use tributary_catalog_trigger::aws::AwsCatalogTrigger;
+use tributary_dlq_redrive::aws::AwsRedriver;
 use tributary_ingester::aws::AwsIngester;
 use tributary_poller::aws::AwsPoller;
 
 use crate::support::moto::{
-    moto, notification_from_envelope, queue_arn, queue_pair, topic_with_inbox, unique,
+    glue_job, moto, notification_from_envelope, queue_arn, queue_pair, topic_with_inbox, unique,
 };
 use crate::support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
 use crate::support::{PASSWORD, USER};
@@ -46,6 +52,7 @@ pub struct World {
     pub _dir: tempfile::TempDir,
     pub root: PathBuf,
     pub _ftp: ServerProcess,
+    pub ftp_port: u16,
     pub sqs: aws_sdk_sqs::Client,
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
@@ -54,8 +61,17 @@ pub struct World {
     pub ingest_dlq: String,
     pub inbox_url: String,
     pub ledger: DynamoLedger,
+    pub registry_store: DynamoRegistryStore,
     pub poller: AwsPoller,
     pub ingester: AwsIngester,
+    /// The raw bucket notifies this queue of every created object.
+    pub catalog_url: String,
+    pub catalog_dlq: String,
+    pub glue: aws_sdk_glue::Client,
+    /// The Glue job dataset `orders` is mapped to (`TRIBUTARY_JOB_OVERRIDES`).
+    pub orders_job: String,
+    pub catalog_trigger: AwsCatalogTrigger,
+    pub redriver: AwsRedriver,
 }
 
 /// Starts pyftpdlib on a drop folder holding `files`, and moto with the
@@ -87,11 +103,32 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
     let s3 = moto.s3().await;
     let secrets = moto.secrets_manager().await;
 
+    let glue = moto.glue().await;
     let table = unique("ledger");
     DynamoLedger::create_table(&dynamodb, &table).await.unwrap();
     let bucket = moto.bucket(&s3).await;
     let (poll_url, poll_dlq) = queue_pair(&sqs, 3).await;
     let (ingest_url, ingest_dlq) = queue_pair(&sqs, 3).await;
+    let (catalog_url, catalog_dlq) = queue_pair(&sqs, 3).await;
+    let orders_job = glue_job(&glue, 10).await;
+    // As the template configures it: created objects under raw/ notify the
+    // catalog queue (moto sends real S3 event notifications).
+    s3.put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .queue_arn(queue_arn(&sqs, &catalog_url).await)
+                        .events(Event::from("s3:ObjectCreated:*"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 
     // Alerts reach the test as an email subscriber would see them: through a
     // queue subscribed to the topic (moto delivers no email).
@@ -120,6 +157,7 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
     assert_eq!(version, 1);
 
     // The functions' environments, as the SAM template sets them.
+    let overrides = format!("orders={orders_job}");
     let env = Env::from_map(HashMap::from(
         [
             ("TRIBUTARY_TABLE", table.as_str()),
@@ -133,15 +171,21 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
             ("TRIBUTARY_MAX_RECEIVES", "3"),
             ("TRIBUTARY_REGISTRY_TTL_SECS", "0"),
             ("TRIBUTARY_MIN_UNCHANGED_SECS", "1"),
+            ("TRIBUTARY_CATALOG_QUEUE_URL", catalog_url.as_str()),
+            ("TRIBUTARY_CATALOG_DLQ_URL", catalog_dlq.as_str()),
+            ("TRIBUTARY_JOB_OVERRIDES", overrides.as_str()),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     ));
     let poller = tributary_poller::aws::from_env(&env, &sdk).unwrap();
     let ingester = tributary_ingester::aws::from_env(&env, &sdk).unwrap();
+    let catalog_trigger = tributary_catalog_trigger::aws::from_env(&env, &sdk).unwrap();
+    let redriver = tributary_dlq_redrive::aws::from_env(&env, &sdk).unwrap();
     World {
         _dir: dir,
         root,
         _ftp: ftp,
+        ftp_port: port,
         sqs,
         s3,
         bucket,
@@ -150,8 +194,15 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
         ingest_dlq,
         inbox_url,
         ledger: DynamoLedger::new(dynamodb, table),
+        registry_store: store,
         poller,
         ingester,
+        catalog_url,
+        catalog_dlq,
+        glue,
+        orders_job,
+        catalog_trigger,
+        redriver,
     }
 }
 
@@ -305,6 +356,23 @@ impl World {
             .iter()
             .map(|m| FileDiscovered::decode(m.body().unwrap()).unwrap())
             .collect()
+    }
+
+    /// The catalog queue's S3 notifications through the catalog trigger's
+    /// handler; returns its batch response.
+    pub async fn catalog(&self) -> Value {
+        let messages = self.drain(&self.catalog_url).await;
+        let event: SqsEvent =
+            serde_json::from_value(self.sqs_event(&self.catalog_url, &messages).await).unwrap();
+        let response = serde_json::to_value(
+            self.catalog_trigger
+                .handle(event, Instant::now() + StdDuration::from_secs(60))
+                .await,
+        )
+        .unwrap();
+        let failed = self.settle(&self.catalog_url, &messages, &response).await;
+        assert!(failed.is_empty(), "catalog trigger failures: {response}");
+        response
     }
 
     pub async fn alerts(&self) -> Vec<(String, String, String)> {
