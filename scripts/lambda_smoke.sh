@@ -2,7 +2,7 @@
 # Smoke test of the Lambda bootstraps under `cargo lambda watch`, the runtime
 # emulator the team runs functions in locally. The end-to-end test
 # (tests/ingest_path.rs) calls the handlers as library functions; this runs the
-# real `poller`, `ingester` and `dlq-redrive` binaries, each in the Lambda runtime
+# real `poller`, `ingester`, `dlq-redrive`, `catalog-trigger` and `sla-monitor` binaries, each in the Lambda runtime
 # loop, with their configuration from the environment, against a moto server, and invokes
 # them with the sample events in events/ through `cargo lambda invoke`. It
 # proves what the library test cannot: the bootstrap (main.rs), reading the
@@ -124,6 +124,8 @@ cargo build --locked --workspace --bins --tests --examples
 POLLER=$CARGO_TARGET_DIR/debug/poller
 INGESTER=$CARGO_TARGET_DIR/debug/ingester
 DLQ_REDRIVE=$CARGO_TARGET_DIR/debug/dlq-redrive
+CATALOG_TRIGGER=$CARGO_TARGET_DIR/debug/catalog-trigger
+SLA_MONITOR=$CARGO_TARGET_DIR/debug/sla-monitor
 HELPER=$CARGO_TARGET_DIR/debug/examples/lambda_smoke_aws
 say "built in $((SECONDS - build_started))s"
 
@@ -259,7 +261,9 @@ main_port=$watch_port
 start_function poller "$POLLER" "$WORK/functions.env"
 start_function ingester "$INGESTER" "$WORK/functions.env"
 start_function dlq-redrive "$DLQ_REDRIVE" "$WORK/functions.env"
-say "cargo lambda watch --only-lambda-apis on port $watch_port, poller, ingester and dlq-redrive attached"
+start_function catalog-trigger "$CATALOG_TRIGGER" "$WORK/functions.env"
+start_function sla-monitor "$SLA_MONITOR" "$WORK/functions.env"
+say "cargo lambda watch --only-lambda-apis on port $watch_port, poller, ingester, dlq-redrive, catalog-trigger and sla-monitor attached"
 
 # 0. dlq-redrive on the empty ingest DLQ: the report of a run that found nothing; a
 #    typo in the filter is refused, not read as "every tenant".
@@ -285,6 +289,14 @@ expect_error poller events/poller-schedule.json "$main_port" "$no_registry"
 expect_error poller events/poller-manual.json "$main_port" "$no_registry"
 # A poll message cannot be helped by a retry either: it is dropped (with an alert), not retried.
 expect_response poller events/poller-sqs.json "$main_port" '{"batchItemFailures": []}'
+expect_error sla-monitor events/sla-monitor-schedule.json "$main_port" "$no_registry"
+# The catalog trigger needs no registry. The sample event's object, in this run's bucket,
+# does not exist (moto answers HeadObject 404): acknowledged, nothing to catalog. In
+# another bucket it is ignored; either way the message is not retried.
+expect_response catalog-trigger events/catalog-trigger-sqs.json "$main_port" '{"batchItemFailures": []}'
+sed 's/tributary-rawbucket-1a2b3c4d5e6f/tributary-raw/' events/catalog-trigger-sqs.json \
+    >"$WORK/catalog-trigger-own-bucket.json"
+expect_response catalog-trigger "$WORK/catalog-trigger-own-bucket.json" "$main_port" '{"batchItemFailures": []}'
 
 # 2. A registry whose one source, acme-ftp (the events' source), has no FTP server: the
 #    schedule fans out to it, and polling it fails naming the source.
@@ -316,6 +328,9 @@ say "registry version $registry_version pushed (acme-ftp on port $FTP_PORT, wher
 expect_response poller events/poller-schedule.json "$main_port" \
     '{"fired_at": "2026-11-21T06:00:00Z", "sent": ["acme-ftp"], "not_due": 0}'
 expect_error poller events/poller-manual.json "$main_port" "source acme-ftp: "
+# The registry's rule has no SLA: the monitor judges nothing, and says so.
+expect_response sla-monitor events/sla-monitor-schedule.json "$main_port" \
+    '{"now": "2026-11-21T06:00:00Z", "judged_until": "2026-11-21T05:58:00Z", "windows": 0, "met": 0, "breached": 0, "recovered": 0, "skipped": 0, "notified": 0, "rules": [], "orphaned": [], "failures": []}'
 # From the poll queue, the same failure is transient: the message is retried.
 poll_message_id=$(message_id events/poller-sqs.json)
 expect_response poller events/poller-sqs.json "$main_port" \

@@ -63,6 +63,8 @@ async fn resources() -> Result<()> {
         ("TRIBUTARY_POLL_DLQ_URL", "tributary-poll-dlq"),
         ("TRIBUTARY_INGEST_QUEUE_URL", "tributary-ingest"),
         ("TRIBUTARY_INGEST_DLQ_URL", "tributary-ingest-dlq"),
+        ("TRIBUTARY_CATALOG_QUEUE_URL", "tributary-catalog"),
+        ("TRIBUTARY_CATALOG_DLQ_URL", "tributary-catalog-dlq"),
     ] {
         let url = sqs.create_queue().queue_name(name).send().await?.queue_url;
         queues.push((variable, url.ok_or("CreateQueue returned no URL")?));

@@ -7,26 +7,13 @@ use std::sync::Arc;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use tracing_subscriber::EnvFilter;
-use tributary::lambda::{Env, sdk_config};
+use tributary::lambda::{Env, cold_start, init_logs, sdk_config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_target(false)
-        .with_current_span(false)
-        .init();
+    init_logs();
     let sdk = sdk_config().await;
-    let ingester = match tributary_ingester::aws::from_env(&Env::process(), &sdk) {
-        Ok(ingester) => Arc::new(ingester),
-        Err(error) => {
-            // Said once, readably, then the cold start fails.
-            tracing::error!(%error, "Bad configuration; the function cannot start.");
-            return Err(Error::from(error.to_string()));
-        }
-    };
+    let ingester = cold_start(tributary_ingester::aws::from_env(&Env::process(), &sdk))?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let ingester = Arc::clone(&ingester);
         // Type-erased: the handler's future is deep enough that nesting its

@@ -115,3 +115,28 @@ pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Option<Instant> {
     let remaining = StdDuration::from_millis(deadline_ms - now_ms);
     Some(Instant::now() + remaining.saturating_sub(reserve))
 }
+
+/// JSON logs (what CloudWatch Logs Insights reads), filtered by `RUST_LOG`
+/// (default `info`): every function's first call.
+pub fn init_logs() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .with_current_span(false)
+        .init();
+}
+
+/// The function its `main` built from the environment, shared by the
+/// invocations; or the reason it cannot start, logged once, readably, before
+/// the cold start fails with it.
+pub fn cold_start<T, E: std::fmt::Display>(
+    built: Result<T, E>,
+) -> Result<std::sync::Arc<T>, String> {
+    built.map(std::sync::Arc::new).map_err(|error| {
+        tracing::error!(%error, "Bad configuration; the function cannot start.");
+        error.to_string()
+    })
+}
