@@ -53,6 +53,8 @@ pub enum Metric {
     SlaBreaches,
     /// Late files that arrived after their SLA breach.
     SlaRecoveries,
+    /// Dead letters ops moved back to the ingest queue (dlq-redrive).
+    FilesRedriven,
     /// Catalog job runs started.
     JobsStarted,
     /// Catalog job runs that could not be started (dead-lettered).
@@ -74,6 +76,7 @@ impl Metric {
             Metric::PollsFailed => "PollsFailed",
             Metric::SlaBreaches => "SlaBreaches",
             Metric::SlaRecoveries => "SlaRecoveries",
+            Metric::FilesRedriven => "FilesRedriven",
             Metric::JobsStarted => "JobsStarted",
             Metric::JobsFailed => "JobsFailed",
         }

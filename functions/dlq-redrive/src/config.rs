@@ -4,13 +4,13 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use tributary::lambda::{Env, EnvError};
+use tributary::lambda::{Env, EnvError, Reporting};
 
 /// The function's timeout in the SAM template; the visibility must exceed it.
 pub const FUNCTION_TIMEOUT_SECS: i64 = 300;
 
 /// How the function works.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RedriveConfig {
     /// How long each dead letter a run receives stays hidden during the run
     /// (`TRIBUTARY_REDRIVE_VISIBILITY_SECS`, default 600, more than the
@@ -20,6 +20,8 @@ pub struct RedriveConfig {
     /// Time kept back from the invocation's deadline (`TRIBUTARY_TIME_RESERVE_SECS`,
     /// default 30) to make the dead letters left visible again and answer.
     pub time_reserve: StdDuration,
+    /// Metrics (`TRIBUTARY_METRICS_NAMESPACE`).
+    pub reporting: Reporting,
 }
 
 impl RedriveConfig {
@@ -36,6 +38,7 @@ impl RedriveConfig {
                 30,
                 1..=120,
             )?),
+            reporting: Reporting::from_env(env, "dlq-redrive")?,
         })
     }
 }

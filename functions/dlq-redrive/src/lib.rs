@@ -16,10 +16,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::info;
+use tributary::metrics::{Metric, Metrics};
 use tributary::ports::{Ledger, WorkQueue};
 use tributary::redrive::{
-    DEFAULT_MAX, DeadLetterKind, RedriveError, RedriveFilter, RedriveReport, RedriveRequest,
-    RedriveSettings, redrive,
+    DEFAULT_MAX, DeadLetterKind, ItemOutcome, RedriveError, RedriveFilter, RedriveReport,
+    RedriveRequest, RedriveSettings, redrive,
 };
 
 pub use config::RedriveConfig;
@@ -115,7 +116,22 @@ impl<L: Ledger, Q: WorkQueue> Redriver<L, Q> {
             |_| {},
         )
         .await?;
+        let mut metrics = self.config.reporting.metrics();
+        measure(&mut metrics, &report);
+        metrics.emit(Utc::now());
         Ok(response(report))
+    }
+}
+
+/// Adds the files a run moved back to its metrics, per tenant and source.
+pub fn measure(metrics: &mut Metrics, report: &RedriveReport) {
+    for item in &report.items {
+        if matches!(
+            item.outcome,
+            ItemOutcome::Moved | ItemOutcome::AlreadyIngested
+        ) {
+            metrics.count(&item.tenant, &item.source, Metric::FilesRedriven);
+        }
     }
 }
 
