@@ -211,6 +211,76 @@ impl Metrics {
     }
 }
 
+/// One EMF line read back: what CloudWatch makes of it (the tests of every
+/// function check their lines through this, and a summary can print them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmfLine {
+    pub namespace: String,
+    /// The dimension sets, e.g. `[["tenant", "source"], ["tenant"]]`.
+    pub dimensions: Vec<Vec<String>>,
+    pub tenant: String,
+    pub source: String,
+    pub function: String,
+    pub timestamp_millis: i64,
+    /// Each declared metric's unit and value (a number, or an array of them).
+    pub metrics: BTreeMap<String, (String, Value)>,
+}
+
+impl EmfLine {
+    /// Reads one line; `None` when it is not an EMF document as written by
+    /// [`Metrics::emf_lines`] (one directive, every declared metric with a
+    /// numeric value, the dimensions present as strings).
+    pub fn read(line: &str) -> Option<EmfLine> {
+        let doc: Value = serde_json::from_str(line).ok()?;
+        let aws = doc.get("_aws")?;
+        let [directive] = aws.get("CloudWatchMetrics")?.as_array()?.as_slice() else {
+            return None;
+        };
+        let strings = |v: &Value| -> Option<Vec<String>> {
+            v.as_array()?
+                .iter()
+                .map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        };
+        let dimensions = directive
+            .get("Dimensions")?
+            .as_array()?
+            .iter()
+            .map(strings)
+            .collect::<Option<Vec<_>>>()?;
+        let mut metrics = BTreeMap::new();
+        for declared in directive.get("Metrics")?.as_array()? {
+            let name = declared.get("Name")?.as_str()?;
+            let unit = declared.get("Unit")?.as_str()?;
+            let value = doc.get(name)?;
+            let numeric = value.is_number()
+                || value
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(Value::is_number));
+            if !numeric {
+                return None;
+            }
+            metrics.insert(name.to_owned(), (unit.to_owned(), value.clone()));
+        }
+        let text = |k: &str| doc.get(k)?.as_str().map(str::to_owned);
+        Some(EmfLine {
+            namespace: directive.get("Namespace")?.as_str()?.to_owned(),
+            dimensions,
+            tenant: text("tenant")?,
+            source: text("source")?,
+            function: text("function")?,
+            timestamp_millis: aws.get("Timestamp")?.as_i64()?,
+            metrics,
+        })
+    }
+
+    /// The value of `metric` as one number (`None`: not in this line, or a
+    /// list of values).
+    pub fn value(&self, metric: Metric) -> Option<f64> {
+        self.metrics.get(metric.name())?.1.as_f64()
+    }
+}
+
 /// A dimension value CloudWatch accepts: non-empty, bounded, no control
 /// characters (tenant and source ids are already safe; this guards the rest).
 fn dimension(value: &str) -> String {
@@ -276,6 +346,36 @@ mod tests {
         }
         assert_eq!(m.total(Metric::FilesIngested), 2.0);
         assert_eq!(m.total(Metric::FilesRejected), 1.0);
+    }
+
+    #[test]
+    fn lines_read_back_as_written_and_other_json_is_not_a_line() {
+        let mut m = Metrics::new("ns", "poller");
+        m.add("acme", "acme-ftp", Metric::FilesDiscovered, 3.0);
+        m.add("acme", "acme-ftp", Metric::IngestLatency, 10.0);
+        m.add("acme", "acme-ftp", Metric::IngestLatency, 20.0);
+        let lines = m.emf_lines(at());
+        let line = EmfLine::read(&lines[0]).unwrap();
+        assert_eq!(line.namespace, "ns");
+        assert_eq!(line.function, "poller");
+        assert_eq!(
+            (line.tenant.as_str(), line.source.as_str()),
+            ("acme", "acme-ftp")
+        );
+        assert_eq!(line.dimensions, [vec!["tenant", "source"], vec!["tenant"]]);
+        assert_eq!(line.timestamp_millis, at().timestamp_millis());
+        assert_eq!(line.value(Metric::FilesDiscovered), Some(3.0));
+        assert_eq!(line.value(Metric::IngestLatency), None, "a list");
+        assert_eq!(
+            line.metrics["IngestLatency"],
+            ("Milliseconds".to_owned(), json!([10.0, 20.0]))
+        );
+        // A declared metric without its value, or no directive: not a line.
+        let mut doc: Value = serde_json::from_str(&lines[0]).unwrap();
+        doc.as_object_mut().unwrap().remove("FilesDiscovered");
+        assert_eq!(EmfLine::read(&doc.to_string()), None);
+        assert_eq!(EmfLine::read(r#"{"tenant":"acme"}"#), None);
+        assert_eq!(EmfLine::read("not json"), None);
     }
 
     #[test]

@@ -122,8 +122,11 @@ pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use chrono::Utc;
     use tributary::catalog::event::{Notification, parse};
+    use tributary::metrics::EmfLine;
 
     use super::*;
 
@@ -147,6 +150,88 @@ mod tests {
             response,
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": message.id}]})
         );
+    }
+
+    #[test]
+    fn job_runs_become_metrics_per_tenant() {
+        let key = |tenant: &str, file: &str| {
+            format!("raw/tenant={tenant}/dataset=daily-sales/ingest_date=2026-11-21/{file}")
+        };
+        let started = |key: String| ObjectOutcome::Started {
+            key,
+            job: "daily-sales".into(),
+            run_id: "jr_1".into(),
+            recorded: true,
+        };
+        let failed = |key: String| ObjectOutcome::Failed {
+            key,
+            kind: tributary::failure::FailureKind::Misconfigured,
+            reason: "no such job".into(),
+        };
+        let disposition = Disposition {
+            objects: vec![
+                started(key("acme-retail", "a.csv")),
+                started(key("acme-retail", "b.csv")),
+                failed(key("acme-retail", "c.csv")),
+                started(key("globex", "d.csv")),
+                // A custom key template without `tenant=`.
+                failed("raw/daily-sales/e.csv".into()),
+                // Neither started nor failed: not counted.
+                ObjectOutcome::Duplicate {
+                    key: key("acme-retail", "a.csv"),
+                    job_run_id: "jr_0".into(),
+                },
+                ObjectOutcome::Ignored {
+                    key: "landing/x.csv".into(),
+                    why: "outside the raw prefix".into(),
+                },
+                ObjectOutcome::Retry {
+                    key: key("globex", "f.csv"),
+                    reason: "Glue is busy".into(),
+                },
+            ],
+            fate: tributary::catalog::MessageFate::Done,
+        };
+        let mut metrics = Metrics::new("tributary", "catalog-trigger");
+        measure(&mut metrics, &disposition);
+
+        let lines: Vec<EmfLine> = metrics
+            .emf_lines(Utc::now())
+            .iter()
+            .map(|l| EmfLine::read(l).unwrap())
+            .collect();
+        let got: Vec<_> = lines
+            .iter()
+            .map(|l| (l.tenant.as_str(), l.source.as_str(), l.metrics.clone()))
+            .collect();
+        let count = |v: f64| ("Count".to_owned(), serde_json::json!(v));
+        assert_eq!(
+            got,
+            [
+                (
+                    "-",
+                    "-",
+                    BTreeMap::from([("JobsFailed".to_owned(), count(1.0))])
+                ),
+                (
+                    "acme-retail",
+                    "-",
+                    BTreeMap::from([
+                        ("JobsFailed".to_owned(), count(1.0)),
+                        ("JobsStarted".to_owned(), count(2.0)),
+                    ])
+                ),
+                (
+                    "globex",
+                    "-",
+                    BTreeMap::from([("JobsStarted".to_owned(), count(1.0))])
+                ),
+            ]
+        );
+        for line in &lines {
+            assert_eq!(line.function, "catalog-trigger");
+            assert_eq!(line.dimensions, [vec!["tenant", "source"], vec!["tenant"]]);
+        }
     }
 
     #[test]

@@ -137,7 +137,10 @@ pub fn measure(metrics: &mut Metrics, report: &RedriveReport) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::time::Duration as StdDuration;
+
+    use tributary::metrics::EmfLine;
 
     use super::*;
 
@@ -227,6 +230,71 @@ mod tests {
         assert_eq!(value["items_omitted"], 5);
         let value = response(empty_report(&request));
         assert!(value.get("items_omitted").is_none());
+    }
+
+    fn item(tenant: &str, source: &str, outcome: ItemOutcome) -> tributary::redrive::RedriveItem {
+        tributary::redrive::RedriveItem {
+            message_id: format!("m-{tenant}-{source}-{outcome:?}"),
+            tenant: tenant.into(),
+            source: source.into(),
+            rule: "r".into(),
+            path: "/outgoing/x.csv".into(),
+            size: 1,
+            error_kind: DeadLetterKind::Rejected,
+            error_reason: None,
+            receive_count: 1,
+            ledger_state: None,
+            outcome,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn moved_dead_letters_become_files_redriven_per_tenant_and_source() {
+        let mut report = empty_report(&RedriveRequest::default());
+        report.items = vec![
+            item("acme-retail", "acme-ftp", ItemOutcome::Moved),
+            item("acme-retail", "acme-ftp", ItemOutcome::Moved),
+            // Moved too: the ingester drops it as a duplicate.
+            item("acme-retail", "acme-ftp", ItemOutcome::AlreadyIngested),
+            item("acme-retail", "acme-sftp", ItemOutcome::Moved),
+            // Left in the DLQ, or a dry run: nothing moved, no line.
+            item("acme-retail", "acme-ftp", ItemOutcome::Failed),
+            item("globex", "globex-ftp", ItemOutcome::Failed),
+            item("globex", "globex-ftp", ItemOutcome::WouldMove),
+            item(
+                "globex",
+                "globex-ftp",
+                ItemOutcome::WouldMoveAlreadyIngested,
+            ),
+            item("globex", "globex-ftp", ItemOutcome::WouldFail),
+        ];
+        let mut metrics = Metrics::new("tributary", "dlq-redrive");
+        measure(&mut metrics, &report);
+
+        let at = Utc::now();
+        let lines: Vec<EmfLine> = metrics
+            .emf_lines(at)
+            .iter()
+            .map(|l| EmfLine::read(l).unwrap())
+            .collect();
+        let got: Vec<_> = lines
+            .iter()
+            .map(|l| (l.tenant.as_str(), l.source.as_str(), l.metrics.clone()))
+            .collect();
+        let redriven =
+            |v: f64| BTreeMap::from([("FilesRedriven".to_owned(), ("Count".to_owned(), json!(v)))]);
+        assert_eq!(
+            got,
+            [
+                ("acme-retail", "acme-ftp", redriven(3.0)),
+                ("acme-retail", "acme-sftp", redriven(1.0)),
+            ]
+        );
+        for line in &lines {
+            assert_eq!(line.function, "dlq-redrive");
+            assert_eq!(line.dimensions, [vec!["tenant", "source"], vec!["tenant"]]);
+        }
     }
 
     fn empty_report(request: &RedriveRequest) -> RedriveReport {

@@ -245,7 +245,7 @@ where
                         PollerError::Registry(e) => e.kind(),
                         _ => FailureKind::Transient,
                     };
-                    metrics.count(&request.tenant, &request.source, Metric::PollsFailed);
+                    measure_failed(&mut metrics, &request);
                     if kind == FailureKind::Transient {
                         warn!(source = %request.source, %error, "Poll failed; SQS retries it.");
                         retry.push(message.id.clone());
@@ -269,8 +269,9 @@ where
     }
 }
 
-/// Adds a poll's discoveries to the run's metrics.
-fn measure(metrics: &mut Metrics, report: &PollReport) {
+/// Adds a poll's discoveries to the run's metrics (zero too: a source polled
+/// and found empty is a point on the graph, not a gap).
+pub fn measure(metrics: &mut Metrics, report: &PollReport) {
     metrics.add(
         &report.tenant,
         &report.source,
@@ -279,8 +280,17 @@ fn measure(metrics: &mut Metrics, report: &PollReport) {
     );
 }
 
+/// Counts a poll that failed (whatever its kind) for its tenant and source.
+pub fn measure_failed(metrics: &mut Metrics, request: &PollSource) {
+    metrics.count(&request.tenant, &request.source, Metric::PollsFailed);
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use tributary::metrics::EmfLine;
+
     use super::*;
 
     fn event(json: &str) -> Result<Event, PollerError> {
@@ -324,6 +334,70 @@ mod tests {
                 matches!(event(json), Err(PollerError::UnknownEvent(_))),
                 "{json}"
             );
+        }
+    }
+
+    #[test]
+    fn polls_become_files_discovered_per_tenant_and_source() {
+        let report = |tenant: &str, source: &str, sent| PollReport {
+            tenant: tenant.into(),
+            source: source.into(),
+            sent,
+            listed: 40,
+            known: 30,
+            ..PollReport::default()
+        };
+        let mut metrics = Metrics::new("tributary", "poller");
+        measure(&mut metrics, &report("acme-retail", "acme-ftp", 3));
+        measure(&mut metrics, &report("acme-retail", "acme-ftp", 2));
+        measure(&mut metrics, &report("acme-retail", "acme-sftp", 0));
+        measure(&mut metrics, &report("globex", "globex-ftp", 7));
+        let failed = PollSource {
+            tenant: "globex".into(),
+            source: "globex-ftp".into(),
+            requested_at: "2026-11-21T06:00:00Z".parse().unwrap(),
+        };
+        measure_failed(&mut metrics, &failed);
+        measure_failed(&mut metrics, &failed);
+
+        let at: DateTime<Utc> = "2026-11-21T06:05:00Z".parse().unwrap();
+        let lines: Vec<EmfLine> = metrics
+            .emf_lines(at)
+            .iter()
+            .map(|l| EmfLine::read(l).unwrap())
+            .collect();
+        let got: Vec<_> = lines
+            .iter()
+            .map(|l| (l.tenant.as_str(), l.source.as_str(), l.metrics.clone()))
+            .collect();
+        let count = |v: f64| ("Count".to_owned(), json!(v));
+        assert_eq!(
+            got,
+            [
+                (
+                    "acme-retail",
+                    "acme-ftp",
+                    BTreeMap::from([("FilesDiscovered".to_owned(), count(5.0))])
+                ),
+                (
+                    "acme-retail",
+                    "acme-sftp",
+                    BTreeMap::from([("FilesDiscovered".to_owned(), count(0.0))])
+                ),
+                (
+                    "globex",
+                    "globex-ftp",
+                    BTreeMap::from([
+                        ("FilesDiscovered".to_owned(), count(7.0)),
+                        ("PollsFailed".to_owned(), count(2.0)),
+                    ])
+                ),
+            ]
+        );
+        for line in &lines {
+            assert_eq!(line.function, "poller");
+            assert_eq!(line.dimensions, [vec!["tenant", "source"], vec!["tenant"]]);
+            assert_eq!(line.timestamp_millis, at.timestamp_millis());
         }
     }
 

@@ -158,6 +158,12 @@ pub fn measure(metrics: &mut Metrics, report: &SlaReport) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+    use tributary::metrics::EmfLine;
+    use tributary::sla::monitor::RuleReport;
+
     use super::*;
 
     fn event(json: &str) -> Result<Event, SlaMonitorError> {
@@ -194,6 +200,90 @@ mod tests {
                 matches!(event(json), Err(SlaMonitorError::UnknownEvent(_))),
                 "{json}"
             );
+        }
+    }
+
+    fn rule(
+        tenant: &str,
+        source: &str,
+        rule: &str,
+        breached: usize,
+        recovered: usize,
+    ) -> RuleReport {
+        RuleReport {
+            tenant: tenant.into(),
+            source: source.into(),
+            rule: rule.into(),
+            started: false,
+            evaluated: breached + 1,
+            met: 1,
+            breached,
+            already_breached: 1,
+            recovered,
+            skipped: 4,
+            more: false,
+            checkpoint: None,
+        }
+    }
+
+    #[test]
+    fn breaches_and_recoveries_become_metrics_per_tenant_and_source() {
+        let now: DateTime<Utc> = "2026-11-22T05:45:00Z".parse().unwrap();
+        let report = SlaReport {
+            now,
+            judged_until: now,
+            windows: 0,
+            met: 0,
+            breached: 0,
+            recovered: 0,
+            skipped: 0,
+            notified: 0,
+            rules: vec![
+                rule("acme-retail", "acme-ftp", "daily-sales", 2, 0),
+                rule("acme-retail", "acme-ftp", "hourly-stock", 3, 1),
+                rule("acme-retail", "acme-sftp", "returns", 0, 2),
+                // Nothing breached or recovered: no line, not a line of zeros
+                // (already_breached and skipped are not counted again).
+                rule("globex", "globex-ftp", "orders", 0, 0),
+            ],
+            orphaned: Vec::new(),
+            failures: Vec::new(),
+        };
+        let mut metrics = Metrics::new("tributary", "sla-monitor");
+        measure(&mut metrics, &report);
+
+        let lines: Vec<EmfLine> = metrics
+            .emf_lines(now)
+            .iter()
+            .map(|l| EmfLine::read(l).unwrap())
+            .collect();
+        let count = |v: f64| ("Count".to_owned(), json!(v));
+        let got: Vec<_> = lines
+            .iter()
+            .map(|l| (l.tenant.as_str(), l.source.as_str(), l.metrics.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "acme-retail",
+                    "acme-ftp",
+                    BTreeMap::from([
+                        ("SlaBreaches".to_owned(), count(5.0)),
+                        ("SlaRecoveries".to_owned(), count(1.0)),
+                    ])
+                ),
+                (
+                    "acme-retail",
+                    "acme-sftp",
+                    BTreeMap::from([("SlaRecoveries".to_owned(), count(2.0))])
+                ),
+            ]
+        );
+        for line in &lines {
+            assert_eq!(line.function, "sla-monitor");
+            assert_eq!(line.namespace, "tributary");
+            assert_eq!(line.dimensions, [vec!["tenant", "source"], vec!["tenant"]]);
         }
     }
 }
