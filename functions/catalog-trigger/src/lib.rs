@@ -85,25 +85,21 @@ where
     }
 }
 
-/// Adds a message's job runs to the run's metrics, per tenant (the key's
-/// `tenant=` segment; the source is not known here).
+/// Adds a message's job runs to the run's metrics, per tenant and source as
+/// the trigger found them (the key's `tenant=` segment or the lineage; the
+/// lineage's source id); `-` for what neither names.
 pub fn measure(metrics: &mut Metrics, disposition: &Disposition) {
-    let tenant = |key: &str| {
-        key.split('/')
-            .find_map(|s| s.strip_prefix("tenant="))
-            .unwrap_or("-")
-            .to_owned()
-    };
     for object in &disposition.objects {
-        match object {
-            ObjectOutcome::Started { key, .. } => {
-                metrics.count(&tenant(key), "-", Metric::JobsStarted)
-            }
-            ObjectOutcome::Failed { key, .. } => {
-                metrics.count(&tenant(key), "-", Metric::JobsFailed)
-            }
-            _ => {}
-        }
+        let (metric, tenant, source) = match object {
+            ObjectOutcome::Started { tenant, source, .. } => (Metric::JobsStarted, tenant, source),
+            ObjectOutcome::Failed { tenant, source, .. } => (Metric::JobsFailed, tenant, source),
+            _ => continue,
+        };
+        metrics.count(
+            tenant.as_deref().unwrap_or("-"),
+            source.as_deref().unwrap_or("-"),
+            metric,
+        );
     }
 }
 
@@ -153,29 +149,53 @@ mod tests {
     }
 
     #[test]
-    fn job_runs_become_metrics_per_tenant() {
+    fn job_runs_become_metrics_per_tenant_and_source() {
         let key = |tenant: &str, file: &str| {
             format!("raw/tenant={tenant}/dataset=daily-sales/ingest_date=2026-11-21/{file}")
         };
-        let started = |key: String| ObjectOutcome::Started {
-            key,
-            job: "daily-sales".into(),
-            run_id: "jr_1".into(),
-            recorded: true,
+        let known = |tenant: &str, source: &str| (Some(tenant.to_owned()), Some(source.to_owned()));
+        let started = |key: String, (tenant, source): (Option<String>, Option<String>)| {
+            ObjectOutcome::Started {
+                key,
+                job: "daily-sales".into(),
+                run_id: "jr_1".into(),
+                recorded: true,
+                tenant,
+                source,
+            }
         };
-        let failed = |key: String| ObjectOutcome::Failed {
-            key,
-            kind: tributary::failure::FailureKind::Misconfigured,
-            reason: "no such job".into(),
+        let failed = |key: String, (tenant, source): (Option<String>, Option<String>)| {
+            ObjectOutcome::Failed {
+                key,
+                kind: tributary::failure::FailureKind::Misconfigured,
+                reason: "no such job".into(),
+                tenant,
+                source,
+            }
         };
         let disposition = Disposition {
             objects: vec![
-                started(key("acme-retail", "a.csv")),
-                started(key("acme-retail", "b.csv")),
-                failed(key("acme-retail", "c.csv")),
-                started(key("globex", "d.csv")),
-                // A custom key template without `tenant=`.
-                failed("raw/daily-sales/e.csv".into()),
+                started(
+                    key("acme-retail", "a.csv"),
+                    known("acme-retail", "acme-ftp"),
+                ),
+                started(
+                    key("acme-retail", "b.csv"),
+                    known("acme-retail", "acme-ftp"),
+                ),
+                failed(
+                    key("acme-retail", "c.csv"),
+                    known("acme-retail", "acme-ftp"),
+                ),
+                // Same tenant, another source: its own line.
+                started(
+                    key("acme-retail", "d.csv"),
+                    known("acme-retail", "acme-sftp"),
+                ),
+                // No lineage: the key's tenant, no source.
+                started(key("globex", "e.csv"), (Some("globex".into()), None)),
+                // Neither the key nor the lineage names anything.
+                failed("raw/daily-sales/f.csv".into(), (None, None)),
                 // Neither started nor failed: not counted.
                 ObjectOutcome::Duplicate {
                     key: key("acme-retail", "a.csv"),
@@ -186,7 +206,7 @@ mod tests {
                     why: "outside the raw prefix".into(),
                 },
                 ObjectOutcome::Retry {
-                    key: key("globex", "f.csv"),
+                    key: key("globex", "g.csv"),
                     reason: "Glue is busy".into(),
                 },
             ],
@@ -215,11 +235,16 @@ mod tests {
                 ),
                 (
                     "acme-retail",
-                    "-",
+                    "acme-ftp",
                     BTreeMap::from([
                         ("JobsFailed".to_owned(), count(1.0)),
                         ("JobsStarted".to_owned(), count(2.0)),
                     ])
+                ),
+                (
+                    "acme-retail",
+                    "acme-sftp",
+                    BTreeMap::from([("JobsStarted".to_owned(), count(1.0))])
                 ),
                 (
                     "globex",

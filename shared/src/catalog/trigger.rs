@@ -109,22 +109,33 @@ impl CatalogSettings {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ObjectOutcome {
     /// The job run started; `recorded` says whether the ledger item took its id.
+    /// `tenant` and `source` are what the key and the lineage say (`None`:
+    /// neither does), for the run's metrics.
     Started {
         key: String,
         job: String,
         run_id: String,
         recorded: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tenant: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
     },
     /// The ledger already holds a run for this file: a duplicate event.
     Duplicate { key: String, job_run_id: String },
     /// Nothing to do, and why.
     Ignored { key: String, why: String },
     /// Misconfigured, or transient on the last receive: the message goes to
-    /// the dead-letter queue for it (ops were alerted).
+    /// the dead-letter queue for it (ops were alerted). `tenant` and `source`
+    /// as far as known when it failed (a failed HEAD leaves only the key's).
     Failed {
         key: String,
         kind: FailureKind,
         reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tenant: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
     },
     /// Transient: the message is left on the queue for another delivery.
     Retry { key: String, reason: String },
@@ -238,12 +249,14 @@ where
     Disposition { objects, fate }
 }
 
-/// What the job is started for: the object, its tenant and dataset.
+/// What the job is started for: the object, its tenant and dataset, and the
+/// source it came from (the lineage's; the key does not name it).
 struct Target<'a> {
     bucket: &'a str,
     key: &'a str,
     tenant: Option<String>,
     dataset: Option<String>,
+    source: Option<String>,
 }
 
 impl Target<'_> {
@@ -303,6 +316,7 @@ where
         key,
         tenant: segment(key, "tenant").map(str::to_owned),
         dataset: segment(key, "dataset").map(str::to_owned),
+        source: None,
     };
     let info = match ctx.store.head(key).await {
         Ok(Some(info)) => info,
@@ -328,6 +342,7 @@ where
     let from_lineage = |k: &'static str| lineage::value(&info.metadata, k).ok().flatten();
     target.tenant = target.tenant.or_else(|| from_lineage(keys::TENANT));
     target.dataset = target.dataset.or_else(|| from_lineage(keys::DATASET));
+    target.source = from_lineage(keys::SOURCE);
 
     let job = match job_name(
         key,
@@ -443,6 +458,8 @@ where
         job,
         run_id: run.run_id,
         recorded,
+        tenant: target.tenant,
+        source: target.source,
     }
 }
 
@@ -652,7 +669,13 @@ where
         alerts::job_not_started(target.object(), job, kind, &reason),
     )
     .await;
-    ObjectOutcome::Failed { key, kind, reason }
+    ObjectOutcome::Failed {
+        key,
+        kind,
+        reason,
+        tenant: target.tenant.clone(),
+        source: target.source.clone(),
+    }
 }
 
 /// Publishes `notice`; a failure is logged (the DLQ and its alarm still reach ops).
@@ -928,6 +951,8 @@ mod tests {
                     job: "daily-sales".into(),
                     run_id: runs[0].run_id.clone(),
                     recorded: true,
+                    tenant: Some("acme-retail".into()),
+                    source: Some("acme-ftp".into()),
                 }],
                 fate: MessageFate::Done,
             }
@@ -1036,6 +1061,11 @@ mod tests {
         };
         assert_eq!(*kind, FailureKind::Misconfigured);
         assert!(reason.contains("job stock does not exist"), "{reason}");
+        assert!(
+            matches!(&disposition.objects[..], [ObjectOutcome::Failed { tenant, source, .. }]
+                if tenant.as_deref() == Some("acme-retail") && source.as_deref() == Some("acme-ftp")),
+            "the lineage's source, for the metrics: {disposition:?}"
+        );
         let dead = w.dead_letters().await;
         assert_eq!(dead.len(), 1);
         assert!(dead[0].attributes[attr::ERROR_REASON].contains("stock"));
@@ -1186,8 +1216,9 @@ mod tests {
             .handle(&w.deliver(&notification(BUCKET, ENCODED)).await)
             .await;
         assert!(
-            matches!(&disposition.objects[..], [ObjectOutcome::Started { recorded: false, job, .. }] if job == "daily-sales"),
-            "{disposition:?}"
+            matches!(&disposition.objects[..], [ObjectOutcome::Started { recorded: false, job, tenant, source, .. }]
+                if job == "daily-sales" && tenant.as_deref() == Some("acme-retail") && source.is_none()),
+            "the key names the tenant, nothing names the source: {disposition:?}"
         );
         let runs = w.jobs.inner.runs().unwrap();
         assert_eq!(runs[0].arguments["--tenant"], "acme-retail");
@@ -1218,7 +1249,8 @@ mod tests {
         w.landed(key, FileState::Ingested).await;
         let disposition = w.handle(&w.deliver(&notification(BUCKET, key)).await).await;
         assert!(
-            matches!(&disposition.objects[..], [ObjectOutcome::Started { recorded: true, job, .. }] if job == "daily-sales"),
+            matches!(&disposition.objects[..], [ObjectOutcome::Started { recorded: true, job, tenant, source, .. }]
+                if job == "daily-sales" && tenant.as_deref() == Some("acme-retail") && source.as_deref() == Some("acme-ftp")),
             "{disposition:?}"
         );
         let runs = w.jobs.inner.runs().unwrap();
