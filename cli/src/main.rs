@@ -1,11 +1,13 @@
 //! The `tributary` command: check a file as the ingester would, validate a
-//! registry; later the ops commands and the demo.
+//! registry, run the whole flow on one machine (`demo`); the ops commands.
 //!
 //! Exit codes: 0 success (file accepted, registry valid), 1 the file was rejected
 //! or the registry has problems, 2 usage or configuration error.
 
 mod check;
+mod demo;
 mod exit;
+mod local_backends;
 mod ls;
 mod registry_cmd;
 
@@ -32,6 +34,9 @@ enum Command {
     /// Connect to a source as the poller would and show each file it sees, the
     /// rule it matches and whether it is complete yet.
     Ls(ls::LsArgs),
+    /// Run the whole flow on this machine: an embedded FTP server with
+    /// example tenants, the functions on local back-ends, and a summary.
+    Demo(demo::DemoArgs),
     /// Work with the registry: tenants → sources → file rules.
     #[command(subcommand)]
     Registry(registry_cmd::RegistryCommand),
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Registry(command) => registry_cmd::run(&command),
         Command::Ls(args) => ls::run(&args),
+        Command::Demo(args) => demo::run(&args),
     };
     exit::finish(outcome)
 }

@@ -108,6 +108,9 @@ pub struct Metrics {
     namespace: String,
     function: String,
     by_source: BTreeMap<(String, String), Values>,
+    /// Where [`Metrics::emit`] appends its lines instead of standard output
+    /// (the demo, whose standard output is its summary).
+    file: Option<std::path::PathBuf>,
 }
 
 impl Metrics {
@@ -118,7 +121,15 @@ impl Metrics {
             namespace: namespace.into(),
             function: function.into(),
             by_source: BTreeMap::new(),
+            file: None,
         }
+    }
+
+    /// The same metrics, emitted by appending to `path` rather than to
+    /// standard output.
+    pub fn to_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.file = Some(path.into());
+        self
     }
 
     /// Adds `value` of `metric` for `tenant`/`source` (`-` when a metric has
@@ -200,6 +211,17 @@ impl Metrics {
         use std::io::Write;
         let lines = self.emf_lines(at);
         if lines.is_empty() {
+            return;
+        }
+        if let Some(path) = &self.file {
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut file| file.write_all(format!("{}\n", lines.join("\n")).as_bytes()));
+            if let Err(error) = appended {
+                tracing::warn!(path = %path.display(), %error, "Metrics not written.");
+            }
             return;
         }
         let mut out = std::io::stdout().lock();

@@ -272,28 +272,71 @@ async fn registry_store_respects_versions_already_on_disk() {
 
 // Work queue.
 
+/// Runs `scenario` on a queue in memory and on one kept in a file; the file,
+/// reopened afterwards, must hold the same messages.
+async fn queue_on_disk_too<F, Fut>(max_receives: u32, scenario: F)
+where
+    F: Fn(MemoryQueue, Manual) -> Fut,
+    Fut: std::future::Future<Output = MemoryQueue>,
+{
+    let (queue, time) = queue(max_receives);
+    scenario(queue, time).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queues/ingest.json");
+    let clock = Arc::new(ManualClock::new(start()));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let queue = MemoryQueue::open(&path, "ingest", max_receives, dyn_clock.clone()).unwrap();
+    let queue = scenario(queue, Manual(clock)).await;
+    let reopened = MemoryQueue::open(&path, "ingest", max_receives, dyn_clock).unwrap();
+    assert_eq!(queue.depths(), reopened.depths());
+}
+
 #[tokio::test]
 async fn queue_visibility_and_delete() {
-    let (queue, time) = queue(5);
-    contract::queue_visibility_and_delete(&queue, &time).await;
+    queue_on_disk_too(5, |queue, time| async move {
+        contract::queue_visibility_and_delete(&queue, &time).await;
+        queue
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn queue_max_receives_dead_letters() {
-    let (queue, time) = queue(3);
-    contract::queue_max_receives_dead_letters(&queue, &time, 3).await;
+    queue_on_disk_too(3, |queue, time| async move {
+        contract::queue_max_receives_dead_letters(&queue, &time, 3).await;
+        queue
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn queue_explicit_dead_letter_keeps_reason() {
-    let (queue, _) = queue(5);
-    contract::queue_explicit_dead_letter_keeps_reason(&queue).await;
+    queue_on_disk_too(5, |queue, _| async move {
+        contract::queue_explicit_dead_letter_keeps_reason(&queue).await;
+        queue
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn queue_return_dead_letter_is_visible_at_once() {
-    let (queue, _) = queue(5);
-    contract::queue_return_dead_letter_is_visible_at_once(&queue).await;
+    queue_on_disk_too(5, |queue, _| async move {
+        contract::queue_return_dead_letter_is_visible_at_once(&queue).await;
+        queue
+    })
+    .await;
+}
+
+#[test]
+fn queue_file_that_is_not_a_queue_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ingest.json");
+    std::fs::write(&path, "not json").unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(start()));
+    let err = MemoryQueue::open(&path, "ingest", 5, clock).unwrap_err();
+    assert!(err.to_string().contains("is not a queue file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "not json");
 }
 
 // SLA store: the ledger's, in memory and on disk (reopened, it must agree).

@@ -15,6 +15,9 @@ pub struct Reporting {
     /// are folded into a digest.
     pub digest_after: usize,
     pub metrics_namespace: String,
+    /// Metrics lines go to this file instead of standard output (the demo;
+    /// never set on Lambda, where standard output is how EMF reaches CloudWatch).
+    pub metrics_file: Option<std::path::PathBuf>,
 }
 
 impl Reporting {
@@ -35,6 +38,7 @@ impl Reporting {
             function: function.to_owned(),
             digest_after: env.number("TRIBUTARY_DIGEST_AFTER", DEFAULT_DIGEST_AFTER, 1..=1000)?,
             metrics_namespace: namespace,
+            metrics_file: None,
         })
     }
 
@@ -44,12 +48,17 @@ impl Reporting {
             function: function.to_owned(),
             digest_after: DEFAULT_DIGEST_AFTER,
             metrics_namespace: DEFAULT_NAMESPACE.to_owned(),
+            metrics_file: None,
         }
     }
 
     /// Empty metrics for one run.
     pub fn metrics(&self) -> Metrics {
-        Metrics::new(&self.metrics_namespace, &self.function)
+        let metrics = Metrics::new(&self.metrics_namespace, &self.function);
+        match &self.metrics_file {
+            Some(path) => metrics.to_file(path),
+            None => metrics,
+        }
     }
 }
 

@@ -1,9 +1,11 @@
 //! SQS events as Lambda delivers them, turned into the work-queue port's
 //! [`Received`] messages, and the partial batch response
 //! (`ReportBatchItemFailures`) that tells Lambda which messages to leave on
-//! the queue.
+//! the queue; and the other way, the event Lambda would deliver for messages
+//! received from a queue (what the demo hands the functions).
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use serde_json::{Value, json};
 
 use crate::ports::work_queue::{Attributes, Received};
 
@@ -58,4 +60,76 @@ pub fn batch_response(retry: impl IntoIterator<Item = String>) -> SqsBatchRespon
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// The SQS event Lambda would deliver for `messages`, received from the queue
+/// `queue_arn`: what [`received`] reads back, record for record.
+pub fn event(queue_arn: &str, messages: &[Received]) -> Result<SqsEvent, serde_json::Error> {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: serde_json::Map<String, Value> = m
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), json!({"stringValue": v, "dataType": "String"})))
+                .collect();
+            json!({
+                "messageId": m.id,
+                "receiptHandle": m.receipt,
+                "body": m.body,
+                "attributes": {RECEIVE_COUNT: m.receive_count.to_string()},
+                "messageAttributes": attributes,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records }))
+}
+
+/// The ids a partial batch response names: the messages Lambda leaves on
+/// the queue (every other one it deletes).
+pub fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_built_from_received_messages_reads_back_the_same() {
+        let messages = vec![
+            Received {
+                id: "m-1".into(),
+                receipt: "r-1".into(),
+                body: r#"{"v":1}"#.into(),
+                attributes: [("error_kind".to_owned(), "rejected".to_owned())].into(),
+                receive_count: 3,
+            },
+            Received {
+                id: "m-2".into(),
+                receipt: "r-2".into(),
+                body: String::new(),
+                attributes: Attributes::new(),
+                receive_count: 1,
+            },
+        ];
+        let event = event("arn:aws:sqs:local:0:ingest", &messages).unwrap();
+        let back: Vec<Received> = event
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| received(i, r).unwrap())
+            .collect();
+        assert_eq!(back, messages);
+        assert_eq!(
+            failed_ids(&batch_response(["m-2".to_owned()])),
+            vec!["m-2".to_owned()]
+        );
+    }
 }

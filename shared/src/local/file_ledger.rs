@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -105,11 +105,12 @@ impl State {
     }
 }
 
-/// A ledger in a JSON file, or only in memory.
-#[derive(Debug)]
+/// A ledger in a JSON file, or only in memory. Clones are handles to the same
+/// ledger (the demo hands one to each function).
+#[derive(Debug, Clone)]
 pub struct FileLedger {
     path: Option<PathBuf>,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 impl FileLedger {
@@ -173,7 +174,7 @@ impl FileLedger {
         }
         Ok(FileLedger {
             path: Some(path),
-            state: Mutex::new(state),
+            state: Arc::new(Mutex::new(state)),
         })
     }
 
@@ -181,7 +182,7 @@ impl FileLedger {
     pub fn in_memory() -> Self {
         FileLedger {
             path: None,
-            state: Mutex::new(State::default()),
+            state: Arc::new(Mutex::new(State::default())),
         }
     }
 

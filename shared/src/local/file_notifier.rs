@@ -2,7 +2,7 @@
 //! the demo (and ops on an on-premises run) read them.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,10 +20,11 @@ pub struct Published {
 }
 
 /// Notifications appended to a JSON-lines file.
-#[derive(Debug)]
+/// Clones share one lock, so they write as one.
+#[derive(Debug, Clone)]
 pub struct FileNotifier {
     path: PathBuf,
-    write: Mutex<()>,
+    write: Arc<Mutex<()>>,
 }
 
 impl FileNotifier {
@@ -31,7 +32,7 @@ impl FileNotifier {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         FileNotifier {
             path: path.into(),
-            write: Mutex::new(()),
+            write: Arc::new(Mutex::new(())),
         }
     }
 

@@ -13,7 +13,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -24,10 +24,11 @@ use crate::registry::{MAX_REGISTRY_BYTES, Syntax};
 const PREFIX: &str = "registry-v";
 
 /// Registry versions as files in a directory.
-#[derive(Debug)]
+/// Clones share one lock, so they write as one.
+#[derive(Debug, Clone)]
 pub struct FileRegistryStore {
     dir: PathBuf,
-    push: Mutex<()>,
+    push: Arc<Mutex<()>>,
 }
 
 /// The file name of `version` written in `syntax`.
@@ -56,7 +57,7 @@ impl FileRegistryStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         FileRegistryStore {
             dir: dir.into(),
-            push: Mutex::new(()),
+            push: Arc::new(Mutex::new(())),
         }
     }
 

@@ -2,15 +2,21 @@
 //! timeouts read from an injectable [`Clock`], a receive count, a dead-letter
 //! queue that messages move to by themselves after `max_receives` receives
 //! (SQS redrive), explicit dead-lettering with reason attributes, redrive
-//! back, and dead letters returned (made visible) at once. Not persisted: a
-//! demo run drains its queues before it exits.
+//! back, and dead letters returned (made visible) at once.
+//!
+//! In memory only ([`MemoryQueue::new`], tests), or mirrored to a JSON file
+//! after every change ([`MemoryQueue::open`]) so that a later process — the
+//! CLI's `dlq list` after a `demo` — sees the same messages. One process owns
+//! the file at a time, as with the file ledger.
 
 use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
-use super::fs_util::random_id;
+use super::fs_util::{random_id, write_atomic};
 use crate::failure::FailureKind;
 use crate::ports::clock::Clock;
 use crate::ports::work_queue::{
@@ -22,7 +28,7 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The longest visibility timeout SQS takes.
 const MAX_VISIBILITY_SECS: i64 = 12 * 60 * 60;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Stored {
     id: String,
     body: String,
@@ -32,19 +38,22 @@ struct Stored {
     receipt: Option<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Queues {
     main: VecDeque<Stored>,
     dead: VecDeque<Stored>,
     next_id: u64,
 }
 
-/// One queue and its dead-letter queue, in memory.
+/// One queue and its dead-letter queue, in memory (optionally mirrored to a
+/// file). Clones are handles to the same queue.
+#[derive(Clone)]
 pub struct MemoryQueue {
     name: String,
     max_receives: u32,
     clock: Arc<dyn Clock>,
-    queues: Mutex<Queues>,
+    path: Option<PathBuf>,
+    queues: Arc<Mutex<Queues>>,
 }
 
 impl std::fmt::Debug for MemoryQueue {
@@ -52,6 +61,7 @@ impl std::fmt::Debug for MemoryQueue {
         f.debug_struct("MemoryQueue")
             .field("name", &self.name)
             .field("max_receives", &self.max_receives)
+            .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
@@ -64,12 +74,72 @@ impl MemoryQueue {
             name: name.into(),
             max_receives: max_receives.max(1),
             clock,
-            queues: Mutex::new(Queues::default()),
+            path: None,
+            queues: Arc::new(Mutex::new(Queues::default())),
         }
+    }
+
+    /// The queue kept in the JSON file `path` (created on the first change),
+    /// with the messages a previous process left there. A file that cannot be
+    /// read as a queue is an error naming it; it is never overwritten.
+    pub fn open(
+        path: impl AsRef<Path>,
+        name: impl Into<String>,
+        max_receives: u32,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, QueueError> {
+        let path = path.as_ref().to_path_buf();
+        let mut queue = MemoryQueue::new(name, max_receives, clock);
+        let queues = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                queue.invalid(format!("{} is not a queue file: {e}", path.display()))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Queues::default(),
+            Err(e) => return Err(queue.unavailable("open", e)),
+        };
+        queue.queues = Arc::new(Mutex::new(queues));
+        queue.path = Some(path);
+        Ok(queue)
+    }
+
+    /// How many messages wait in the queue and in its dead-letter queue
+    /// (visible or not): what `tributary status` shows.
+    pub fn depths(&self) -> (usize, usize) {
+        let queues = self.lock();
+        (queues.main.len(), queues.dead.len())
     }
 
     fn lock(&self) -> MutexGuard<'_, Queues> {
         self.queues.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn unavailable(&self, op: &'static str, e: std::io::Error) -> QueueError {
+        QueueError::Unavailable {
+            queue: self.name.clone(),
+            op,
+            source: Box::new(e),
+        }
+    }
+
+    /// Applies `change` to the queues; a queue kept in a file applies it to a
+    /// copy, writes the copy, and only then keeps it, so a failed write
+    /// changes nothing.
+    fn update<T>(
+        &self,
+        op: &'static str,
+        change: impl FnOnce(&mut Queues) -> Result<T, QueueError>,
+    ) -> Result<T, QueueError> {
+        let mut guard = self.lock();
+        let Some(path) = &self.path else {
+            return change(&mut guard);
+        };
+        let mut next = guard.clone();
+        let value = change(&mut next)?;
+        let bytes = serde_json::to_vec_pretty(&next)
+            .map_err(|e| self.unavailable(op, std::io::Error::other(e)))?;
+        write_atomic(path, &bytes).map_err(|e| self.unavailable(op, e))?;
+        *guard = next;
+        Ok(value)
     }
 
     fn invalid(&self, reason: String) -> QueueError {
@@ -102,11 +172,7 @@ impl MemoryQueue {
     }
 
     fn new_receipt(&self) -> Result<String, QueueError> {
-        random_id().map_err(|e| QueueError::Unavailable {
-            queue: self.name.clone(),
-            op: "receive",
-            source: Box::new(e),
-        })
+        random_id().map_err(|e| self.unavailable("receive", e))
     }
 
     fn send_now(&self, messages: &[OutgoingMessage]) -> Result<(), QueueError> {
@@ -123,20 +189,21 @@ impl MemoryQueue {
             )));
         }
         let now = self.clock.now();
-        let mut queues = self.lock();
-        for message in messages {
-            queues.next_id += 1;
-            let id = format!("{}-{}", self.name, queues.next_id);
-            queues.main.push_back(Stored {
-                id,
-                body: message.body.clone(),
-                attributes: message.attributes.clone(),
-                receive_count: 0,
-                visible_at: now,
-                receipt: None,
-            });
-        }
-        Ok(())
+        self.update("send", |queues| {
+            for message in messages {
+                queues.next_id += 1;
+                let id = format!("{}-{}", self.name, queues.next_id);
+                queues.main.push_back(Stored {
+                    id,
+                    body: message.body.clone(),
+                    attributes: message.attributes.clone(),
+                    receive_count: 0,
+                    visible_at: now,
+                    receipt: None,
+                });
+            }
+            Ok(())
+        })
     }
 
     fn receive_now(
@@ -147,50 +214,50 @@ impl MemoryQueue {
     ) -> Result<Vec<Received>, QueueError> {
         self.check_receive(max, visibility)?;
         let now = self.clock.now();
-        let mut queues = self.lock();
-        let mut received = Vec::new();
-        let mut index = 0;
-        while received.len() < max {
-            let queue = if dead {
-                &mut queues.dead
-            } else {
-                &mut queues.main
-            };
-            let Some(message) = queue.get_mut(index) else {
-                break;
-            };
-            if message.visible_at > now {
-                index += 1;
-                continue;
-            }
-            if !dead && message.receive_count >= self.max_receives {
-                if let Some(mut moved) = queues.main.remove(index) {
-                    moved.receive_count = 0;
-                    moved.receipt = None;
-                    moved.visible_at = now;
-                    queues.dead.push_back(moved);
+        self.update("receive", |queues| {
+            let mut received = Vec::new();
+            let mut index = 0;
+            while received.len() < max {
+                let queue = if dead {
+                    &mut queues.dead
+                } else {
+                    &mut queues.main
+                };
+                let Some(message) = queue.get_mut(index) else {
+                    break;
+                };
+                if message.visible_at > now {
+                    index += 1;
+                    continue;
                 }
-                continue;
+                if !dead && message.receive_count >= self.max_receives {
+                    if let Some(mut moved) = queues.main.remove(index) {
+                        moved.receive_count = 0;
+                        moved.receipt = None;
+                        moved.visible_at = now;
+                        queues.dead.push_back(moved);
+                    }
+                    continue;
+                }
+                let receipt = self.new_receipt()?;
+                message.receive_count += 1;
+                message.visible_at = now + visibility;
+                message.receipt = Some(receipt.clone());
+                received.push(Received {
+                    id: message.id.clone(),
+                    receipt,
+                    body: message.body.clone(),
+                    attributes: message.attributes.clone(),
+                    receive_count: message.receive_count,
+                });
+                index += 1;
             }
-            let receipt = self.new_receipt()?;
-            message.receive_count += 1;
-            message.visible_at = now + visibility;
-            message.receipt = Some(receipt.clone());
-            received.push(Received {
-                id: message.id.clone(),
-                receipt,
-                body: message.body.clone(),
-                attributes: message.attributes.clone(),
-                receive_count: message.receive_count,
-            });
-            index += 1;
-        }
-        Ok(received)
+            Ok(received)
+        })
     }
 
     /// Removes the message holding `receipt` from the main or dead queue.
-    fn take(&self, receipt: &str, dead: bool) -> Result<Stored, QueueError> {
-        let mut queues = self.lock();
+    fn take(&self, queues: &mut Queues, receipt: &str, dead: bool) -> Result<Stored, QueueError> {
         let queue = if dead {
             &mut queues.dead
         } else {
@@ -203,17 +270,37 @@ impl MemoryQueue {
         queue.remove(index).ok_or_else(|| self.stale(receipt))
     }
 
+    /// The message holding `receipt` in the main or dead queue, to change.
+    fn find<'q>(
+        &self,
+        queues: &'q mut Queues,
+        receipt: &str,
+        dead: bool,
+    ) -> Result<&'q mut Stored, QueueError> {
+        let queue = if dead {
+            &mut queues.dead
+        } else {
+            &mut queues.main
+        };
+        queue
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt))
+            .ok_or_else(|| self.stale(receipt))
+    }
+
+    fn delete_now(&self, receipt: &str) -> Result<(), QueueError> {
+        self.update("delete", |queues| {
+            self.take(queues, receipt, false).map(drop)
+        })
+    }
+
     fn extend_now(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError> {
         self.check_receive(1, visibility)?;
         let now = self.clock.now();
-        let mut queues = self.lock();
-        let message = queues
-            .main
-            .iter_mut()
-            .find(|m| m.receipt.as_deref() == Some(receipt))
-            .ok_or_else(|| self.stale(receipt))?;
-        message.visible_at = now + visibility;
-        Ok(())
+        self.update("extend_visibility", |queues| {
+            self.find(queues, receipt, false)?.visible_at = now + visibility;
+            Ok(())
+        })
     }
 
     fn dead_letter_now(
@@ -222,43 +309,45 @@ impl MemoryQueue {
         kind: FailureKind,
         reason: &str,
     ) -> Result<(), QueueError> {
-        let mut stored = self.take(&message.receipt, false)?;
-        stored
-            .attributes
-            .insert(attr::ERROR_KIND.into(), kind.name().into());
-        stored
-            .attributes
-            .insert(attr::ERROR_REASON.into(), reason.into());
-        stored.receive_count = 0;
-        stored.receipt = None;
-        stored.visible_at = self.clock.now();
-        self.lock().dead.push_back(stored);
-        Ok(())
+        let now = self.clock.now();
+        self.update("dead_letter", |queues| {
+            let mut stored = self.take(queues, &message.receipt, false)?;
+            stored
+                .attributes
+                .insert(attr::ERROR_KIND.into(), kind.name().into());
+            stored
+                .attributes
+                .insert(attr::ERROR_REASON.into(), reason.into());
+            stored.receive_count = 0;
+            stored.receipt = None;
+            stored.visible_at = now;
+            queues.dead.push_back(stored);
+            Ok(())
+        })
     }
 
     /// Makes the dead letter holding `receipt` visible now. The receipt stays
     /// valid until the message is received again, as on SQS.
     fn return_now(&self, receipt: &str) -> Result<(), QueueError> {
         let now = self.clock.now();
-        let mut queues = self.lock();
-        let message = queues
-            .dead
-            .iter_mut()
-            .find(|m| m.receipt.as_deref() == Some(receipt))
-            .ok_or_else(|| self.stale(receipt))?;
-        message.visible_at = now;
-        Ok(())
+        self.update("return_dead_letter", |queues| {
+            self.find(queues, receipt, true)?.visible_at = now;
+            Ok(())
+        })
     }
 
     fn redrive_now(&self, message: &DeadLetter) -> Result<(), QueueError> {
-        let mut stored = self.take(&message.receipt, true)?;
-        stored.attributes.remove(attr::ERROR_KIND);
-        stored.attributes.remove(attr::ERROR_REASON);
-        stored.receive_count = 0;
-        stored.receipt = None;
-        stored.visible_at = self.clock.now();
-        self.lock().main.push_back(stored);
-        Ok(())
+        let now = self.clock.now();
+        self.update("redrive", |queues| {
+            let mut stored = self.take(queues, &message.receipt, true)?;
+            stored.attributes.remove(attr::ERROR_KIND);
+            stored.attributes.remove(attr::ERROR_REASON);
+            stored.receive_count = 0;
+            stored.receipt = None;
+            stored.visible_at = now;
+            queues.main.push_back(stored);
+            Ok(())
+        })
     }
 }
 
@@ -272,7 +361,7 @@ impl WorkQueue for MemoryQueue {
     }
 
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
-        self.take(receipt, false).map(drop)
+        self.delete_now(receipt)
     }
 
     async fn extend_visibility(

@@ -6,6 +6,7 @@
 
 mod fs_util;
 
+pub mod bucket_notifications;
 pub mod file_jobs;
 pub mod file_ledger;
 pub mod file_notifier;
@@ -13,6 +14,7 @@ pub mod file_registry_store;
 pub mod fs_object_store;
 pub mod memory_queue;
 
+pub use bucket_notifications::NotifyingStore;
 pub use file_jobs::{FileJobTrigger, RecordedCrawl, RecordedRun};
 pub use file_ledger::FileLedger;
 pub use file_notifier::FileNotifier;
