@@ -77,14 +77,27 @@ def is_account_root(principal: Any) -> bool:
     )
 
 
+def conditional_branches(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """node, or both branches of an Fn::If (nested ones too) with their paths: a
+    statement granted only under a condition is still a grant."""
+    if isinstance(node, dict) and len(node) == 1 and "Fn::If" in node:
+        args = node["Fn::If"]
+        if isinstance(args, list) and len(args) == 3:
+            for branch in (1, 2):
+                yield from conditional_branches(args[branch], f"{path}.Fn::If[{branch}]")
+        return
+    yield path, node
+
+
 def statements(node: Any, path: str) -> Iterator[tuple[str, dict]]:
     """Every policy statement under node, with where it is."""
     if isinstance(node, dict):
         if "Statement" in node and isinstance(node["Statement"], (list, dict)):
             found = node["Statement"]
-            for i, statement in enumerate(found if isinstance(found, list) else [found]):
-                if isinstance(statement, dict) and "Effect" in statement:
-                    yield f"{path}.Statement[{i}]", statement
+            for i, item in enumerate(found if isinstance(found, list) else [found]):
+                for where, statement in conditional_branches(item, f"{path}.Statement[{i}]"):
+                    if isinstance(statement, dict) and "Effect" in statement:
+                        yield where, statement
         for key, value in node.items():
             yield from statements(value, f"{path}.{key}" if path else str(key))
     elif isinstance(node, list):
@@ -178,6 +191,15 @@ BROKEN: dict[str, dict] = {
             "Effect": "Allow",
             "Action": {"Fn::If": ["SomeCondition", "s3:GetObject", "S3:*"]},
             "Resource": {"Fn::Sub": "*"},
+        }
+    ),
+    "role allowing glue:* on * in a statement behind an !If": role_with(
+        {
+            "Fn::If": [
+                "SomeCondition",
+                {"Effect": "Allow", "Action": "glue:*", "Resource": "*"},
+                {"Ref": "AWS::NoValue"},
+            ]
         }
     ),
     "role allowing NotAction on *": role_with(

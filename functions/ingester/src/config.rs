@@ -24,6 +24,7 @@ impl IngesterConfig {
     /// | variable | default |
     /// |---|---|
     /// | `TRIBUTARY_KEY_TEMPLATE` | `raw/tenant={tenant}/dataset={dataset}/ingest_date={ingest_date}/{file}` |
+    /// | `TRIBUTARY_RAW_PREFIX` | unset; when set, the key template must begin with it |
     /// | `TRIBUTARY_PART_SIZE_MIB` | 8 (5–64) |
     /// | `TRIBUTARY_PARTS_IN_FLIGHT` | 2 (1–16) |
     /// | `TRIBUTARY_LEASE_SECS` | 905 (the function's timeout + 5 s, below the visibility) |
@@ -38,6 +39,24 @@ impl IngesterConfig {
                 reason: e.to_string(),
             })?,
         };
+        // The role may write under the raw prefix only (the template's IAM
+        // scope): a template outside it would fail every file on AccessDenied.
+        if let Some(prefix) = env.get("TRIBUTARY_RAW_PREFIX")
+            && !key_template.fixed_prefix().starts_with(&prefix)
+        {
+            return Err(EnvError::Invalid {
+                name: "TRIBUTARY_KEY_TEMPLATE".into(),
+                value: env
+                    .get("TRIBUTARY_KEY_TEMPLATE")
+                    .unwrap_or_else(|| tributary::ingest::key::DEFAULT_TEMPLATE.to_owned()),
+                reason: format!(
+                    "keys must begin with TRIBUTARY_RAW_PREFIX {prefix:?} (the raw prefix the \
+                     function may write under and the catalog trigger reads), but the \
+                     template's fixed beginning is {:?}",
+                    key_template.fixed_prefix()
+                ),
+            });
+        }
         let part_mib: usize = env.number("TRIBUTARY_PART_SIZE_MIB", 8, 5..=64)?;
         let in_flight: usize = env.number("TRIBUTARY_PARTS_IN_FLIGHT", 2, 1..=16)?;
         let upload = UploadOptions::new(part_mib * 1024 * 1024, in_flight).map_err(|e| {
@@ -105,5 +124,43 @@ mod tests {
             error.contains("TRIBUTARY_KEY_TEMPLATE") && error.contains("nope"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_key_template_must_stay_under_the_raw_prefix() {
+        let env = |pairs: &[(&str, &str)]| {
+            Env::from_map(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect::<HashMap<_, _>>(),
+            )
+        };
+        // The default template is under the default prefix.
+        assert!(IngesterConfig::from_env(&env(&[("TRIBUTARY_RAW_PREFIX", "raw/")])).is_ok());
+        assert!(
+            IngesterConfig::from_env(&env(&[
+                ("TRIBUTARY_RAW_PREFIX", "lake/raw/"),
+                ("TRIBUTARY_KEY_TEMPLATE", "lake/raw/{tenant}/{file}"),
+            ]))
+            .is_ok()
+        );
+        for (prefix, template) in [
+            ("raw/", "landing/{tenant}/{file}"),
+            // A placeholder first: the key begins with whatever the tenant is.
+            ("raw/", "{tenant}/{file}"),
+            ("raw/acme/", "raw/{tenant}/{file}"),
+        ] {
+            let error = IngesterConfig::from_env(&env(&[
+                ("TRIBUTARY_RAW_PREFIX", prefix),
+                ("TRIBUTARY_KEY_TEMPLATE", template),
+            ]))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                error.contains("TRIBUTARY_KEY_TEMPLATE") && error.contains("TRIBUTARY_RAW_PREFIX"),
+                "{prefix} {template}: {error}"
+            );
+        }
     }
 }

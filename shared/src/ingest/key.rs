@@ -210,6 +210,15 @@ impl KeyTemplate {
         Ok(KeyTemplate { pieces })
     }
 
+    /// The text every key begins with: the literal before the first
+    /// placeholder (`raw/tenant=` for the default template).
+    pub fn fixed_prefix(&self) -> &str {
+        match self.pieces.first() {
+            Some(Piece::Literal(text)) => text,
+            _ => "",
+        }
+    }
+
     /// The object key for `input`; see the module docs for the rules it meets.
     pub fn render(&self, input: &KeyInput<'_>) -> Result<String, KeyError> {
         let mut key = String::new();
@@ -518,6 +527,14 @@ mod tests {
         assert_eq!(
             custom.render(&input("in/x.csv.gz")).unwrap(),
             "landing/sales/acme-x.csv"
+        );
+        assert_eq!(custom.fixed_prefix(), "landing/");
+        assert_eq!(KeyTemplate::default().fixed_prefix(), "raw/tenant=");
+        assert_eq!(
+            KeyTemplate::parse("{tenant}/{file}")
+                .unwrap()
+                .fixed_prefix(),
+            ""
         );
     }
 
