@@ -6,10 +6,14 @@
 
 mod check;
 mod demo;
+mod dlq;
 mod exit;
+mod files;
 mod local_backends;
 mod ls;
 mod registry_cmd;
+mod status;
+mod target;
 
 use std::process::ExitCode;
 
@@ -37,6 +41,14 @@ enum Command {
     /// Run the whole flow on this machine: an embedded FTP server with
     /// example tenants, the functions on local back-ends, and a summary.
     Demo(demo::DemoArgs),
+    /// Per tenant and source: files by state in the last day, open SLA
+    /// breaches, the DLQ's depth.
+    Status(status::StatusArgs),
+    /// The ledger's files, newest first: a table, or `--json`.
+    Files(files::FilesArgs),
+    /// Inspect the ingest dead-letter queue and move messages back.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
     /// Work with the registry: tenants → sources → file rules.
     #[command(subcommand)]
     Registry(registry_cmd::RegistryCommand),
@@ -49,6 +61,9 @@ fn main() -> ExitCode {
         Command::Registry(command) => registry_cmd::run(&command),
         Command::Ls(args) => ls::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Files(args) => files::run(&args),
+        Command::Dlq(command) => dlq::run(&command),
     };
     exit::finish(outcome)
 }
