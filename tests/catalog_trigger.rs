@@ -26,6 +26,7 @@ use tributary::aws::s3::S3ObjectStore;
 use tributary::ingest::Lineage;
 use tributary::lambda::Env;
 use tributary::poll::select::FileVersion;
+use tributary::ports::notifier::Severity;
 use tributary::ports::{Ledger, NewFile, ObjectStore, Outcome};
 use tributary_catalog_trigger::aws::AwsCatalogTrigger;
 
@@ -373,15 +374,28 @@ async fn landed_objects_start_their_glue_jobs_and_failures_reach_ops() {
         w.ledger.get(&stock).await.unwrap().unwrap().job_run_id,
         None
     );
-    let alerts: Vec<_> = w
-        .drain(&w.inbox_url)
-        .await
+    let published = w.drain(&w.inbox_url).await;
+    let alerts: Vec<_> = published
         .iter()
         .map(|m| notification_from_envelope(m.body().unwrap()))
         .collect();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].event, "job_failed");
     assert_eq!(alerts[0].tenant, "acme-retail");
+    assert_eq!(alerts[0].severity, Severity::Error);
+    // The attributes subscriptions filter on, as SNS delivers them.
+    let envelope: Value = serde_json::from_str(published[0].body().unwrap()).unwrap();
+    for (name, value) in [
+        ("severity", "error"),
+        ("event", "job_failed"),
+        ("tenant", "acme-retail"),
+    ] {
+        assert_eq!(
+            envelope["MessageAttributes"][name],
+            json!({"Type": "String", "Value": value}),
+            "{name}: {envelope}"
+        );
+    }
     assert_eq!(
         alerts[0].subject,
         "acme-retail: catalog job not started for stock.csv"
