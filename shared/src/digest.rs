@@ -137,8 +137,20 @@ impl<N: Notifier> Notifier for RunNotices<'_, N> {
     }
 }
 
+/// What a digest of failed files tells ops to do.
+const FILES_ADVICE: &str = "What to do: many files failing together usually share one cause (a \
+     rotated key or password, a server down, a rule too strict). The ledger records every file \
+     (`tributary files --tenant` with `--state rejected` or `--state failed`) and the ingest \
+     dead-letter queue holds their messages; fix the cause, then redrive.";
+
 /// One notification folding `notices` (all of one tenant, at least two).
 pub fn digest(notices: &[Notification]) -> Notification {
+    digest_with_advice(notices, FILES_ADVICE)
+}
+
+/// [`digest`] ending with `advice` (what to do) instead of the advice for
+/// failed files: the SLA monitor's late files call for other checks.
+pub fn digest_with_advice(notices: &[Notification], advice: &str) -> Notification {
     let tenant = notices.first().map_or("-", |n| n.tenant.as_str());
     let severity = notices
         .iter()
@@ -175,12 +187,7 @@ pub fn digest(notices: &[Notification]) -> Notification {
             first.body.trim_end()
         ));
     }
-    body.push_str(
-        "\nWhat to do: many files failing together usually share one cause (a rotated key \
-         or password, a server down, a rule too strict). The ledger records every file \
-         (`tributary files --tenant` with `--state rejected` or `--state failed`) and the \
-         ingest dead-letter queue holds their messages; fix the cause, then redrive.\n",
-    );
+    body.push_str(&format!("\n{}\n", advice.trim_end()));
     if body.len() > MAX_BODY_BYTES {
         let mut cut = MAX_BODY_BYTES;
         while !body.is_char_boundary(cut) {

@@ -12,7 +12,9 @@ use tributary::sla::SlaSettings;
 pub struct SlaMonitorConfig {
     /// `max_catch_up` from `TRIBUTARY_SLA_MAX_CATCH_UP_HOURS` (default 24,
     /// 1–720) and `max_windows` from `TRIBUTARY_SLA_MAX_WINDOWS` (default 200,
-    /// 1–10000); the other settings keep their defaults ([`SlaSettings`]).
+    /// 1–10000), and `digest_after` from `TRIBUTARY_DIGEST_AFTER` (default
+    /// 3, as every function's); the other settings keep their defaults
+    /// ([`SlaSettings`]).
     pub settings: SlaSettings,
     /// How long a loaded registry is reused (`TRIBUTARY_REGISTRY_TTL_SECS`, default 60).
     pub registry_ttl: StdDuration,
@@ -24,6 +26,7 @@ impl SlaMonitorConfig {
     /// Reads the configuration; every bad variable is named.
     pub fn from_env(env: &Env) -> Result<Self, EnvError> {
         let defaults = SlaSettings::default();
+        let reporting = Reporting::from_env(env, "sla-monitor")?;
         Ok(SlaMonitorConfig {
             settings: SlaSettings {
                 max_catch_up: Duration::hours(env.number(
@@ -32,6 +35,7 @@ impl SlaMonitorConfig {
                     1..=720,
                 )?),
                 max_windows: env.number("TRIBUTARY_SLA_MAX_WINDOWS", 200, 1..=10_000)?,
+                digest_after: reporting.digest_after,
                 ..defaults
             },
             registry_ttl: StdDuration::from_secs(env.number(
@@ -39,7 +43,7 @@ impl SlaMonitorConfig {
                 60,
                 0..=3600,
             )?),
-            reporting: Reporting::from_env(env, "sla-monitor")?,
+            reporting,
         })
     }
 }
@@ -65,14 +69,17 @@ mod tests {
         assert_eq!(config.settings.max_windows, 200);
         assert_eq!(config.registry_ttl, StdDuration::from_secs(60));
         assert_eq!(config.settings.recheck_for, Duration::days(30));
+        assert_eq!(config.settings.digest_after, 3);
 
         let config = SlaMonitorConfig::from_env(&env(&[
             ("TRIBUTARY_SLA_MAX_CATCH_UP_HOURS", "720"),
             ("TRIBUTARY_SLA_MAX_WINDOWS", "1"),
+            ("TRIBUTARY_DIGEST_AFTER", "10"),
         ]))
         .unwrap();
         assert_eq!(config.settings.max_catch_up, Duration::days(30));
         assert_eq!(config.settings.max_windows, 1);
+        assert_eq!(config.settings.digest_after, 10);
 
         for (name, value) in [
             ("TRIBUTARY_SLA_MAX_CATCH_UP_HOURS", "0"),

@@ -1,8 +1,10 @@
 //! The SLA monitor Lambda (ARCHITECTURE.md, flow step 4). On its EventBridge
 //! schedule it runs [`tributary::sla::monitor`] over the current registry:
 //! windows whose deadline passed without an ingested file become breaches
-//! (one alert each), and late files that landed send a "recovered" notice.
-//! The response is the run's report.
+//! (one alert each), and late files that landed send a "recovered" notice;
+//! more than `TRIBUTARY_DIGEST_AFTER` of one kind for a tenant in a run (a
+//! monitor catching up after downtime) go out as one digest. The response is
+//! the run's report.
 //!
 //! Events: the EventBridge scheduled event, whose `time` is the run's "now"
 //! (so a retried invocation decides as the first did; the clock when it has
@@ -132,9 +134,10 @@ where
 
 /// Adds a run's breaches and recoveries to its metrics, per tenant and source.
 ///
-/// Alerts are published one by one rather than through a run digest: the
-/// monitor keeps a breach's notice pending until its publication succeeded,
-/// which a digest (sent after the run) would hide from it.
+/// (The run's notices are folded by the domain, not through a
+/// [`tributary::digest::RunNotices`]: the monitor keeps a breach's notice
+/// pending until the message carrying it was published, which a holder that
+/// answers "sent" before the flush would hide from it.)
 pub fn measure(metrics: &mut Metrics, report: &SlaReport) {
     for rule in &report.rules {
         if rule.breached > 0 {
@@ -238,6 +241,7 @@ mod tests {
             recovered: 0,
             skipped: 0,
             notified: 0,
+            digests: 0,
             rules: vec![
                 rule("acme-retail", "acme-ftp", "daily-sales", 2, 0),
                 rule("acme-retail", "acme-ftp", "hourly-stock", 3, 1),

@@ -39,10 +39,21 @@
 //! was wanted. A notice whose publish failed stays pending on the breach and a
 //! run at least `retry_notices_after` later publishes it again.
 //!
+//! A run publishes a tenant's late alerts together, after judging its rules
+//! and before re-checking its breaches (so a file that landed late is alerted
+//! late before it is notified recovered), and its recovered notices together
+//! at the end. Up to `digest_after` of one kind go out one by one; more are
+//! folded into one digest, so a monitor catching up after downtime sends one
+//! message per tenant rather than one per missed window. The notices are not
+//! handed to a [`crate::digest::RunNotices`], which reports success when it
+//! holds a notice: each breach is marked sent only after the message carrying
+//! its notice was published, and a failed digest leaves them all pending for
+//! a later run, which folds them again.
+//!
 //! Errors are per rule (or per tenant for its shared queries): they are
 //! reported and the other rules go on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -91,6 +102,9 @@ pub struct SlaSettings {
     /// How long a pending notice is left to the run that made it before
     /// another run publishes it again.
     pub retry_notices_after: Duration,
+    /// Notices of one kind a run publishes one by one for a tenant; more go
+    /// out as one digest (`TRIBUTARY_DIGEST_AFTER`).
+    pub digest_after: usize,
 }
 
 impl Default for SlaSettings {
@@ -103,6 +117,7 @@ impl Default for SlaSettings {
             max_evidence: 20_000,
             max_active_breaches: 1_000,
             retry_notices_after: Duration::minutes(10),
+            digest_after: crate::digest::DEFAULT_DIGEST_AFTER,
         }
     }
 }
@@ -171,8 +186,12 @@ pub struct SlaReport {
     pub recovered: usize,
     /// Deadlines older than the catch-up bound, not judged.
     pub skipped: usize,
-    /// Notifications published (late alerts and recovered notices).
+    /// Notices published (late alerts and recovered notices), each counted
+    /// once, whether it went out alone or folded into a digest.
     pub notified: usize,
+    /// Digests published (each folding more than `digest_after` notices of
+    /// one kind for one tenant).
+    pub digests: usize,
     pub rules: Vec<RuleReport>,
     pub orphaned: Vec<OrphanedBreach>,
     pub failures: Vec<Failure>,
@@ -189,6 +208,7 @@ impl SlaReport {
             recovered: 0,
             skipped: 0,
             notified: 0,
+            digests: 0,
             rules: Vec::new(),
             orphaned: Vec::new(),
             failures: Vec::new(),
@@ -502,13 +522,42 @@ async fn run_tenant<L, S, N>(
         .into_iter()
         .map(|b| ((b.deadline, b.rule.clone()), b))
         .collect();
+    let mut opened_now = HashSet::new();
     for plan in &mut plans {
         for breach in judge(ctx, tenant, plan, &evidence, now, report).await {
-            to_check.insert((breach.deadline, breach.rule.clone()), breach);
+            let key = (breach.deadline, breach.rule.clone());
+            opened_now.insert(key.clone());
+            to_check.insert(key, breach);
         }
     }
 
-    // Re-check the active breaches: recoveries, and notices left pending.
+    // The late alerts, oldest deadline first: of the breaches this run
+    // opened, and those another run left pending long enough ago that it
+    // is not still publishing them. Before the re-checks, so a file that
+    // landed late is alerted late before it is notified recovered.
+    let stale = |at: DateTime<Utc>| now - at >= settings.retry_notices_after;
+    let mut late = Vec::new();
+    for (key, b) in &to_check {
+        if !planned.contains_key(b.rule.as_str())
+            || b.state != BreachState::Open
+            || b.late_alert != Notice::Pending
+        {
+            continue;
+        }
+        if opened_now.contains(key) {
+            late.push(b.clone());
+        } else if b.opened_by != ctx.run_id && stale(b.opened_at) {
+            info!(rule = %b.rule, deadline = %b.deadline, "Publishing a late alert left pending.");
+            late.push(b.clone());
+        }
+    }
+    for sent in deliver(ctx, &tenant.id, late, NoticeKind::Late, settings, report).await {
+        to_check.insert((sent.deadline, sent.rule.clone()), sent);
+    }
+
+    // Re-check the active breaches: recoveries, and recovered notices left
+    // pending; the notices go out together afterwards.
+    let mut recovered = Vec::new();
     for breach in to_check.into_values() {
         let Some(&index) = planned.get(breach.rule.as_str()) else {
             // A rule of the registry not planned this run (just started, or
@@ -525,12 +574,21 @@ async fn run_tenant<L, S, N>(
             continue;
         };
         let plan = &mut plans[index];
-        if let Err((kind, error)) =
-            recheck(ctx, plan, breach, &evidence, now, settings, report).await
-        {
-            report.fail(&tenant.id, Some(&plan.rule.id), kind, error);
+        match recheck(ctx, plan, breach, &evidence, now, settings).await {
+            Ok(Some(to_notify)) => recovered.push(to_notify),
+            Ok(None) => {}
+            Err((kind, error)) => report.fail(&tenant.id, Some(&plan.rule.id), kind, error),
         }
     }
+    deliver(
+        ctx,
+        &tenant.id,
+        recovered,
+        NoticeKind::Recovered,
+        settings,
+        report,
+    )
+    .await;
 
     // Move the checkpoints over what was judged: everything up to now, or
     // the windows judged in order before the run stopped (a bound, a window
@@ -565,7 +623,8 @@ fn has_rule_with_sla(tenant: &Tenant, rule: &str) -> bool {
 }
 
 /// Judges `plan`'s windows in order, opening a breach for each one not met;
-/// returns the breaches this run opened. Stops at the first window the
+/// returns the breaches this run opened (their late alerts, if wanted,
+/// pending: [`run_tenant`] publishes them). Stops at the first window the
 /// evidence cannot vouch for, or at a failed write.
 async fn judge<L, S, N>(
     ctx: &SlaContext<'_, L, S, N>,
@@ -625,13 +684,6 @@ where
                     deadline = %w.deadline,
                     "No file ingested by the deadline: SLA breach opened."
                 );
-                let mut breach = breach;
-                if breach.late_alert == Notice::Pending {
-                    match send(ctx, &breach, NoticeKind::Late, report).await {
-                        Ok(sent) => breach = sent,
-                        Err((kind, error)) => report.fail(&tenant.id, Some(&rule.id), kind, error),
-                    }
-                }
                 opened.push(breach);
             }
             Ok(BreachOpening::AlreadyOpen(_)) => {
@@ -648,6 +700,22 @@ where
     opened
 }
 
+/// The notification of notice `kind` of `breach`.
+fn notice(breach: &Breach, kind: NoticeKind) -> Result<Notification, (FailureKind, String)> {
+    match kind {
+        NoticeKind::Late => Ok(alerts::file_late(breach)),
+        NoticeKind::Recovered => alerts::file_recovered(breach).ok_or_else(|| {
+            (
+                FailureKind::Misconfigured,
+                format!(
+                    "breach of rule {} at {} has no recovery to notify",
+                    breach.rule, breach.deadline
+                ),
+            )
+        }),
+    }
+}
+
 /// Publishes notice `kind` of `breach` and marks it sent; returns the breach
 /// as stored. A failed publish leaves the notice pending for a later run.
 async fn send<L, S, N>(
@@ -660,18 +728,7 @@ where
     S: SlaStore,
     N: Notifier,
 {
-    let notification: Notification = match kind {
-        NoticeKind::Late => alerts::file_late(breach),
-        NoticeKind::Recovered => alerts::file_recovered(breach).ok_or_else(|| {
-            (
-                FailureKind::Misconfigured,
-                format!(
-                    "breach of rule {} at {} has no recovery to notify",
-                    breach.rule, breach.deadline
-                ),
-            )
-        })?,
-    };
+    let notification = notice(breach, kind)?;
     ctx.notifier
         .publish(&notification)
         .await
@@ -683,8 +740,89 @@ where
         .map_err(|e| (e.kind(), e.to_string()))
 }
 
-/// One active breach of a planned rule: publish a late alert left pending,
-/// resolve it if its file landed, publish a recovered notice left pending.
+/// What a digest of SLA notices tells ops.
+fn digest_advice(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::Late => {
+            "What to do: many files late together usually share one cause: the tenant's \
+             upload did not run, the source cannot be polled (the poller's alerts, the \
+             PollsFailed metric), or the monitor is catching up after it did not run. Each \
+             breach is recorded; a file_recovered notice follows when its file lands."
+        }
+        NoticeKind::Recovered => {
+            "Nothing to do: these late files have landed and their breaches are resolved."
+        }
+    }
+}
+
+/// Publishes notice `kind` of each of `breaches` (one tenant's) and marks it
+/// sent; returns the breaches so marked, as stored. Up to `digest_after` go
+/// out one by one; more go out as one digest, and are marked sent only once
+/// the digest is published, so a failed digest leaves every one of them
+/// pending for a later run (which folds them again). Failures are reported.
+async fn deliver<L, S, N>(
+    ctx: &SlaContext<'_, L, S, N>,
+    tenant: &str,
+    breaches: Vec<Breach>,
+    kind: NoticeKind,
+    settings: SlaSettings,
+    report: &mut SlaReport,
+) -> Vec<Breach>
+where
+    S: SlaStore,
+    N: Notifier,
+{
+    let mut sent = Vec::with_capacity(breaches.len());
+    if breaches.len() <= settings.digest_after.max(1) {
+        for breach in &breaches {
+            match send(ctx, breach, kind, report).await {
+                Ok(stored) => sent.push(stored),
+                Err((k, error)) => report.fail(tenant, Some(&breach.rule), k, error),
+            }
+        }
+        return sent;
+    }
+    let mut folded = Vec::with_capacity(breaches.len());
+    let mut notifications = Vec::with_capacity(breaches.len());
+    for breach in breaches {
+        match notice(&breach, kind) {
+            Ok(notification) => {
+                notifications.push(notification);
+                folded.push(breach);
+            }
+            Err((k, error)) => report.fail(tenant, Some(&breach.rule), k, error),
+        }
+    }
+    let digest = crate::digest::digest_with_advice(&notifications, digest_advice(kind));
+    if let Err(e) = ctx.notifier.publish(&digest).await {
+        let error = format!(
+            "{} digest of {} notices: {e}; they stay pending",
+            digest.event,
+            notifications.len()
+        );
+        report.fail(tenant, None, e.kind(), error);
+        return sent;
+    }
+    info!(tenant, event = %digest.event, folded = folded.len(), "SLA notices published as one digest.");
+    report.digests += 1;
+    report.notified += folded.len();
+    for breach in &folded {
+        match ctx
+            .store
+            .notice_sent(&breach.rule, breach.deadline, kind)
+            .await
+        {
+            Ok(stored) => sent.push(stored),
+            Err(e) => report.fail(tenant, Some(&breach.rule), e.kind(), e.to_string()),
+        }
+    }
+    sent
+}
+
+/// One active breach of a planned rule: resolve it if its file landed.
+/// Returns the breach whose recovered notice is to be published (resolved
+/// now, or left pending by another run long enough ago); late alerts were
+/// published before ([`run_tenant`]).
 async fn recheck<L, S, N>(
     ctx: &SlaContext<'_, L, S, N>,
     plan: &mut Plan<'_>,
@@ -692,27 +830,18 @@ async fn recheck<L, S, N>(
     evidence: &Evidence<'_>,
     now: DateTime<Utc>,
     settings: SlaSettings,
-    report: &mut SlaReport,
-) -> Result<(), (FailureKind, String)>
+) -> Result<Option<Breach>, (FailureKind, String)>
 where
     L: Ledger,
     S: SlaStore,
     N: Notifier,
 {
     let stale = |at: DateTime<Utc>| now - at >= settings.retry_notices_after;
-    let mut breach = breach;
     if breach.state == BreachState::Open {
-        if breach.late_alert == Notice::Pending
-            && breach.opened_by != ctx.run_id
-            && stale(breach.opened_at)
-        {
-            info!(rule = %breach.rule, deadline = %breach.deadline, "Publishing a late alert left pending.");
-            breach = send(ctx, &breach, NoticeKind::Late, report).await?;
-        }
         let Some(file) =
             evidence.first_between(&breach.rule, breach.window_start, breach.next_expected)
         else {
-            return Ok(());
+            return Ok(None);
         };
         let recovery = Recovery {
             source: file.version.source.clone(),
@@ -733,7 +862,7 @@ where
             .map_err(|e| (e.kind(), e.to_string()))?
         {
             Resolution::Resolved(resolved) => *resolved,
-            Resolution::AlreadyResolved(_) => return Ok(()),
+            Resolution::AlreadyResolved(_) => return Ok(None),
         };
         plan.report.recovered += 1;
         info!(
@@ -744,10 +873,7 @@ where
             late_by = %alerts::duration_text(recovery.ingested_at - resolved.expected),
             "The late file landed: SLA breach recovered."
         );
-        if recovery.notice == Notice::Pending {
-            send(ctx, &resolved, NoticeKind::Recovered, report).await?;
-        }
-        return Ok(());
+        return Ok((recovery.notice == Notice::Pending).then_some(resolved));
     }
     let pending_since = breach
         .recovery
@@ -756,9 +882,9 @@ where
         .map(|r| r.resolved_at);
     if pending_since.is_some_and(stale) {
         info!(rule = %breach.rule, deadline = %breach.deadline, "Publishing a recovered notice left pending.");
-        send(ctx, &breach, NoticeKind::Recovered, report).await?;
+        return Ok(Some(breach));
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -1134,6 +1260,146 @@ tenants:
         let published = notifier.published().unwrap();
         assert_eq!(published.len(), 1);
         assert_eq!(published[0].notification.event, "file_late");
+    }
+
+    #[tokio::test]
+    async fn catching_up_after_downtime_folds_the_late_alerts_into_one_digest() {
+        let w = World::new();
+        let r = registry(&rule("hourly", "0 * * * *", "failures"));
+        w.run(&r, "2026-11-21T00:00:00Z").await;
+        // Down until 06:45: the windows of 00:30 … 06:30 all passed unmet.
+        let report = w.run(&r, "2026-11-21T06:45:00Z").await;
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(report.breached, 7);
+        assert_eq!((report.notified, report.digests), (7, 1));
+        let sent = w.notifier.published().unwrap();
+        assert_eq!(sent.len(), 1, "one message, not one per window: {sent:?}");
+        let digest = &sent[0].notification;
+        assert_eq!(
+            digest.event, "file_late",
+            "subscriptions on file_late get it"
+        );
+        assert_eq!(digest.severity, Severity::Error);
+        assert_eq!(digest.tenant, "acme");
+        assert_eq!(digest.subject, "acme: 7 alerts (7 file_late)");
+        for hour in 0..=6 {
+            let expected = format!("expected {hour:02}:00 UTC");
+            assert!(
+                digest.body.contains(&expected),
+                "{expected}: {}",
+                digest.body
+            );
+        }
+        assert!(digest.body.contains("catching up"), "{}", digest.body);
+        // Each breach is marked sent: no run publishes them again.
+        let breaches = w
+            .ledger
+            .active_breaches("acme", at("2026-11-01T00:00:00Z"), 100)
+            .await
+            .unwrap();
+        assert_eq!(breaches.len(), 7);
+        assert!(breaches.iter().all(|b| b.late_alert == Notice::Sent));
+        let report = w.run(&r, "2026-11-21T07:00:00Z").await;
+        assert_eq!((report.notified, report.digests), (0, 0));
+        assert_eq!(w.published().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_digest_leaves_its_notices_pending_and_recoveries_fold_too() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the notifier's directory should be: publishing fails.
+        let blocker = dir.path().join("out");
+        std::fs::write(&blocker, b"not a directory").unwrap();
+        let notifier = FileNotifier::new(blocker.join("notifications.jsonl"));
+        let ledger = FileLedger::in_memory();
+        let rules = ["a", "b", "c", "d"].map(|id| rule(id, "0 6 * * *", "failures"));
+        let r = registry(&rules.concat());
+        let run_at = |now: &'static str| {
+            let ctx = SlaContext {
+                ledger: &ledger,
+                store: &ledger,
+                notifier: &notifier,
+                run_id: now,
+            };
+            let registry = &r;
+            async move { run(&ctx, registry, at(now), SlaSettings::default()).await }
+        };
+        let pending = || async {
+            ledger
+                .active_breaches("acme", at("2026-11-01T00:00:00Z"), 100)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|b| b.late_alert == Notice::Pending)
+                .count()
+        };
+        run_at("2026-11-21T05:00:00Z").await;
+
+        // Four rules late at once: one digest, which cannot be published.
+        let report = run_at("2026-11-21T06:45:00Z").await;
+        assert_eq!(report.breached, 4);
+        assert_eq!((report.notified, report.digests), (0, 0));
+        assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+        let failure = &report.failures[0];
+        assert_eq!(
+            (failure.kind, failure.rule.as_deref()),
+            (FailureKind::Transient, None)
+        );
+        assert!(
+            failure.error.contains("file_late digest of 4 notices"),
+            "{}",
+            failure.error
+        );
+        assert_eq!(pending().await, 4, "nothing marked sent that was not");
+
+        std::fs::remove_file(&blocker).unwrap();
+        // Too soon: the run that opened the breaches may still be publishing.
+        let report = run_at("2026-11-21T06:50:00Z").await;
+        assert_eq!(report.notified, 0);
+        // A later run publishes them, folded again rather than one by one.
+        let report = run_at("2026-11-21T07:00:00Z").await;
+        assert_eq!((report.notified, report.digests), (4, 1));
+        assert_eq!(pending().await, 0);
+        let published = notifier.published().unwrap();
+        assert_eq!(published.len(), 1);
+        assert_eq!(
+            published[0].notification.subject,
+            "acme: 4 alerts (4 file_late)"
+        );
+
+        // The four files land late: one recovered digest.
+        for id in ["a", "b", "c", "d"] {
+            land(
+                &ledger,
+                id,
+                &format!("/out/{id}_1.csv"),
+                "2026-11-21T07:20:00Z",
+                "2026-11-21T07:25:00Z",
+            )
+            .await;
+        }
+        let report = run_at("2026-11-21T07:30:00Z").await;
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(report.recovered, 4);
+        assert_eq!((report.notified, report.digests), (4, 1));
+        let published = notifier.published().unwrap();
+        assert_eq!(published.len(), 2);
+        let digest = &published[1].notification;
+        assert_eq!(digest.event, "file_recovered");
+        assert_eq!(digest.severity, Severity::Info);
+        assert_eq!(digest.subject, "acme: 4 alerts (4 file_recovered)");
+        assert!(digest.body.contains("Nothing to do"), "{}", digest.body);
+        // Nothing is left to do, and nothing is sent twice.
+        let report = run_at("2026-11-21T07:45:00Z").await;
+        assert_eq!(report.notified, 0);
+        assert_eq!(notifier.published().unwrap().len(), 2);
+        assert!(
+            ledger
+                .active_breaches("acme", at("2026-11-01T00:00:00Z"), 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]
