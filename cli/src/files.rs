@@ -141,6 +141,6 @@ async fn rows<L: Ledger>(
             rows.extend(records.into_iter().map(Row::from));
         }
     }
-    rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.updated_at));
     Ok(rows)
 }
