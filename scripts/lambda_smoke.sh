@@ -330,7 +330,7 @@ expect_response poller events/poller-schedule.json "$main_port" \
 expect_error poller events/poller-manual.json "$main_port" "source acme-ftp: "
 # The registry's rule has no SLA: the monitor judges nothing, and says so.
 expect_response sla-monitor events/sla-monitor-schedule.json "$main_port" \
-    '{"now": "2026-11-21T06:00:00Z", "judged_until": "2026-11-21T05:58:00Z", "windows": 0, "met": 0, "breached": 0, "recovered": 0, "skipped": 0, "notified": 0, "rules": [], "orphaned": [], "failures": []}'
+    '{"now": "2026-11-21T06:00:00Z", "judged_until": "2026-11-21T05:58:00Z", "windows": 0, "met": 0, "breached": 0, "recovered": 0, "skipped": 0, "notified": 0, "digests": 0, "rules": [], "orphaned": [], "failures": []}'
 # From the poll queue, the same failure is transient: the message is retried.
 poll_message_id=$(message_id events/poller-sqs.json)
 expect_response poller events/poller-sqs.json "$main_port" \
