@@ -1,5 +1,6 @@
-//! `tributary status`: per tenant and source, the files of the last day by
-//! state, the open SLA breaches and the DLQ's depth — the first look on call.
+//! `tributary status`: per tenant and source, the last poll and how it ended,
+//! the files of the last day by state, the open SLA breaches and the DLQ's
+//! depth — the first look on call.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use serde::Serialize;
 use tributary::ports::registry_store::RegistryStore;
-use tributary::ports::{FileState, Ledger, SlaStore};
+use tributary::ports::{FileState, Ledger, PollLog, PollRecord, SlaStore};
 
 use crate::exit::Outcome;
 use crate::target::{Target, TargetArgs};
@@ -56,6 +57,8 @@ pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
 struct SourceStatus {
     tenant: String,
     source: String,
+    /// `None`: never polled (or polled before polls were recorded).
+    last_poll: Option<PollRecord>,
     files: BTreeMap<&'static str, usize>,
 }
 
@@ -132,21 +135,35 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
         status.since.format("%Y-%m-%d %H:%M UTC")
     );
     println!(
-        "{:<16} {:<16} {:>10} {:>9} {:>8} {:>8} {:>6}",
-        "TENANT", "SOURCE", "DISCOVERED", "INGESTING", "INGESTED", "REJECTED", "FAILED"
+        "{:<16} {:<16} {:<31} {:>10} {:>9} {:>8} {:>8} {:>6}",
+        "TENANT",
+        "SOURCE",
+        "LAST POLL",
+        "DISCOVERED",
+        "INGESTING",
+        "INGESTED",
+        "REJECTED",
+        "FAILED"
     );
     for s in &status.sources {
         let n = |state: &str| s.files.get(state).copied().unwrap_or(0);
+        let last = s.last_poll.as_ref().map_or("never".to_owned(), |p| {
+            format!("{} {}", p.at.format("%m-%d %H:%M:%S"), p.outcome.name())
+        });
         println!(
-            "{:<16} {:<16} {:>10} {:>9} {:>8} {:>8} {:>6}",
+            "{:<16} {:<16} {:<31} {:>10} {:>9} {:>8} {:>8} {:>6}",
             s.tenant,
             s.source,
+            last,
             n("discovered"),
             n("ingesting"),
             n("ingested"),
             n("rejected"),
             n("failed")
         );
+        if let Some(poll) = s.last_poll.as_ref().filter(|p| !p.detail.is_empty()) {
+            println!("{:>34}  {}", "", poll.detail);
+        }
     }
     println!("open SLA breaches: {}", status.open_sla_breaches.len());
     for b in &status.open_sla_breaches {
@@ -164,7 +181,7 @@ async fn status<R, L>(
 ) -> anyhow::Result<Status>
 where
     R: RegistryStore,
-    L: Ledger + SlaStore,
+    L: Ledger + SlaStore + PollLog,
 {
     let (version, registry) = current(store).await?;
     let mut sources = Vec::new();
@@ -187,8 +204,16 @@ where
                     .or_default() += 1;
             }
         }
+        let ids: Vec<String> = by_source.keys().cloned().collect();
+        let mut polls: BTreeMap<String, PollRecord> = ledger
+            .last_polls(&ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.source.clone(), p))
+            .collect();
         sources.extend(by_source.into_iter().map(|(source, files)| SourceStatus {
             tenant: tenant.id.clone(),
+            last_poll: polls.remove(&source),
             source,
             files,
         }));

@@ -200,7 +200,12 @@ fn ops_commands_read_and_redrive_what_the_demo_left() {
         .args(["status", "--local", local])
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"acme-retail\s+acme-ftp\s+0\s+0\s+4\s+2\s+0").unwrap())
+        .stdout(
+            predicate::str::is_match(
+                r"acme-retail\s+acme-ftp\s+\d\d-\d\d \d\d:\d\d:\d\d complete\s+0\s+0\s+4\s+2\s+0",
+            )
+            .unwrap(),
+        )
         .stdout(predicate::str::contains("ingest DLQ depth: 2"))
         .stdout(predicate::str::contains(
             "acme-retail acme-returns: late since",

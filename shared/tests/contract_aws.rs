@@ -368,6 +368,11 @@ async fn ledger_release_races_a_lease() {
 }
 
 #[tokio::test]
+async fn poll_log_keeps_each_sources_last_poll() {
+    contract::poll_log_keeps_each_sources_last_poll(&ledger().await).await;
+}
+
+#[tokio::test]
 async fn observations_round_trip() {
     contract::observations_round_trip(&ledger().await).await;
 }

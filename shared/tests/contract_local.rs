@@ -191,6 +191,18 @@ async fn observations_round_trip() {
     contract::observations_round_trip(&FileLedger::open(dir.path()).unwrap()).await;
 }
 
+#[tokio::test]
+async fn poll_log_keeps_each_sources_last_poll() {
+    contract::poll_log_keeps_each_sources_last_poll(&FileLedger::in_memory()).await;
+    let dir = tempfile::tempdir().unwrap();
+    contract::poll_log_keeps_each_sources_last_poll(&FileLedger::open(dir.path()).unwrap()).await;
+    // Reopened, the file has the same last polls.
+    use tributary::ports::PollLog;
+    let reopened = FileLedger::open(dir.path()).unwrap();
+    let sources = ["acme-ftp".to_owned(), "globex-ftp".to_owned()];
+    assert_eq!(reopened.last_polls(&sources).await.unwrap().len(), 2);
+}
+
 // Registry store: a fresh directory per test.
 
 #[tokio::test]

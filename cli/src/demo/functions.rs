@@ -4,22 +4,37 @@
 //! response does not name. The functions are the Lambda crates' own generic
 //! handlers, so the demo runs the code that runs on AWS.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
+
+use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
+use tributary::aws::glue::GlueJobTrigger;
+use tributary::aws::s3::S3ObjectStore;
+use tributary::aws::secrets::AwsSecrets;
+use tributary::aws::sns::SnsNotifier;
+use tributary::aws::sqs::SqsWorkQueue;
 use tributary::lambda::sqs;
-use tributary::lambda::{Env, RegistryCache};
+use tributary::lambda::{Env, EnvError, RegistryCache, sdk_config};
 use tributary::local::{
     FileJobTrigger, FileLedger, FileNotifier, FileRegistryStore, FsObjectStore, MemoryQueue,
     NotifyingStore,
 };
-use tributary::ports::clock::SystemClock;
+use tributary::poll::observations::ObservationStore;
+use tributary::ports::clock::{Clock, SystemClock};
+use tributary::ports::registry_store::RegistryStore;
 use tributary::ports::work_queue::WorkQueue;
-use tributary::secrets::LocalSecrets;
+use tributary::ports::{
+    CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger, Ledger, Notification, Notifier,
+    NotifyError, ObjectStore, PollLog, SlaStore,
+};
+use tributary::secrets::{LocalSecrets, SecretStore};
 use tributary::sla::monitor::SlaReport;
 use tributary_catalog_trigger::{CatalogConfig, CatalogTrigger};
 use tributary_ingester::{Ingester, IngesterConfig};
@@ -35,31 +50,47 @@ pub const RAW_PREFIX: &str = "raw/";
 
 type LocalIngestStore = NotifyingStore<FsObjectStore, MemoryQueue>;
 
-/// The functions, each with the adapters the SAM template would give it.
-pub struct Functions {
-    pub poller: Poller<FileLedger, FileRegistryStore, MemoryQueue, FileNotifier, LocalSecrets>,
-    pub ingester: Ingester<
-        FileLedger,
-        FileRegistryStore,
-        LocalIngestStore,
-        MemoryQueue,
-        FileNotifier,
-        LocalSecrets,
-        SystemClock,
-    >,
-    pub catalog: CatalogTrigger<
-        FileLedger,
-        FsObjectStore,
-        MemoryQueue,
-        FileNotifier,
-        FileJobTrigger,
-        SystemClock,
-    >,
-    pub sla: SlaMonitor<FileLedger, FileRegistryStore, FileNotifier>,
-    poll_queue: MemoryQueue,
-    ingest_queue: MemoryQueue,
-    catalog_queue: MemoryQueue,
+/// The functions, each with the adapters the SAM template would give it:
+/// the poller, the ingester, the catalog trigger and the SLA monitor over one
+/// ledger type `L`, registry store `R`, queue type `Q`, notifier `N`, secrets
+/// `S`, the ingester's and the catalog trigger's object stores `Si`/`Sc`, job
+/// trigger `J` and clock `C`.
+pub struct Functions<L, R, Q, N, S, Si, Sc, J, C> {
+    pub poller: Poller<L, R, Q, N, S>,
+    pub ingester: Ingester<L, R, Si, Q, N, S, C>,
+    pub catalog: CatalogTrigger<L, Sc, Q, N, J, C>,
+    pub sla: SlaMonitor<L, R, N>,
+    /// The catalog queue (the ingester's store notifies it; the catalog
+    /// trigger's own queue handle is for dead-lettering).
+    pub catalog_queue: Q,
 }
+
+/// The functions on the local back-ends.
+pub type LocalFunctions = Functions<
+    FileLedger,
+    FileRegistryStore,
+    MemoryQueue,
+    Recording<FileNotifier>,
+    LocalSecrets,
+    LocalIngestStore,
+    FsObjectStore,
+    Recording<FileJobTrigger>,
+    SystemClock,
+>;
+
+/// The functions on AWS, built from the environment exactly as each Lambda
+/// builds itself (`TRIBUTARY_*`, `AWS_ENDPOINT_URL`, the credential chain).
+pub type AwsFunctions = Functions<
+    DynamoLedger,
+    DynamoRegistryStore,
+    SqsWorkQueue,
+    Recording<SnsNotifier>,
+    AwsSecrets,
+    S3ObjectStore,
+    S3ObjectStore,
+    Recording<GlueJobTrigger>,
+    SystemClock,
+>;
 
 /// The environment the template sets, as far as the local world has it:
 /// the registry is reread at every call, a file counts as unchanged after
@@ -77,11 +108,15 @@ fn environment() -> Env {
     Env::from_map(HashMap::from(vars.map(|(k, v)| (k.to_owned(), v))))
 }
 
-impl Functions {
-    pub fn new(backends: &LocalBackends) -> anyhow::Result<Functions> {
+impl LocalFunctions {
+    pub fn local(
+        backends: &LocalBackends,
+        journal: &SharedJournal,
+    ) -> anyhow::Result<LocalFunctions> {
         let env = environment();
         let metrics = backends.metrics_path();
         let registry = || RegistryCache::new(backends.registry.clone(), StdDuration::ZERO);
+        let notifier = || Recording::new(backends.notifier.clone(), journal);
 
         let mut poller_config = PollerConfig::from_env(&env).context("poller configuration")?;
         poller_config.reporting.metrics_file = Some(metrics.clone());
@@ -101,7 +136,7 @@ impl Functions {
                 registry: registry(),
                 poll_queue: backends.poll_queue.clone(),
                 ingest_queue: backends.ingest_queue.clone(),
-                notifier: backends.notifier.clone(),
+                notifier: notifier(),
                 secrets: LocalSecrets,
                 config: poller_config,
             },
@@ -115,7 +150,7 @@ impl Functions {
                     backends.catalog_queue.clone(),
                 ),
                 queue: backends.ingest_queue.clone(),
-                notifier: backends.notifier.clone(),
+                notifier: notifier(),
                 secrets: LocalSecrets,
                 clock: SystemClock,
                 pools: Default::default(),
@@ -125,23 +160,105 @@ impl Functions {
                 ledger: backends.ledger.clone(),
                 store: backends.lake.clone(),
                 queue: backends.catalog_queue.clone(),
-                notifier: backends.notifier.clone(),
-                jobs: backends.jobs(),
+                notifier: notifier(),
+                jobs: Recording::new(backends.jobs(), journal),
                 clock: SystemClock,
                 config: catalog_config,
             },
             sla: SlaMonitor {
                 ledger: backends.ledger.clone(),
                 registry: registry(),
-                notifier: backends.notifier.clone(),
+                notifier: notifier(),
                 config: sla_config,
             },
-            poll_queue: backends.poll_queue.clone(),
-            ingest_queue: backends.ingest_queue.clone(),
             catalog_queue: backends.catalog_queue.clone(),
         })
     }
+}
 
+impl AwsFunctions {
+    /// Each function from the process environment, as on Lambda, but with
+    /// the registry reread at every call and files taken once seen unchanged
+    /// for a second (the demo looks twice, a second apart), and metrics
+    /// appended to `metrics` (EMF reaches CloudWatch only from a Lambda's
+    /// standard output; here that is the summary's).
+    pub async fn aws(journal: &SharedJournal, metrics: &Path) -> anyhow::Result<AwsFunctions> {
+        let env = Env::process();
+        let sdk = sdk_config().await;
+        let hint = |e: EnvError| {
+            anyhow::anyhow!(
+                "{e}. demo --aws reads the variables the SAM template gives the functions (see docs/deployment.md)"
+            )
+        };
+        let poller = tributary_poller::aws::from_env(&env, &sdk).map_err(hint)?;
+        let ingester = tributary_ingester::aws::from_env(&env, &sdk).map_err(hint)?;
+        let catalog = tributary_catalog_trigger::aws::from_env(&env, &sdk).map_err(hint)?;
+        let sla = tributary_sla_monitor::aws::from_env(&env, &sdk).map_err(hint)?;
+        let fresh = |r: RegistryCache<DynamoRegistryStore>| {
+            RegistryCache::new(r.into_store(), StdDuration::ZERO)
+        };
+        let mut poller_config = poller.config;
+        poller_config.min_unchanged = chrono::Duration::seconds(1);
+        poller_config.reporting.metrics_file = Some(metrics.to_path_buf());
+        let mut ingester_config = ingester.config;
+        ingester_config.reporting.metrics_file = Some(metrics.to_path_buf());
+        let mut catalog_config = catalog.config;
+        catalog_config.reporting.metrics_file = Some(metrics.to_path_buf());
+        let mut sla_config = sla.config;
+        sla_config.reporting.metrics_file = Some(metrics.to_path_buf());
+        Ok(Functions {
+            poller: Poller {
+                ledger: poller.ledger,
+                registry: fresh(poller.registry),
+                poll_queue: poller.poll_queue,
+                ingest_queue: poller.ingest_queue,
+                notifier: Recording::new(poller.notifier, journal),
+                secrets: poller.secrets,
+                config: poller_config,
+            },
+            ingester: Ingester {
+                ledger: ingester.ledger,
+                registry: fresh(ingester.registry),
+                store: ingester.store,
+                queue: ingester.queue,
+                notifier: Recording::new(ingester.notifier, journal),
+                secrets: ingester.secrets,
+                clock: ingester.clock,
+                pools: ingester.pools,
+                config: ingester_config,
+            },
+            catalog_queue: catalog.queue.clone(),
+            catalog: CatalogTrigger {
+                ledger: catalog.ledger,
+                store: catalog.store,
+                queue: catalog.queue,
+                notifier: Recording::new(catalog.notifier, journal),
+                jobs: Recording::new(catalog.jobs, journal),
+                clock: catalog.clock,
+                config: catalog_config,
+            },
+            sla: SlaMonitor {
+                ledger: sla.ledger,
+                registry: fresh(sla.registry),
+                notifier: Recording::new(sla.notifier, journal),
+                config: sla_config,
+            },
+        })
+    }
+}
+
+impl<L, R, Q, N, S, Si, Sc, J, C> Functions<L, R, Q, N, S, Si, Sc, J, C>
+where
+    L: Ledger + ObservationStore + SlaStore + PollLog,
+    R: RegistryStore,
+    Q: WorkQueue,
+    N: Notifier,
+    S: SecretStore,
+    Si: ObjectStore,
+    Sc: ObjectStore,
+    J: JobTrigger,
+    C: Clock,
+{
     /// The EventBridge schedule fires: the poller fans out one `PollSource`
     /// per due source; returns the ids of the sources sent.
     pub async fn fan_out(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {
@@ -160,10 +277,9 @@ impl Functions {
             .unwrap_or_default())
     }
 
-    /// Lambda delivers the poll queue to the poller until it is empty;
-    /// returns how many messages were handled and how many failed.
+    /// Lambda delivers the poll queue to the poller until it is empty.
     pub async fn drain_poll_queue(&self) -> anyhow::Result<Drained> {
-        drain(&self.poll_queue, "poll", |event| async move {
+        drain(&self.poller.poll_queue, "poll", |event| async move {
             let response = self
                 .poller
                 .handle(serde_json::to_value(&event)?, deadline())
@@ -176,7 +292,7 @@ impl Functions {
 
     /// The ingest queue to the ingester until it is empty.
     pub async fn drain_ingest_queue(&self, request: &str) -> anyhow::Result<Drained> {
-        drain(&self.ingest_queue, "ingest", |event| async move {
+        drain(&self.ingester.queue, "ingest", |event| async move {
             Ok(self.ingester.handle(event, request).await)
         })
         .await
@@ -199,6 +315,76 @@ impl Functions {
     }
 }
 
+/// What the functions published and started in a run, noted as they did
+/// it (the summary's alerts and Glue runs, on either back-end set).
+#[derive(Debug, Default)]
+pub struct Journal {
+    pub alerts: Vec<String>,
+    pub jobs: Vec<JobRunStarted>,
+}
+
+/// One Glue job run a function started.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobRunStarted {
+    pub job: String,
+    pub run_id: String,
+    pub key: String,
+}
+
+pub type SharedJournal = Arc<Mutex<Journal>>;
+
+fn note(journal: &SharedJournal, f: impl FnOnce(&mut Journal)) {
+    f(&mut journal.lock().unwrap_or_else(|p| p.into_inner()));
+}
+
+/// A port adapter that notes what went through it in the journal.
+#[derive(Debug, Clone)]
+pub struct Recording<T> {
+    inner: T,
+    journal: SharedJournal,
+}
+
+impl<T> Recording<T> {
+    fn new(inner: T, journal: &SharedJournal) -> Self {
+        Recording {
+            inner,
+            journal: journal.clone(),
+        }
+    }
+}
+
+impl<N: Notifier> Notifier for Recording<N> {
+    async fn publish(&self, notification: &Notification) -> Result<String, NotifyError> {
+        let id = self.inner.publish(notification).await?;
+        note(&self.journal, |j| {
+            j.alerts.push(notification.subject.clone())
+        });
+        Ok(id)
+    }
+}
+
+impl<J: JobTrigger> JobTrigger for Recording<J> {
+    async fn start(
+        &self,
+        job: &str,
+        arguments: &BTreeMap<String, String>,
+    ) -> Result<JobRun, JobError> {
+        let run = self.inner.start(job, arguments).await?;
+        note(&self.journal, |j| {
+            j.jobs.push(JobRunStarted {
+                job: run.job.clone(),
+                run_id: run.run_id.clone(),
+                key: arguments.get("--key").cloned().unwrap_or_default(),
+            })
+        });
+        Ok(run)
+    }
+
+    async fn start_crawler(&self, crawler: &str) -> Result<CrawlerStart, CrawlerError> {
+        self.inner.start_crawler(crawler).await
+    }
+}
+
 /// What one queue's drain did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Drained {
@@ -210,8 +396,9 @@ pub struct Drained {
 /// Receives batches of up to 10 from `queue`, hands each to `handler` as the
 /// SQS event Lambda would build, and deletes every message the response
 /// does not name, until nothing visible is left.
-async fn drain<F, Fut>(queue: &MemoryQueue, name: &str, handler: F) -> anyhow::Result<Drained>
+async fn drain<Q, F, Fut>(queue: &Q, name: &str, handler: F) -> anyhow::Result<Drained>
 where
+    Q: WorkQueue,
     F: Fn(aws_lambda_events::sqs::SqsEvent) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<aws_lambda_events::sqs::SqsBatchResponse>>,
 {

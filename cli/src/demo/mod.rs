@@ -4,6 +4,10 @@
 //! handlers — run once against the local back-ends; a summary says what
 //! landed where, what was rejected and why, what is in the DLQ, which SLA
 //! was breached and which Glue jobs would have started.
+//!
+//! `--aws` runs the same flow with the functions built from the environment
+//! exactly as on Lambda (DynamoDB, SQS, S3, SNS, Glue; `AWS_ENDPOINT_URL` for
+//! moto), the FTP server and the functions still on this machine.
 
 mod drop_folder;
 mod functions;
@@ -17,15 +21,20 @@ use chrono::{Duration, Utc};
 use clap::Args;
 use tributary::ftp::Password;
 use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer};
-use tributary::ports::SlaStore;
+use tributary::lambda::Env;
+use tributary::poll::observations::ObservationStore;
+use tributary::ports::clock::Clock;
 use tributary::ports::registry_store::RegistryStore;
+use tributary::ports::work_queue::WorkQueue;
+use tributary::ports::{JobTrigger, Ledger, Notifier, ObjectStore, PollLog, SlaStore};
 use tributary::registry::{Registry, Syntax};
+use tributary::secrets::SecretStore;
 
 use crate::exit::Outcome;
 use crate::local_backends::LocalBackends;
 use drop_folder::{DropFolder, FTP_USER};
-use functions::Functions;
-use summary::Summary;
+use functions::{AwsFunctions, Functions, LocalFunctions, SharedJournal};
+use summary::{Header, Summary};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -45,6 +54,11 @@ pub struct DemoArgs {
     /// Print each pass's summary as JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Run against AWS (or moto through `AWS_ENDPOINT_URL`): the resources
+    /// named by the `TRIBUTARY_*` variables the SAM template gives the
+    /// functions; `--dir` still holds the drop folders and secrets.
+    #[arg(long)]
+    aws: bool,
 }
 
 /// How many times the SLA monitor looks back on its first run in a demo
@@ -63,66 +77,137 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
 
 async fn demo(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let (folder, fresh) = DropFolder::prepare(&args.dir)?;
-    let backends = LocalBackends::open(&folder.dir)?;
     init_logs(&folder.dir)?;
+    if fresh {
+        eprintln!(
+            "tributary demo: made the tenants' drop folders in {}",
+            folder.ftp_root().display()
+        );
+    }
     let server = EmbeddedFtpServer::start(
         EmbeddedFtpOptions::new(folder.ftp_root())
             .credentials(FTP_USER, Password::new(folder.ftp_password()?)),
     )
     .await
     .context("cannot start the embedded FTP server")?;
-    let (version, registry) = push_registry(&backends, &folder, server.port()).await?;
-    if fresh {
-        eprintln!(
-            "tributary demo: made the tenants' drop folders in {}",
-            folder.ftp_root().display()
-        );
-        start_sla_clock(&backends, &registry).await?;
+    let journal = SharedJournal::default();
+    if args.aws {
+        let functions = AwsFunctions::aws(&journal, &folder.dir.join("metrics.jsonl")).await?;
+        let bucket = Env::process().get("TRIBUTARY_BUCKET").unwrap_or_default();
+        let run = Run {
+            args,
+            folder: &folder,
+            port: server.port(),
+            backends: "AWS".to_owned(),
+            journal: &journal,
+        };
+        run.passes(&functions, functions.poller.registry.store(), |key| {
+            format!("s3://{bucket}/{key}")
+        })
+        .await
+    } else {
+        let backends = LocalBackends::open(&folder.dir)?;
+        let functions = LocalFunctions::local(&backends, &journal)?;
+        let run = Run {
+            args,
+            folder: &folder,
+            port: server.port(),
+            backends: backends.dir.display().to_string(),
+            journal: &journal,
+        };
+        run.passes(&functions, &backends.registry, |key| {
+            backends.object_path(key).display().to_string()
+        })
+        .await
     }
-    let functions = Functions::new(&backends)?;
+}
 
-    let mut pass = 0u32;
-    loop {
-        pass += 1;
-        let summary = one_pass(
-            &backends,
-            &functions,
-            &registry,
-            server.port(),
-            version,
-            pass,
-        )
-        .await?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&summary)?);
-        } else {
-            print!("{}", summary.text());
+/// One demo run: its settings, and where it reports.
+struct Run<'a> {
+    args: &'a DemoArgs,
+    folder: &'a DropFolder,
+    port: u16,
+    backends: String,
+    journal: &'a SharedJournal,
+}
+
+impl Run<'_> {
+    /// Pushes the registry, then runs passes (one, or until `--passes` with
+    /// `--watch`), printing each one's summary.
+    async fn passes<L, R, Q, N, S, Si, Sc, J, C>(
+        &self,
+        functions: &Functions<L, R, Q, N, S, Si, Sc, J, C>,
+        store: &R,
+        locate: impl Fn(&str) -> String,
+    ) -> anyhow::Result<Outcome>
+    where
+        L: Ledger + ObservationStore + SlaStore + PollLog,
+        R: RegistryStore,
+        Q: WorkQueue,
+        N: Notifier,
+        S: SecretStore,
+        Si: ObjectStore,
+        Sc: ObjectStore,
+        J: JobTrigger,
+        C: Clock,
+    {
+        let (version, registry) = push_registry(store, self.folder, self.port).await?;
+        start_sla_clock(&functions.sla.ledger, &registry).await?;
+        let mut pass = 0u32;
+        loop {
+            pass += 1;
+            let started = Utc::now();
+            let discovered = one_pass(functions, pass).await?;
+            let journal =
+                std::mem::take(&mut *self.journal.lock().unwrap_or_else(|p| p.into_inner()));
+            let header = Header {
+                backends: self.backends.clone(),
+                ftp_port: self.port,
+                registry_version: version,
+            };
+            let summary = Summary::read(
+                &functions.sla.ledger,
+                &functions.ingester.queue,
+                &registry,
+                started,
+                header,
+                discovered,
+                journal,
+                &locate,
+            )
+            .await?;
+            if self.args.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print!("{}", summary.text());
+            }
+            if !self.args.watch || self.args.passes.is_some_and(|n| pass >= n) {
+                return Ok(Outcome::Success);
+            }
+            if !self.args.json {
+                println!("\n(next pass in {} s; Ctrl-C stops)\n", self.args.interval);
+            }
+            tokio::time::sleep(StdDuration::from_secs(self.args.interval)).await;
         }
-        let done = !args.watch || args.passes.is_some_and(|n| pass >= n);
-        if done {
-            return Ok(Outcome::Success);
-        }
-        if !args.json {
-            println!("\n(next pass in {} s; Ctrl-C stops)\n", args.interval);
-        }
-        tokio::time::sleep(StdDuration::from_secs(args.interval)).await;
     }
 }
 
 /// Pushes the demo registry for the server's port, unless the stored version
 /// already says the same; returns the current version and its registry.
-async fn push_registry(
-    backends: &LocalBackends,
+async fn push_registry<R: RegistryStore>(
+    store: &R,
     folder: &DropFolder,
     port: u16,
 ) -> anyhow::Result<(u64, Registry)> {
     let text = folder.registry(port);
     std::fs::write(folder.dir.join("registry.yaml"), &text)?;
-    let current = backends.registry.current().await?;
-    let version = match current {
+    let version = match store
+        .current()
+        .await
+        .context("cannot read the stored registry")?
+    {
         Some(stored) if stored.text == text => stored.version,
-        _ => backends
-            .registry
+        _ => store
             .push(Syntax::Yaml, &text, Utc::now())
             .await
             .context("the demo registry was refused")?,
@@ -131,14 +216,17 @@ async fn push_registry(
     Ok((version, registry))
 }
 
-/// Starts each SLA rule's watch a day back, so that the first pass judges
-/// the windows of the last day (see [`FIRST_LOOK_BACK`]).
-async fn start_sla_clock(backends: &LocalBackends, registry: &Registry) -> anyhow::Result<()> {
+/// A monitor seeing a rule for the first time starts judging from now; the
+/// demo starts each SLA rule's watch a day back instead, so that the first
+/// pass judges the windows of the last day (see [`FIRST_LOOK_BACK`]).
+async fn start_sla_clock<L: SlaStore>(ledger: &L, registry: &Registry) -> anyhow::Result<()> {
     let since = Utc::now() - FIRST_LOOK_BACK;
     for tenant in &registry.tenants {
         for source in &tenant.sources {
             for rule in source.rules.iter().filter(|r| r.sla.is_some()) {
-                backends.ledger.advance_checkpoint(&rule.id, since).await?;
+                if ledger.checkpoint(&rule.id).await?.is_none() {
+                    ledger.advance_checkpoint(&rule.id, since).await?;
+                }
             }
         }
     }
@@ -146,17 +234,23 @@ async fn start_sla_clock(backends: &LocalBackends, registry: &Registry) -> anyho
 }
 
 /// One pass of the flow: schedule → poll (two looks, a second apart, so
-/// that files are seen unchanged) → ingest → catalog → SLA.
-async fn one_pass(
-    backends: &LocalBackends,
-    functions: &Functions,
-    registry: &Registry,
-    port: u16,
-    version: u64,
+/// that files are seen unchanged) → ingest → catalog → SLA. Returns how many
+/// files the poller sent.
+async fn one_pass<L, R, Q, N, S, Si, Sc, J, C>(
+    functions: &Functions<L, R, Q, N, S, Si, Sc, J, C>,
     pass: u32,
-) -> anyhow::Result<Summary> {
-    let started = Utc::now();
-    let before = backends.ingest_queue.depths().0;
+) -> anyhow::Result<usize>
+where
+    L: Ledger + ObservationStore + SlaStore + PollLog,
+    R: RegistryStore,
+    Q: WorkQueue,
+    N: Notifier,
+    S: SecretStore,
+    Si: ObjectStore,
+    Sc: ObjectStore,
+    J: JobTrigger,
+    C: Clock,
+{
     for look in 0..2 {
         if look > 0 {
             tokio::time::sleep(StdDuration::from_millis(1_100)).await;
@@ -164,15 +258,14 @@ async fn one_pass(
         functions.fan_out(Utc::now()).await?;
         functions.drain_poll_queue().await?;
     }
-    let discovered = backends.ingest_queue.depths().0.saturating_sub(before);
-    functions
+    let ingested = functions
         .drain_ingest_queue(&format!("demo-pass-{pass}"))
         .await?;
     functions.drain_catalog_queue().await?;
     functions
         .sla_monitor(Utc::now(), &format!("demo-sla-{pass}"))
         .await?;
-    Summary::read(backends, registry, started, port, version, discovered).await
+    Ok(ingested.handled + ingested.retried)
 }
 
 /// The functions' structured logs go to `DIR/demo.log` (JSON lines, as on

@@ -6,11 +6,20 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tributary::ports::work_queue::WorkQueue;
 use tributary::ports::{FileState, Ledger, SlaStore};
 use tributary::redrive::{RedriveRequest, RedriveSettings, redrive};
 use tributary::registry::Registry;
 
-use crate::local_backends::LocalBackends;
+use super::functions::{JobRunStarted, Journal};
+
+/// Where the pass ran, for the summary's first line.
+pub struct Header {
+    /// The back-ends: a directory, or AWS.
+    pub backends: String,
+    pub ftp_port: u16,
+    pub registry_version: u64,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Landed {
@@ -52,17 +61,11 @@ pub struct SlaBreach {
     pub state: String,
 }
 
-#[derive(Debug, Serialize)]
-pub struct JobRun {
-    pub job: String,
-    pub run_id: String,
-    pub key: String,
-}
-
 /// One pass, as the back-ends tell it.
 #[derive(Debug, Serialize)]
 pub struct Summary {
-    pub dir: String,
+    /// The back-ends: the local directory, or AWS.
+    pub backends: String,
     pub ftp_port: u16,
     pub registry_version: u64,
     /// Files the poller sent to the ingest queue in this pass.
@@ -74,7 +77,7 @@ pub struct Summary {
     /// Open SLA breaches.
     pub sla_breaches: Vec<SlaBreach>,
     /// Glue job runs started in this pass (recorded, not run: no Glue here).
-    pub jobs: Vec<JobRun>,
+    pub jobs: Vec<JobRunStarted>,
     /// Notices published in this pass (`alerts.jsonl`).
     pub alerts: Vec<String>,
     /// Files the ledger holds in all, by state.
@@ -82,26 +85,31 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Reads what the pass that started at `started` left behind.
-    pub async fn read(
-        backends: &LocalBackends,
+    /// Reads what the pass that started at `started` left behind in
+    /// `ledger` and the DLQ of `ingest_queue`; `journal` is what the
+    /// functions published and started; `locate` says where an object is.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn read<L: Ledger + SlaStore, Q: WorkQueue>(
+        ledger: &L,
+        ingest_queue: &Q,
         registry: &Registry,
         started: DateTime<Utc>,
-        ftp_port: u16,
-        registry_version: u64,
+        header: Header,
         discovered: usize,
+        journal: Journal,
+        locate: impl Fn(&str) -> String,
     ) -> anyhow::Result<Summary> {
         let mut summary = Summary {
-            dir: backends.dir.display().to_string(),
-            ftp_port,
-            registry_version,
+            backends: header.backends,
+            ftp_port: header.ftp_port,
+            registry_version: header.registry_version,
             discovered,
             landed: Vec::new(),
             rejected: Vec::new(),
             dead_letters: Vec::new(),
             sla_breaches: Vec::new(),
-            jobs: Vec::new(),
-            alerts: Vec::new(),
+            jobs: journal.jobs,
+            alerts: journal.alerts,
             ledger_totals: Default::default(),
         };
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
@@ -113,7 +121,7 @@ impl Summary {
                 FileState::Rejected,
                 FileState::Failed,
             ] {
-                let all = backends.ledger.by_state(&tenant.id, state, 10_000).await?;
+                let all = ledger.by_state(&tenant.id, state, 10_000).await?;
                 *summary
                     .ledger_totals
                     .entry(state.name().to_owned())
@@ -126,7 +134,7 @@ impl Summary {
                                 tenant: record.tenant,
                                 path: record.version.path,
                                 rule: record.rule,
-                                file: backends.object_path(&key).display().to_string(),
+                                file: locate(&key),
                                 key,
                                 rows: record.rows,
                                 bytes: record.bytes_out,
@@ -151,11 +159,7 @@ impl Summary {
                     }
                 }
             }
-            for breach in backends
-                .ledger
-                .active_breaches(&tenant.id, epoch, 100)
-                .await?
-            {
+            for breach in ledger.active_breaches(&tenant.id, epoch, 100).await? {
                 summary.sla_breaches.push(SlaBreach {
                     tenant: breach.tenant,
                     rule: breach.rule,
@@ -170,8 +174,8 @@ impl Summary {
 
         // The DLQ as `tributary dlq list` shows it: a dry run of the redrive.
         let listing = redrive(
-            &backends.ingest_queue,
-            &backends.ledger,
+            ingest_queue,
+            ledger,
             &RedriveRequest {
                 max: 1000,
                 dry_run: true,
@@ -196,25 +200,16 @@ impl Summary {
             })
             .collect();
 
-        summary.jobs = backends
-            .jobs()
-            .runs()?
-            .into_iter()
-            .filter(|run| run.started_at >= started)
-            .map(|run| JobRun {
-                key: run.arguments.get("--key").cloned().unwrap_or_default(),
-                job: run.job,
-                run_id: run.run_id,
-            })
-            .collect();
-        summary.alerts = backends
-            .notifier
-            .published()?
-            .into_iter()
-            .filter(|p| p.published_at >= started)
-            .map(|p| p.notification.subject)
-            .collect();
         Ok(summary)
+    }
+
+    /// The `--local DIR` the ops commands need for these back-ends.
+    fn local_flag(&self) -> String {
+        if self.backends == "AWS" {
+            String::new()
+        } else {
+            format!(" --local {}", self.backends)
+        }
     }
 
     /// The summary a person reads.
@@ -222,8 +217,8 @@ impl Summary {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "tributary demo — embedded FTP server on 127.0.0.1:{}, registry v{}, back-ends in {}",
-            self.ftp_port, self.registry_version, self.dir
+            "tributary demo — embedded FTP server on 127.0.0.1:{}, registry v{}, back-ends: {}",
+            self.ftp_port, self.registry_version, self.backends
         );
         let _ = writeln!(
             out,
@@ -282,8 +277,8 @@ impl Summary {
         if !self.dead_letters.is_empty() {
             let _ = writeln!(
                 out,
-                "  (fix the cause, then: tributary dlq redrive --local {})",
-                self.dir
+                "  (fix the cause, push the registry, then: tributary dlq redrive{})",
+                self.local_flag()
             );
         }
 
@@ -305,12 +300,7 @@ impl Summary {
             let _ = writeln!(out, "  {} (run {}) for {}", job.job, job.run_id, job.key);
         }
 
-        let _ = writeln!(
-            out,
-            "\nAlerts published ({}), in {}/alerts.jsonl:",
-            self.alerts.len(),
-            self.dir
-        );
+        let _ = writeln!(out, "\nAlerts published ({}):", self.alerts.len());
         for subject in &self.alerts {
             let _ = writeln!(out, "  {subject}");
         }

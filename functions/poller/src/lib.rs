@@ -31,11 +31,11 @@ use tributary::poll::fan_out::fan_out;
 use tributary::poll::observations::ObservationStore;
 use tributary::poll::source_poll::{PollContext, PollError, PollReport, PollSettings, poll_source};
 use tributary::poll::walk::WalkLimits;
-use tributary::ports::Ledger;
 use tributary::ports::messages::PollSource;
 use tributary::ports::notifier::Notifier;
 use tributary::ports::registry_store::RegistryStore;
 use tributary::ports::work_queue::{QueueError, WorkQueue};
+use tributary::ports::{Ledger, PollLog, PollOutcome, PollRecord};
 use tributary::secrets::SecretStore;
 
 pub use config::PollerConfig;
@@ -129,7 +129,7 @@ pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
 
 impl<L, R, Q, N, S> Poller<L, R, Q, N, S>
 where
-    L: Ledger + ObservationStore,
+    L: Ledger + ObservationStore + PollLog,
     R: RegistryStore,
     Q: WorkQueue,
     N: Notifier,
@@ -191,7 +191,13 @@ where
             min_unchanged: self.config.min_unchanged,
             reannounce_after: self.config.reannounce_after,
         };
-        Ok(poll_source(&ctx, tenant, source, now, settings).await?)
+        let result = poll_source(&ctx, tenant, source, now, settings).await;
+        let record = poll_record(&tenant.id, &source.id, now, &result);
+        if let Err(error) = self.ledger.record_poll(&record).await {
+            // The poll's own work is done; only `tributary status` misses it.
+            warn!(source = %source.id, %error, "The poll could not be recorded.");
+        }
+        Ok(result?)
     }
 
     /// Polls the source of each message; returns the partial batch response.
@@ -269,6 +275,51 @@ where
     }
 }
 
+/// What the poll log keeps of a poll of `source` at `at`.
+pub fn poll_record(
+    tenant: &str,
+    source: &str,
+    at: DateTime<Utc>,
+    result: &Result<PollReport, PollError>,
+) -> PollRecord {
+    match result {
+        Ok(report) if report.paused => PollRecord::new(
+            tenant,
+            source,
+            at,
+            PollOutcome::Paused,
+            0,
+            "paused in the registry",
+        ),
+        Ok(report) => match &report.partial {
+            Some(why) => PollRecord::new(
+                tenant,
+                source,
+                at,
+                PollOutcome::Partial,
+                report.sent as u64,
+                why,
+            ),
+            None => PollRecord::new(
+                tenant,
+                source,
+                at,
+                PollOutcome::Complete,
+                report.sent as u64,
+                "",
+            ),
+        },
+        Err(error) => PollRecord::new(
+            tenant,
+            source,
+            at,
+            PollOutcome::Failed,
+            0,
+            &error.to_string(),
+        ),
+    }
+}
+
 /// Adds a poll's discoveries to the run's metrics (zero too: a source polled
 /// and found empty is a point on the graph, not a gap).
 pub fn measure(metrics: &mut Metrics, report: &PollReport) {
@@ -335,6 +386,46 @@ mod tests {
                 "{json}"
             );
         }
+    }
+
+    #[test]
+    fn each_poll_is_recorded_with_how_it_ended() {
+        let at: DateTime<Utc> = "2026-11-21T06:05:00Z".parse().unwrap();
+        let report = |sent, partial: Option<&str>, paused| {
+            Ok(PollReport {
+                tenant: "acme".into(),
+                source: "acme-ftp".into(),
+                sent,
+                partial: partial.map(str::to_owned),
+                paused,
+                ..PollReport::default()
+            })
+        };
+        let record = |result| poll_record("acme", "acme-ftp", at, &result);
+        let complete = record(report(4, None, false));
+        assert_eq!(
+            (complete.outcome, complete.sent, complete.detail.as_str()),
+            (PollOutcome::Complete, 4, "")
+        );
+        let partial = record(report(1, Some("the deadline came"), false));
+        assert_eq!(
+            (partial.outcome, partial.detail.as_str()),
+            (PollOutcome::Partial, "the deadline came")
+        );
+        assert_eq!(record(report(0, None, true)).outcome, PollOutcome::Paused);
+        let failed = record(Err(PollError::Secret {
+            source_id: "acme-ftp".into(),
+            source: tributary::secrets::SecretError::NotFound {
+                reference: "secrets_manager:tributary/acme/ftp".into(),
+            },
+        }));
+        assert_eq!(failed.outcome, PollOutcome::Failed);
+        assert!(
+            failed.detail.starts_with("source acme-ftp: password: "),
+            "{}",
+            failed.detail
+        );
+        assert_eq!((failed.tenant.as_str(), failed.at), ("acme", at));
     }
 
     #[test]

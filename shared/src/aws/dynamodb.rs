@@ -45,6 +45,7 @@ use crate::ports::ledger::{
 };
 
 mod observations;
+mod polls;
 mod registry;
 mod sla;
 

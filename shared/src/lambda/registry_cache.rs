@@ -43,6 +43,16 @@ pub struct RegistryCache<R> {
 }
 
 impl<R: RegistryStore> RegistryCache<R> {
+    /// The store underneath.
+    pub fn store(&self) -> &R {
+        &self.store
+    }
+
+    /// The store underneath, to build a cache with another TTL.
+    pub fn into_store(self) -> R {
+        self.store
+    }
+
     /// A cache over `store`.
     pub fn new(store: R, ttl: Duration) -> Self {
         RegistryCache {

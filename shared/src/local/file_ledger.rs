@@ -23,6 +23,7 @@ use crate::poll::select::{FileVersion, Observation};
 use crate::ports::ledger::{
     Claim, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };
+use crate::ports::poll_log::{PollLog, PollRecord};
 use crate::ports::sla_store::Breach;
 
 mod sla;
@@ -40,6 +41,9 @@ struct Stored {
     sla_checkpoints: Vec<StoredCheckpoint>,
     #[serde(default)]
     sla_breaches: Vec<Breach>,
+    /// Each source's last poll; absent in files written before the poll log.
+    #[serde(default)]
+    polls: Vec<PollRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +66,8 @@ struct State {
     sla_checkpoints: HashMap<String, DateTime<Utc>>,
     /// By rule and deadline.
     sla_breaches: HashMap<(String, DateTime<Utc>), Breach>,
+    /// By source.
+    polls: HashMap<String, PollRecord>,
 }
 
 impl State {
@@ -95,12 +101,15 @@ impl State {
         sla_checkpoints.sort_by(|a, b| a.rule.cmp(&b.rule));
         let mut sla_breaches: Vec<Breach> = self.sla_breaches.values().cloned().collect();
         sla_breaches.sort_by(|a, b| (&a.rule, a.deadline).cmp(&(&b.rule, b.deadline)));
+        let mut polls: Vec<PollRecord> = self.polls.values().cloned().collect();
+        polls.sort_by(|a, b| a.source.cmp(&b.source));
         Stored {
             format: FORMAT,
             files,
             observations,
             sla_checkpoints,
             sla_breaches,
+            polls,
         }
     }
 }
@@ -162,6 +171,9 @@ impl FileLedger {
         }
         for c in stored.sla_checkpoints {
             state.sla_checkpoints.insert(c.rule, c.checkpoint);
+        }
+        for poll in stored.polls {
+            state.polls.insert(poll.source.clone(), poll);
         }
         for breach in stored.sla_breaches {
             let key = (breach.rule.clone(), breach.deadline);
@@ -452,6 +464,24 @@ impl ObservationStore for FileLedger {
             }
             Ok(())
         })
+    }
+}
+
+impl PollLog for FileLedger {
+    async fn record_poll(&self, record: &PollRecord) -> Result<(), LedgerError> {
+        self.update("record poll", |state| {
+            state.polls.insert(record.source.clone(), record.clone());
+            Ok::<_, LedgerError>(())
+        })
+    }
+
+    async fn last_polls(&self, sources: &[String]) -> Result<Vec<PollRecord>, LedgerError> {
+        let state = self.lock();
+        let distinct: HashSet<&String> = sources.iter().collect();
+        Ok(distinct
+            .into_iter()
+            .filter_map(|source| state.polls.get(source).cloned())
+            .collect())
     }
 }
 

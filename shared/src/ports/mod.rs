@@ -1,6 +1,6 @@
 //! The ports: the small traits through which the domain reaches the outside world
 //! (object store, ledger, work queue, notifier, job trigger, registry store, SLA
-//! store), the clock they read, and the messages that travel between functions.
+//! store, poll log), the clock they read, and the messages that travel between functions.
 //! Two adapter sets implement them: [`crate::local`] (filesystem, in-process) and
 //! [`crate::aws`]; one contract suite (`shared/tests/contract/`) runs against both.
 //!
@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod messages;
 pub mod notifier;
 pub mod object_store;
+pub mod poll_log;
 pub mod registry_store;
 pub mod sla_store;
 pub mod work_queue;
@@ -28,6 +29,7 @@ pub use notifier::{Notification, Notifier, NotifyError, Severity};
 pub use object_store::{
     CompletedPart, Metadata, MultipartUpload, ObjectInfo, ObjectStore, ObjectStoreError,
 };
+pub use poll_log::{PollLog, PollOutcome, PollRecord};
 pub use registry_store::{RegistryStore, RegistryStoreError, StoredRegistry};
 pub use sla_store::{
     Breach, BreachOpening, BreachState, Notice, NoticeKind, Recovery, Resolution, SlaStore,
