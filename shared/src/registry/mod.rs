@@ -18,6 +18,7 @@
 mod load;
 mod model;
 mod path_match;
+mod reference;
 mod schema;
 mod secret;
 mod validate;
@@ -28,6 +29,7 @@ pub use model::{
     Sla, Source, Stability, Tenant, TlsOptions,
 };
 pub use path_match::{PathMatcher, PatternError};
+pub use reference::registry_reference_markdown;
 pub use schema::registry_json_schema;
 pub use secret::SecretRef;
 pub use validate::{MAX_CONNECTIONS, Problem, REGISTRY_VERSION, check_id, parse_cron};
