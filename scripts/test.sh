@@ -64,8 +64,14 @@ fi
     # ...and the check still catches what it is for.
     "$LINT_VENV/bin/python" scripts/check_template_iam.py --self-test sam/template.yaml >/dev/null \
         || fail "check_template_iam.py no longer catches wildcard grants"
+    # Encryption at rest, TLS-only bucket and queues, a DLQ behind every queue, PITR,
+    # log retention: on what the template becomes, and the check proves itself too.
+    "$LINT_VENV/bin/python" scripts/check_template_posture.py "$translated" \
+        || fail "sam/template.yaml lost a security or dead-letter property"
+    "$LINT_VENV/bin/python" scripts/check_template_posture.py --self-test sam/template.yaml \
+        || fail "check_template_posture.py no longer catches what it checks"
 )
-echo "sam/template.yaml passes cfn-lint (as written and transformed) and the IAM check"
+echo "sam/template.yaml passes cfn-lint (as written and transformed), the IAM and the posture checks"
 
 step "vsftpd login user"
 # vsftpd logs in system users only: a dedicated one with no privileges and a
