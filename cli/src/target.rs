@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use aws_credential_types::provider::ProvideCredentials;
 use clap::Args;
 use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
 use tributary::aws::sqs::SqsWorkQueue;
@@ -45,12 +46,7 @@ impl TargetArgs {
         let table = env
             .required("TRIBUTARY_TABLE", "the DynamoDB table of the ledger")
             .map_err(aws_hint)?;
-        let sdk = sdk_config().await;
-        if sdk.credentials_provider().is_none() || sdk.region().is_none() {
-            anyhow::bail!(
-                "no AWS credentials or region found: configure them (AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and AWS_REGION), or use --local DIR"
-            );
-        }
+        let sdk = aws_sdk().await?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let (ingest_queue, ingest_dlq_url) = if needs_queue {
@@ -81,6 +77,25 @@ impl TargetArgs {
             ingest_dlq_url,
         })))
     }
+}
+
+/// The SDK configuration from the standard chain, refused up front (with
+/// what to do) when it has no region or yields no credentials, rather than
+/// at the first call with the SDK's own words.
+pub async fn aws_sdk() -> anyhow::Result<aws_config::SdkConfig> {
+    const HOW: &str = "configure them (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION), or use --local DIR";
+    let sdk = sdk_config().await;
+    if sdk.region().is_none() {
+        anyhow::bail!("no AWS region found: {HOW}");
+    }
+    let provider = sdk
+        .credentials_provider()
+        .ok_or_else(|| anyhow::anyhow!("no AWS credentials found: {HOW}"))?;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| anyhow::anyhow!("no AWS credentials found ({e}): {HOW}"))?;
+    Ok(sdk)
 }
 
 /// A missing variable, with where its value comes from.

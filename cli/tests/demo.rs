@@ -372,13 +372,115 @@ fn ops_commands_say_what_is_missing() {
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "no AWS credentials or region found",
-        ));
+        .stderr(predicate::str::contains("no AWS region found"));
+    // A region but no credentials anywhere: said before any call is made.
+    tributary()
+        .args(["files"])
+        .env("TRIBUTARY_TABLE", "t")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no AWS credentials found"))
+        .stderr(predicate::str::contains("--local DIR"));
+    // demo --aws says which variable the template would have set.
+    tributary()
+        .args(["demo", "--aws", "--dir"])
+        .arg(dir.path().join("demo"))
+        .env_remove("TRIBUTARY_TABLE")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is required"))
+        .stderr(predicate::str::contains("docs/deployment.md"));
     tributary()
         .args(["dlq", "list", "--error-kind", "bogus", "--local"])
         .arg(dir.path())
         .assert()
         .code(2)
         .stderr(predicate::str::contains("bogus"));
+}
+
+/// No secret — the FTP password, the data keys, in base64 as stored or as
+/// hex — appears in anything a demo run writes or prints: its output, the
+/// functions' logs, alerts, metrics, the ledger, the queues, the lineage.
+#[test]
+fn no_secret_reaches_an_output_a_log_or_a_record() {
+    use base64::Engine as _;
+    let dir = TempDir::new().unwrap();
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        let out = tributary()
+            .args(["demo", "--dir"])
+            .arg(dir.path())
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        outputs.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let mut secrets = Vec::new();
+    for name in ["ftp-password", "globex-payments.key", "globex-ledger.key"] {
+        let value = std::fs::read_to_string(dir.path().join("secrets").join(name)).unwrap();
+        let value = value.trim().to_owned();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&value)
+            .unwrap();
+        secrets.push(hex::encode(&bytes));
+        secrets.push(value);
+    }
+
+    let mut written = Vec::new();
+    let mut pending = vec![dir.path().to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.ends_with("secrets") || path.ends_with("ftp") {
+            continue; // the secrets themselves, and the tenants' (encrypted) files
+        }
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            written.push((
+                path.clone(),
+                String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned(),
+            ));
+        }
+    }
+    let log = written
+        .iter()
+        .find(|(p, _)| p.ends_with("demo.log"))
+        .map(|(_, text)| text.clone())
+        .unwrap();
+    assert!(
+        log.lines().count() > 20,
+        "the functions logged their work: {log}"
+    );
+    assert!(written.iter().any(|(p, _)| p.ends_with("ledger.json")));
+    for secret in &secrets {
+        assert!(secret.len() >= 24, "{secret}");
+        for text in &outputs {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret in the demo's output"
+            );
+        }
+        for (path, text) in &written {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret in {}",
+                path.display()
+            );
+        }
+    }
 }

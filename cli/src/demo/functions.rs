@@ -21,7 +21,7 @@ use tributary::aws::secrets::AwsSecrets;
 use tributary::aws::sns::SnsNotifier;
 use tributary::aws::sqs::SqsWorkQueue;
 use tributary::lambda::sqs;
-use tributary::lambda::{Env, EnvError, RegistryCache, sdk_config};
+use tributary::lambda::{Env, EnvError, RegistryCache};
 use tributary::local::{
     FileJobTrigger, FileLedger, FileNotifier, FileRegistryStore, FsObjectStore, MemoryQueue,
     NotifyingStore,
@@ -184,7 +184,7 @@ impl AwsFunctions {
     /// standard output; here that is the summary's).
     pub async fn aws(journal: &SharedJournal, metrics: &Path) -> anyhow::Result<AwsFunctions> {
         let env = Env::process();
-        let sdk = sdk_config().await;
+        let sdk = crate::target::aws_sdk().await?;
         let hint = |e: EnvError| {
             anyhow::anyhow!(
                 "{e}. demo --aws reads the variables the SAM template gives the functions (see docs/deployment.md)"
