@@ -448,3 +448,120 @@ pub fn scheduled_event(time: DateTime<Utc>, rule: &str) -> Value {
         "detail": {}
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tributary::ports::OutgoingMessage;
+    use tributary::ports::work_queue::attr;
+    use tributary::registry::Syntax;
+
+    use super::super::drop_folder::DropFolder;
+    use super::*;
+
+    /// Bodies no function can read: empty, not JSON, the wrong shape, a
+    /// future message version, control bytes, JSON nested past any parser's
+    /// patience, a long string.
+    fn hostile_bodies() -> Vec<String> {
+        vec![
+            String::new(),
+            "not json".into(),
+            "[]".into(),
+            r#"{"v":1}"#.into(),
+            r#"{"v":99,"tenant":"acme-retail","source":"acme-ftp"}"#.into(),
+            "\u{0}\u{1}\u{7f}".into(),
+            format!("{}{}", "[".repeat(20_000), "]".repeat(20_000)),
+            format!("{{\"v\":1,\"path\":\"{}\"}}", "x".repeat(200_000)),
+        ]
+    }
+
+    /// Every queue's garbage ends in its dead-letter queue at once — not
+    /// retried until SQS gives up — with `error_kind`/`error_reason`, and ops
+    /// hear of it; nothing panics; payloads of the wrong shape are refused.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn garbage_on_every_queue_is_dead_lettered_at_once_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let backends = LocalBackends::open(dir.path()).unwrap();
+        let registry = DropFolder {
+            dir: dir.path().to_path_buf(),
+        }
+        .registry(1);
+        backends
+            .registry
+            .push(Syntax::Yaml, &registry, Utc::now())
+            .await
+            .unwrap();
+        let journal = SharedJournal::default();
+        let functions = LocalFunctions::local(&backends, &journal).unwrap();
+        let bodies = hostile_bodies();
+        for queue in [
+            &backends.poll_queue,
+            &backends.ingest_queue,
+            &backends.catalog_queue,
+        ] {
+            for body in &bodies {
+                queue
+                    .send_batch(&[OutgoingMessage::new(body.clone())])
+                    .await
+                    .unwrap();
+            }
+        }
+
+        let polled = functions.drain_poll_queue().await.unwrap();
+        let ingested = functions.drain_ingest_queue("garbage").await.unwrap();
+        let catalogued = functions.drain_catalog_queue().await.unwrap();
+        for (name, drained, queue) in [
+            ("poll", polled, &backends.poll_queue),
+            ("ingest", ingested, &backends.ingest_queue),
+            ("catalog", catalogued, &backends.catalog_queue),
+        ] {
+            assert_eq!(drained.retried, 0, "{name}: garbage is not retried");
+            assert_eq!(queue.depths(), (0, bodies.len()), "{name}");
+            let dead = queue
+                .receive_dead_letters(10, chrono::Duration::seconds(30))
+                .await
+                .unwrap();
+            assert_eq!(dead.len(), bodies.len(), "{name}");
+            for letter in &dead {
+                assert_eq!(
+                    letter.attributes.get(attr::ERROR_KIND).map(String::as_str),
+                    Some("misconfigured"),
+                    "{name}: {letter:?}"
+                );
+                let reason = letter.attributes.get(attr::ERROR_REASON).unwrap();
+                assert!(
+                    !reason.is_empty() && reason.len() < 2_000,
+                    "{name}: {reason}"
+                );
+            }
+        }
+        let journal = std::mem::take(&mut *journal.lock().unwrap());
+        assert!(
+            journal.alerts.len() >= 3,
+            "ops hear of each queue's poison: {:?}",
+            journal.alerts
+        );
+
+        // Payloads of the wrong shape: a clear error, no panic.
+        for payload in [
+            json!(null),
+            json!("x"),
+            json!({"detail-type": "Scheduled Event"}),
+            json!({"source": 7}),
+            json!({"Records": "x"}),
+        ] {
+            let error = functions
+                .poller
+                .handle(payload.clone(), deadline())
+                .await
+                .unwrap_err();
+            assert!(!error.to_string().is_empty(), "{payload}");
+        }
+        for payload in [json!(null), json!({"time": "yesterday"}), json!([1])] {
+            assert!(
+                functions.sla.handle(payload.clone(), "x").await.is_err(),
+                "{payload}"
+            );
+        }
+    }
+}
