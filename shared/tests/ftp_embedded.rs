@@ -560,3 +560,16 @@ async fn a_refused_connection_is_transient_and_not_retried() {
         assert_eq!(error.kind(), FailureKind::Transient);
     }
 }
+
+/// A source configured for FTPS whose server offers no TLS is refused before
+/// the password is sent, as a configuration problem — never downgraded to
+/// plain FTP.
+#[tokio::test]
+async fn ftps_to_a_server_without_tls_is_refused_not_downgraded() {
+    let fixture = serve(false).await;
+    let error = FtpClient::connect(&ftps_config(&fixture))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), FailureKind::Misconfigured, "{error:?}");
+    assert!(!format!("{error:?}").contains(PASSWORD));
+}
