@@ -25,6 +25,8 @@ for cmd in gzip pigz bzip2; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
 done
 [[ -x /usr/sbin/vsftpd ]] || missing+=(vsftpd)
+# GNU time: the hostile-corpus test measures each check's peak memory with it.
+[[ -x /usr/bin/time ]] || missing+=(time)
 if ((${#missing[@]})); then
     as_root=()
     [[ $(id -u) -eq 0 ]] || as_root=(sudo)
@@ -35,7 +37,7 @@ fi
 for cmd in gzip pigz bzip2 python3 cargo; do
     command -v "$cmd" >/dev/null || fail "$cmd is required (apt-get install $cmd)"
 done
-echo "gzip, pigz, bzip2, vsftpd, python3 and cargo are present"
+echo "gzip, pigz, bzip2, vsftpd, GNU time, python3 and cargo are present"
 
 step "SAM template: cfn-lint, SAM transform, IAM wildcards ($LINT_VENV)"
 # Before anything is compiled, so a broken template fails in seconds. cfn-lint and

@@ -59,6 +59,9 @@ pub struct CheckArgs {
     /// Reject decoded bytes that are not valid UTF-8.
     #[arg(long)]
     require_utf8: bool,
+    /// jsonl: every line must parse as JSON (not only be non-empty).
+    #[arg(long)]
+    parse_json: bool,
     /// File holding the 32-byte key, base64 on one line (as stored in Secrets
     /// Manager); for the Tink format, the key's input key material.
     #[arg(long)]
@@ -101,6 +104,7 @@ fn spec_from_flags(args: &CheckArgs, rule: Option<&Rule>) -> anyhow::Result<Vali
     if args.no_header {
         spec.parse.header = false;
     }
+    spec.parse.parse_json |= args.parse_json;
     if let Some(element) = &args.record_element {
         spec.parse.record_element = Some(element.clone());
     }
