@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::SqsEvent;
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use support::moto::{
-    glue_job, moto, notification_from_envelope, queue_arn, queue_pair, topic_with_inbox,
+    glue_job, moto, notification_from_envelope, notify_queue_of_created_objects, queue_arn,
+    queue_pair, topic_with_inbox,
 };
 use tokio::time::Instant;
 use tributary::aws::dynamodb::DynamoLedger;
@@ -69,23 +69,7 @@ async fn setup() -> World {
     // The bucket notifies the catalog queue of every created object. The
     // template filters on the raw prefix; here every key is sent, so that the
     // function's own prefix check meets real events.
-    s3.put_bucket_notification_configuration()
-        .bucket(&bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .id("tributary-raw-object-created")
-                        .queue_arn(queue_arn(&sqs, &queue_url).await)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    notify_queue_of_created_objects(&s3, &sqs, &bucket, &queue_url).await;
 
     // The function's environment, as the SAM template sets it.
     let overrides = format!("daily-sales={job},orders={busy_job}");

@@ -15,7 +15,6 @@ use std::process::Command;
 use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::SqsEvent;
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use base64::Engine;
 use chrono::Utc;
@@ -32,7 +31,8 @@ use tributary_ingester::aws::AwsIngester;
 use tributary_poller::aws::AwsPoller;
 
 use crate::support::moto::{
-    glue_job, moto, notification_from_envelope, queue_arn, queue_pair, topic_with_inbox, unique,
+    glue_job, moto, notification_from_envelope, notify_queue_of_created_objects, queue_arn,
+    queue_pair, topic_with_inbox, unique,
 };
 use crate::support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
 use crate::support::{PASSWORD, USER};
@@ -113,22 +113,7 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
     let orders_job = glue_job(&glue, 10).await;
     // As the template configures it: created objects under raw/ notify the
     // catalog queue (moto sends real S3 event notifications).
-    s3.put_bucket_notification_configuration()
-        .bucket(&bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .queue_arn(queue_arn(&sqs, &catalog_url).await)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    notify_queue_of_created_objects(&s3, &sqs, &bucket, &catalog_url).await;
 
     // Alerts reach the test as an email subscriber would see them: through a
     // queue subscribed to the topic (moto delivers no email).

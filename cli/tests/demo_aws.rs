@@ -9,13 +9,12 @@ mod support;
 use std::collections::BTreeMap;
 
 use assert_cmd::Command;
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 use tributary::aws::dynamodb::DynamoLedger;
 
-use support::moto::{glue_job, moto, queue_arn, queue_pair, unique};
+use support::moto::{glue_job, moto, notify_queue_of_created_objects, queue_pair, unique};
 
 /// The stack as the template makes it, on moto: table, raw bucket notifying
 /// the catalog queue, the three queues with their DLQs, topic, a Glue job per
@@ -32,22 +31,7 @@ async fn stack() -> BTreeMap<&'static str, String> {
     let (poll, poll_dlq) = queue_pair(&sqs, 3).await;
     let (ingest, ingest_dlq) = queue_pair(&sqs, 3).await;
     let (catalog, catalog_dlq) = queue_pair(&sqs, 3).await;
-    s3.put_bucket_notification_configuration()
-        .bucket(&bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .queue_arn(queue_arn(&sqs, &catalog).await)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    notify_queue_of_created_objects(&s3, &sqs, &bucket, &catalog).await;
     let topic = moto
         .sns()
         .await

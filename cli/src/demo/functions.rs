@@ -259,6 +259,26 @@ where
     J: JobTrigger,
     C: Clock,
 {
+    /// One pass of the flow: schedule → poll (two looks, a second apart, so
+    /// that files are seen unchanged) → ingest → catalog → SLA. Returns how
+    /// many messages the ingester handled.
+    pub async fn pass(&self, pass: u32) -> anyhow::Result<usize> {
+        for look in 0..2 {
+            if look > 0 {
+                tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+            }
+            self.fan_out(Utc::now()).await?;
+            self.drain_poll_queue().await?;
+        }
+        let ingested = self
+            .drain_ingest_queue(&format!("demo-pass-{pass}"))
+            .await?;
+        self.drain_catalog_queue().await?;
+        self.sla_monitor(Utc::now(), &format!("demo-sla-{pass}"))
+            .await?;
+        Ok(ingested.handled + ingested.retried)
+    }
+
     /// The EventBridge schedule fires: the poller fans out one `PollSource`
     /// per due source; returns the ids of the sources sent.
     pub async fn fan_out(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {

@@ -157,7 +157,7 @@ impl Run<'_> {
         loop {
             pass += 1;
             let started = Utc::now();
-            let discovered = one_pass(functions, pass).await?;
+            let discovered = functions.pass(pass).await?;
             let journal =
                 std::mem::take(&mut *self.journal.lock().unwrap_or_else(|p| p.into_inner()));
             let header = Header {
@@ -231,41 +231,6 @@ async fn start_sla_clock<L: SlaStore>(ledger: &L, registry: &Registry) -> anyhow
         }
     }
     Ok(())
-}
-
-/// One pass of the flow: schedule → poll (two looks, a second apart, so
-/// that files are seen unchanged) → ingest → catalog → SLA. Returns how many
-/// files the poller sent.
-async fn one_pass<L, R, Q, N, S, Si, Sc, J, C>(
-    functions: &Functions<L, R, Q, N, S, Si, Sc, J, C>,
-    pass: u32,
-) -> anyhow::Result<usize>
-where
-    L: Ledger + ObservationStore + SlaStore + PollLog,
-    R: RegistryStore,
-    Q: WorkQueue,
-    N: Notifier,
-    S: SecretStore,
-    Si: ObjectStore,
-    Sc: ObjectStore,
-    J: JobTrigger,
-    C: Clock,
-{
-    for look in 0..2 {
-        if look > 0 {
-            tokio::time::sleep(StdDuration::from_millis(1_100)).await;
-        }
-        functions.fan_out(Utc::now()).await?;
-        functions.drain_poll_queue().await?;
-    }
-    let ingested = functions
-        .drain_ingest_queue(&format!("demo-pass-{pass}"))
-        .await?;
-    functions.drain_catalog_queue().await?;
-    functions
-        .sla_monitor(Utc::now(), &format!("demo-sla-{pass}"))
-        .await?;
-    Ok(ingested.handled + ingested.retried)
 }
 
 /// The functions' structured logs go to `DIR/demo.log` (JSON lines, as on

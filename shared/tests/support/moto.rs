@@ -207,6 +207,35 @@ pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
         .unwrap()
 }
 
+/// Makes `bucket` send every `ObjectCreated` notification to the queue at
+/// `queue_url`, as the template configures the raw bucket (moto sends real S3
+/// event notifications: the `s3:TestEvent` first, keys form-URL-encoded).
+pub async fn notify_queue_of_created_objects(
+    s3: &aws_sdk_s3::Client,
+    sqs: &aws_sdk_sqs::Client,
+    bucket: &str,
+    queue_url: &str,
+) {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .id("tributary-raw-object-created")
+                        .queue_arn(queue_arn(sqs, queue_url).await)
+                        .events(Event::from("s3:ObjectCreated:*"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 impl Moto {
     /// An SQS client.
     pub async fn sqs(&self) -> aws_sdk_sqs::Client {
