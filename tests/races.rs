@@ -94,7 +94,12 @@ async fn object_count(world: &World) -> i32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pollers_at_once_announce_each_file_once() {
     let files: BTreeMap<&str, Vec<u8>> = (0..24)
-        .map(|i| (&*Box::leak(format!("orders_{i:02}.csv").into_boxed_str()), csv(3)))
+        .map(|i| {
+            (
+                &*Box::leak(format!("orders_{i:02}.csv").into_boxed_str()),
+                csv(3),
+            )
+        })
         .collect();
     let world = setup(registry, files).await;
     // The first look: nothing is stable yet.
@@ -117,7 +122,11 @@ async fn two_pollers_at_once_announce_each_file_once() {
     // The loser of each claim says so (or did not get that far).
     let lost = a["lost_races"].as_u64().unwrap_or(0) + b["lost_races"].as_u64().unwrap_or(0);
     let known = a["known"].as_u64().unwrap_or(0) + b["known"].as_u64().unwrap_or(0);
-    assert_eq!(lost + known, 24, "each file was seen taken by the other: {a} {b}");
+    assert_eq!(
+        lost + known,
+        24,
+        "each file was seen taken by the other: {a} {b}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
