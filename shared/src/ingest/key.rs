@@ -287,7 +287,8 @@ fn check_literals(template: &str, pieces: &[Piece]) -> Result<(), TemplateError>
 /// The base name of `path` without the extensions of the layers undone.
 ///
 /// With explicit layers, trailing extensions are removed while they name the
-/// next layer (`.enc`/`.aes` for either AES layer, `.gz`/`.gzip`, `.bz2`/`.bzip2`);
+/// next layer (`.enc`/`.aes` for either AES layer, `.tink` for the Tink
+/// streaming one, `.gz`/`.gzip`, `.bz2`/`.bzip2`);
 /// without, the engine's inference from the name decides.
 pub fn file_stem<'a>(path: &'a str, layers: Option<&[Layer]>) -> &'a str {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -310,6 +311,7 @@ pub fn file_stem<'a>(path: &'a str, layers: Option<&[Layer]>) -> &'a str {
 fn extension_names(ext: &str, layer: Layer) -> bool {
     match ext.to_ascii_lowercase().as_str() {
         "enc" | "aes" => matches!(layer, Layer::Aes256Gcm | Layer::Aes256GcmHkdfStream),
+        "tink" => layer == Layer::Aes256GcmHkdfStream,
         "gz" | "gzip" => layer == Layer::Gzip,
         "bz2" | "bzip2" => layer == Layer::Bzip2,
         _ => false,
@@ -452,6 +454,13 @@ mod tests {
         assert_eq!(file_stem("sales.csv.gz", Some(&[])), "sales.csv.gz");
         assert_eq!(file_stem("sales.dat", Some(&[Layer::Gzip])), "sales.dat");
         assert_eq!(file_stem(".gz", Some(&[Layer::Gzip])), ".gz");
+        // A Tink stream's usual suffix, for that layer only.
+        let tink = [Layer::Aes256GcmHkdfStream, Layer::Bzip2];
+        assert_eq!(file_stem("tx.csv.bz2.tink", Some(&tink)), "tx.csv");
+        assert_eq!(
+            file_stem("tx.csv.tink", Some(&[Layer::Aes256Gcm])),
+            "tx.csv.tink"
+        );
     }
 
     #[test]
