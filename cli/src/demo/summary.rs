@@ -114,13 +114,7 @@ impl Summary {
         };
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         for tenant in &registry.tenants {
-            for state in [
-                FileState::Discovered,
-                FileState::Ingesting,
-                FileState::Ingested,
-                FileState::Rejected,
-                FileState::Failed,
-            ] {
+            for state in crate::status::STATES {
                 let all = ledger.by_state(&tenant.id, state, 10_000).await?;
                 *summary
                     .ledger_totals
