@@ -1,10 +1,15 @@
 //! The engine's throughput on a generated CSV (64 MiB by default; set
 //! `TRIBUTARY_BENCH_MIB`) as plain, gzip, bzip2 and gzip inside Tink's streaming
 //! AEAD, beside bare flate2 gzip decoding of the same file, so the engine's
-//! overhead over decompression alone is visible. Throughput is in bytes of
-//! decoded data.
+//! overhead over decompression alone is visible; and its stages alone (SHA-256
+//! by sha2 and by ring, the csv counter against the `csv` crate). Throughput is
+//! in bytes of decoded data, but for the hashes, which run on the gzip bytes.
 //!
 //!     cargo bench -p tributary-shared --bench engine
+//!     TRIBUTARY_BENCH_MIB=512 TRIBUTARY_BENCH_CASES=gzip,tink cargo bench -p tributary-shared --bench engine
+//!
+//! `TRIBUTARY_BENCH_CASES` (default `plain,gzip,bzip2,tink,stages`) picks the
+//! cases; `benches/run.sh` runs the ones the performance goals name.
 
 use std::hint::black_box;
 use std::io::{self, Write};
@@ -14,6 +19,7 @@ use bzip2::write::BzEncoder;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
+use tributary::engine::count::count_rows;
 use tributary::engine::key::DataKey;
 use tributary::engine::layers::tink_stream::{SEGMENT_SIZE_1MB, TinkStreamWriter};
 use tributary::engine::spec::{Format, Layer, ValidationSpec};
@@ -84,20 +90,30 @@ fn engine(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
+    let cases_wanted = std::env::var("TRIBUTARY_BENCH_CASES")
+        .unwrap_or_else(|_| "plain,gzip,bzip2,tink,stages".into());
+    let wanted = |case: &str| cases_wanted.split(',').any(|c| c.trim() == case);
     let plain = generate_csv(mib << 20);
     let rows = plain.iter().filter(|&&b| b == b'\n').count() as u64 - 1;
     let key = DataKey::from_bytes([11; 32]);
     let gz = gzip(&plain);
-    let cases: Vec<(&str, Vec<u8>, Vec<Layer>)> = vec![
-        ("plain", plain.clone(), vec![]),
-        ("gzip", gz.clone(), vec![Layer::Gzip]),
-        ("bzip2", bzip2(&plain), vec![Layer::Bzip2]),
-        (
+    let mut cases: Vec<(&str, Vec<u8>, Vec<Layer>)> = Vec::new();
+    if wanted("plain") {
+        cases.push(("plain", plain.clone(), vec![]));
+    }
+    if wanted("gzip") {
+        cases.push(("gzip", gz.clone(), vec![Layer::Gzip]));
+    }
+    if wanted("bzip2") {
+        cases.push(("bzip2", bzip2(&plain), vec![Layer::Bzip2]));
+    }
+    if wanted("tink") {
+        cases.push((
             "gzip+aes-256-gcm-hkdf-stream",
             tink(&gz, &key),
             vec![Layer::Aes256GcmHkdfStream, Layer::Gzip],
-        ),
-    ];
+        ));
+    }
 
     let mut group = c.benchmark_group(format!("csv_{mib}MiB"));
     group.throughput(Throughput::Bytes(plain.len() as u64));
@@ -129,12 +145,46 @@ fn engine(c: &mut Criterion) {
             })
         });
     }
-    // The hashing alone, to see its share of the engine's time.
-    group.bench_function("baseline/sha256_of_gzip_bytes", |b| {
-        use sha2::Digest;
-        b.iter(|| black_box(sha2::Sha256::digest(&gz[..])))
-    });
+    if wanted("stages") {
+        // The row counter alone, against the `csv` crate reading the same bytes.
+        let spec = ValidationSpec::new(Format::Csv);
+        group.bench_function("stage/csv_counter", |b| {
+            b.iter(|| {
+                let stats =
+                    count_rows(black_box(&plain[..]), &spec.parse, &spec.limits).expect("count");
+                assert_eq!(stats.rows, rows);
+            })
+        });
+        group.bench_function("stage/csv_crate_byte_records", |b| {
+            b.iter(|| {
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_reader(black_box(&plain[..]));
+                let mut record = csv::ByteRecord::new();
+                let mut n = 0u64;
+                while reader.read_byte_record(&mut record).expect("csv") {
+                    n += 1;
+                }
+                assert_eq!(n, rows);
+            })
+        });
+    }
     group.finish();
+
+    if wanted("stages") {
+        // The hashes run on the received (here gzip) bytes.
+        let mut group = c.benchmark_group(format!("sha256_of_gzip_{mib}MiB"));
+        group.throughput(Throughput::Bytes(gz.len() as u64));
+        group.sample_size(10);
+        group.bench_function("sha2", |b| {
+            use sha2::Digest;
+            b.iter(|| black_box(sha2::Sha256::digest(&gz[..])))
+        });
+        group.bench_function("ring", |b| {
+            b.iter(|| black_box(ring::digest::digest(&ring::digest::SHA256, &gz[..])))
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, engine);

@@ -1,8 +1,9 @@
 //! Readers that measure and guard the two ends of the layer chain.
 //!
-//! - [`ReceivedMeter`] sits on the bytes as received: it hashes them (SHA-256),
-//!   counts them, enforces the rule's `max_bytes`, and marks errors of the source
-//!   so the engine can tell a dropped connection (transient) from a corrupt file.
+//! - [`ReceivedMeter`] sits on the bytes as received: it counts them, hands them
+//!   to the worker thread to be hashed (SHA-256), enforces the rule's
+//!   `max_bytes`, and marks errors of the source so the engine can tell a dropped
+//!   connection (transient) from a corrupt file.
 //! - [`LayerMeter`] sits on the output of every decompression layer and stops
 //!   decompression bombs there (hard ceiling and expansion ratio), so a bomb
 //!   nested inside another layer is caught between the layers.
@@ -10,19 +11,17 @@
 //!   rule's `max_decoded_bytes` and checks UTF-8 when asked. (It needs no bomb
 //!   check of its own: its input is a metered layer's output, or a decryption
 //!   layer's, which is never larger than what went in.)
-//! - [`Tee`] hands every decoded byte that is read to the sink (the uploader).
 //!
 //! Errors cross the `Read` chain as `io::Error`s carrying one of the marker types
 //! below; [`classify`] turns them back into what they mean.
 
-use std::cell::Cell;
-use std::io::{self, Read, Write};
+use std::cell::{Cell, RefCell};
+use std::io::{self, Read};
 use std::rc::Rc;
-
-use sha2::{Digest, Sha256};
 
 use super::layers::LayerError;
 use super::spec::Limits;
+use super::worker::Feeder;
 
 /// An error of the source the file is read from (FTP connection, local file).
 #[derive(Debug, thiserror::Error)]
@@ -91,22 +90,24 @@ fn describe_plain(error: &io::Error) -> String {
     }
 }
 
-/// Counts and hashes the bytes as received. Shares its running count with the
-/// [`DecodedMeter`] (for the expansion ratio) through a `Rc<Cell<u64>>`.
+/// Counts the bytes as received and sends them to the worker to be hashed.
+/// Shares its running count with the [`LayerMeter`]s (for the expansion ratio)
+/// through a `Rc<Cell<u64>>`.
 pub struct ReceivedMeter<R> {
     inner: R,
-    hasher: Sha256,
+    hash: Rc<RefCell<Feeder>>,
     count: Rc<Cell<u64>>,
     max_bytes: Option<u64>,
     over_limit: bool,
 }
 
 impl<R: Read> ReceivedMeter<R> {
-    /// Wraps the source; `max_bytes` is the rule's bound on received bytes.
-    pub fn new(inner: R, max_bytes: Option<u64>) -> Self {
+    /// Wraps the source; `max_bytes` is the rule's bound on received bytes, and
+    /// `hash` the feeder of the worker that hashes them.
+    pub fn new(inner: R, max_bytes: Option<u64>, hash: Rc<RefCell<Feeder>>) -> Self {
         ReceivedMeter {
             inner,
-            hasher: Sha256::new(),
+            hash,
             count: Rc::new(Cell::new(0)),
             max_bytes,
             over_limit: false,
@@ -133,11 +134,6 @@ impl<R: Read> ReceivedMeter<R> {
     pub fn drain(&mut self) -> io::Result<u64> {
         io::copy(self, &mut io::sink())
     }
-
-    /// The SHA-256 of every byte received.
-    pub fn finish(self) -> [u8; 32] {
-        self.hasher.finalize().into()
-    }
 }
 
 impl<R: Read> Read for ReceivedMeter<R> {
@@ -156,7 +152,12 @@ impl<R: Read> Read for ReceivedMeter<R> {
         let data = buf.get(..n).unwrap_or_default();
         let total = self.count.get().saturating_add(n as u64);
         self.count.set(total);
-        self.hasher.update(data);
+        // The worker only goes away by panicking, which the engine raises again
+        // when it joins it; until then, stop reading.
+        self.hash
+            .borrow_mut()
+            .received(data)
+            .map_err(io::Error::other)?;
         if self.max_bytes.is_some_and(|max| total > max) {
             self.over_limit = true;
             return Err(self.breach());
@@ -385,37 +386,6 @@ impl Utf8Check {
                 }
             }
         }
-    }
-}
-
-/// Copies every byte read through it to a sink.
-pub struct Tee<R, W> {
-    inner: R,
-    sink: W,
-}
-
-impl<R: Read, W: Write> Tee<R, W> {
-    pub fn new(inner: R, sink: W) -> Self {
-        Tee { inner, sink }
-    }
-
-    /// Gives back the reader and the sink, flushing the sink.
-    pub fn into_parts(mut self) -> io::Result<(R, W)> {
-        self.sink
-            .flush()
-            .map_err(|e| io::Error::new(e.kind(), SinkFailure(e)))?;
-        Ok((self.inner, self.sink))
-    }
-}
-
-impl<R: Read, W: Write> Read for Tee<R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let data = buf.get(..n).unwrap_or_default();
-        self.sink
-            .write_all(data)
-            .map_err(|e| io::Error::new(e.kind(), SinkFailure(e)))?;
-        Ok(n)
     }
 }
 

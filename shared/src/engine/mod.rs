@@ -5,7 +5,8 @@
 //!
 //! - [`pipeline`]: [`validate`], the one pass, and [`EngineError`].
 //! - [`layers`]: undoing encryption and compression, and inferring which apply.
-//! - [`meter`]: hashing, counting and guarding both ends of the layer chain.
+//! - [`meter`]: counting and guarding both ends of the layer chain.
+//! - [`worker`]: the second thread, which hashes and counts while the first decodes.
 //! - [`count`]: row counters per format; [`checks`]: the rule's bounds.
 //! - [`spec`], [`key`], [`report`]: what goes in and what comes out.
 
@@ -17,6 +18,7 @@ pub mod meter;
 pub mod pipeline;
 pub mod report;
 pub mod spec;
+pub mod worker;
 
 pub use pipeline::{EngineError, validate};
 pub use report::{Report, Verdict};

@@ -3,30 +3,36 @@
 //! rule's bounds checked at the end.
 //!
 //! ```text
-//! source ─► ReceivedMeter ─► layer … layer ─► DecodedMeter ─► Tee ─► row counter
-//!           (SHA-256, size)  (decrypt, gunzip) (bomb guard)     │
-//!                                                               └─► sink (uploader)
+//! calling thread: source ─► ReceivedMeter ─► layer … layer ─► DecodedMeter ─► sink (uploader)
+//!                          (size, max_bytes) (decrypt, gunzip)  (bomb guard)
+//!                               │ copies                            │ copies
+//! worker thread:                ▼                                   ▼
+//!                            SHA-256                           row counter
 //! ```
+//!
+//! Hashing and counting run on a second thread ([`super::worker`]) so that they
+//! overlap decoding; the counter still sees the decoded stream, and its errors,
+//! in order, so a verdict is the same as one thread reading the chain would give.
 //!
 //! The sink sees decoded bytes before the verdict is known: the caller completes
 //! what it wrote (an S3 multipart upload) only when the report says `Accepted`,
 //! which it can only say once every byte was read and every tag verified.
 
-use std::io::{self, BufReader, Read, Write};
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
 use std::rc::Rc;
+use std::sync::mpsc::Receiver;
 
 use super::checks::{self, Measured};
-use super::count::{self, CountError, RowStats};
+use super::count::{CountError, RowStats};
 use super::key::DataKey;
 use super::layers::chain::{self, Decryption, Plan, StageGuard};
 use super::layers::infer;
-use super::meter::{Classified, DecodedGuard, DecodedMeter, ReceivedMeter, Tee, classify};
+use super::meter::{Classified, DecodedGuard, DecodedMeter, ReceivedMeter, SinkFailure, classify};
 use super::report::{Report, Verdict};
 use super::spec::{Layer, ValidationSpec};
+use super::worker::{self, Counted, Feeder, WorkerGone};
 use crate::failure::FailureKind;
-
-/// Size of the buffer between the layer chain and the row counter.
-const READ_BUFFER: usize = 256 * 1024;
 
 /// Why the engine reached no verdict. A bad file is not an error: it gets a
 /// [`Verdict::Rejected`] report.
@@ -44,13 +50,19 @@ pub enum EngineError {
     /// The rule cannot be applied as written (e.g. xml without a record element).
     #[error("the rule cannot be applied: {reason}")]
     BadRule { reason: String },
+    /// The engine could not start its worker thread (out of threads or memory):
+    /// transient, another attempt may have them.
+    #[error("starting the engine's worker thread failed: {0}")]
+    Thread(#[source] io::Error),
 }
 
 impl EngineError {
     /// Which kind of failure this is.
     pub fn kind(&self) -> FailureKind {
         match self {
-            EngineError::Source(_) | EngineError::Sink(_) => FailureKind::Transient,
+            EngineError::Source(_) | EngineError::Sink(_) | EngineError::Thread(_) => {
+                FailureKind::Transient
+            }
             EngineError::MissingKey { .. } | EngineError::BadRule { .. } => {
                 FailureKind::Misconfigured
             }
@@ -80,14 +92,62 @@ pub fn validate<R: Read, W: Write>(
         return Err(EngineError::MissingKey { layer });
     }
 
-    let mut received = ReceivedMeter::new(source, spec.bounds.max_bytes);
+    let (feeder, worker, counted) = worker::channel();
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("tributary-engine".into())
+            .spawn_scoped(scope, || worker.run(&spec.parse, &spec.limits))
+            .map_err(EngineError::Thread)?;
+        let feeder = Rc::new(RefCell::new(feeder));
+        let mut verdict = judge(source, plan, planned, spec, key, sink, &feeder, &counted)?;
+        // Closing the channel lets the worker finish the hash.
+        drop(feeder);
+        let sha256 = match worker.join() {
+            Ok(sha256) => sha256,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        if !verdict.cut_at_max_bytes {
+            verdict.report.received_sha256 = Some(sha256);
+        }
+        Ok(verdict.report)
+    })
+}
+
+/// A report without its hash (the worker has it), and whether reading stopped
+/// at `max_bytes` (then the hash is of a part and is left out).
+struct Judged {
+    report: Report,
+    cut_at_max_bytes: bool,
+}
+
+/// The calling thread's part of [`validate`]: everything but the hash.
+#[allow(clippy::too_many_arguments)]
+fn judge<R: Read, W: Write>(
+    source: R,
+    plan: Plan,
+    planned: Vec<Layer>,
+    spec: &ValidationSpec,
+    key: Option<&DataKey>,
+    sink: W,
+    feeder: &Rc<RefCell<Feeder>>,
+    counted: &Receiver<Counted>,
+) -> Result<Judged, EngineError> {
+    let mut received = ReceivedMeter::new(source, spec.bounds.max_bytes, Rc::clone(feeder));
     let mut progress = Progress {
         layers: planned,
         decoded_bytes: 0,
         utf8_error_at: None,
     };
-    let outcome = stream(&mut received, plan, spec, key, sink, &mut progress);
-
+    let outcome = stream(
+        &mut received,
+        plan,
+        spec,
+        key,
+        sink,
+        feeder,
+        counted,
+        &mut progress,
+    );
     let mut reasons = Vec::new();
     let mut stats = RowStats::default();
     match outcome {
@@ -147,9 +207,11 @@ pub fn validate<R: Read, W: Write>(
         );
     }
 
+    // An error here means the worker panicked: joining it raises the panic.
+    let _ = feeder.borrow_mut().flush_received();
     let received_bytes = received.total();
-    let received_sha256 = (!received.over_limit()).then(|| received.finish());
-    Ok(Report {
+    let cut_at_max_bytes = received.over_limit();
+    let report = Report {
         verdict: if reasons.is_empty() {
             Verdict::Accepted
         } else {
@@ -158,11 +220,15 @@ pub fn validate<R: Read, W: Write>(
         reasons,
         layers: progress.layers,
         received_bytes,
-        received_sha256,
+        received_sha256: None,
         decoded_bytes: progress.decoded_bytes,
         records: stats.records,
         rows: stats.rows,
         header: stats.header,
+    };
+    Ok(Judged {
+        report,
+        cut_at_max_bytes,
     })
 }
 
@@ -173,12 +239,15 @@ struct Progress {
     utf8_error_at: Option<u64>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn stream<R: Read, W: Write>(
     received: &mut ReceivedMeter<R>,
     plan: Plan,
     spec: &ValidationSpec,
     key: Option<&DataKey>,
-    sink: W,
+    mut sink: W,
+    feeder: &Rc<RefCell<Feeder>>,
+    counted: &Receiver<Counted>,
     progress: &mut Progress,
 ) -> Result<RowStats, CountError> {
     let received_count = received.counter();
@@ -200,15 +269,76 @@ fn stream<R: Read, W: Write>(
         chain::build(Box::new(received), plan, &decryption, &stages).map_err(CountError::Io)?;
     progress.layers = chain.layers;
 
-    let decoded = DecodedMeter::new(chain.reader, guard);
-    let decoded_count = decoded.counter();
-    let mut buffered = BufReader::with_capacity(READ_BUFFER, Tee::new(decoded, sink));
-    let counted = count::count_rows(&mut buffered, &spec.parse, &spec.limits);
-    progress.decoded_bytes = decoded_count.get();
-    let stats = counted?;
+    let mut decoded = DecodedMeter::new(chain.reader, guard);
+    if decode(&mut decoded, &mut sink, feeder).is_err() {
+        return Err(worker_gone());
+    }
+    let Ok(Counted {
+        result,
+        decoded_bytes,
+    }) = counted.recv()
+    else {
+        return Err(worker_gone());
+    };
+    progress.decoded_bytes = decoded_bytes;
+    let stats = result?;
 
-    // The counter read to the end; what is left in the buffer is nothing.
-    let (decoded, _sink) = buffered.into_inner().into_parts().map_err(CountError::Io)?;
+    // The counter read to the end: the sink has had every byte.
+    sink.flush()
+        .map_err(|e| CountError::Io(io::Error::new(e.kind(), SinkFailure(e))))?;
     progress.utf8_error_at = decoded.utf8_error();
     Ok(stats)
+}
+
+/// Reads the decoded stream a buffer at a time, writes each to the sink and
+/// sends it to the counter; a read or sink error is sent in its place. Stops at
+/// the end, at the first error, or when the counter needs no more.
+fn decode<R: Read, W: Write>(
+    decoded: &mut R,
+    sink: &mut W,
+    feeder: &Rc<RefCell<Feeder>>,
+) -> Result<(), WorkerGone> {
+    loop {
+        if feeder.borrow().counting_done() {
+            return Ok(());
+        }
+        let mut chunk = feeder.borrow().buffer();
+        let mut filled = 0;
+        let mut ended = false;
+        let mut failure = None;
+        while let Some(space) = chunk.get_mut(filled..).filter(|s| !s.is_empty()) {
+            match decoded.read(space) {
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        chunk.truncate(filled);
+        if !chunk.is_empty() {
+            if let Err(e) = sink.write_all(&chunk) {
+                let failure = io::Error::new(e.kind(), SinkFailure(e));
+                return feeder.borrow_mut().decoded_failed(failure);
+            }
+            feeder.borrow_mut().decoded(chunk)?;
+        }
+        if let Some(failure) = failure {
+            return feeder.borrow_mut().decoded_failed(failure);
+        }
+        if ended {
+            return feeder.borrow_mut().decoded_end();
+        }
+    }
+}
+
+/// The worker thread is gone (it panicked): an error that never reaches a
+/// report, because joining the worker raises its panic first.
+fn worker_gone() -> CountError {
+    CountError::Io(io::Error::other(WorkerGone))
 }
