@@ -333,6 +333,11 @@ async fn ledger_claims_once() {
 }
 
 #[tokio::test]
+async fn ledger_claims_many_at_once() {
+    contract::ledger_claims_many_at_once(&ledger().await).await;
+}
+
+#[tokio::test]
 async fn ledger_leases() {
     contract::ledger_leases(&ledger().await).await;
 }

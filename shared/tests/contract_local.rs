@@ -122,6 +122,15 @@ async fn ledger_claims_once() {
 }
 
 #[tokio::test]
+async fn ledger_claims_many_at_once() {
+    on_disk_too(|l| async move {
+        contract::ledger_claims_many_at_once(&l).await;
+        l
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn ledger_leases() {
     on_disk_too(|l| async move {
         contract::ledger_leases(&l).await;

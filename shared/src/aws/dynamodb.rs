@@ -10,7 +10,8 @@
 //!   in state S, newest first" (`by_state`), and, with a key condition on
 //!   `updated`, "… changed at or after a time" (`by_state_since`).
 //!
-//! Every write is conditional. `claim` puts with `attribute_not_exists(pk)`;
+//! Every write is conditional. `claim` puts with `attribute_not_exists(pk)`
+//! (`claim_all`: up to 100 such puts in one `TransactWriteItems`);
 //! a transition reads the item (strongly consistent), decides in Rust exactly as
 //! the port documents, and puts the result (or, for `release`, deletes the
 //! item) on condition that `rev` is still the one it read, re-reading if
@@ -30,18 +31,19 @@ use std::time::Duration as StdDuration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    WriteRequest,
+    TransactWriteItem, WriteRequest,
 };
 use chrono::{DateTime, Duration, Utc};
 
 use super::{ErrorClass, classify, code, describe};
 use crate::poll::select::FileVersion;
 use crate::ports::ledger::{
-    Claim, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+    Claim, Claims, FileRecord, FileState, Lease, Ledger, LedgerError, MAX_CLAIMS, NewFile, Outcome,
 };
 
 mod observations;
@@ -529,6 +531,145 @@ where
     }
 }
 
+/// Transactions tried for one chunk of claims before the files no transaction
+/// settled are claimed one at a time.
+const CLAIM_TRANSACTION_TRIES: usize = 3;
+
+impl DynamoLedger {
+    /// What a claim that found an item means: `old` is the item DynamoDB
+    /// returned with the failed condition, if it did.
+    async fn settle(
+        &self,
+        record: &FileRecord,
+        old: Option<&HashMap<String, AttributeValue>>,
+    ) -> Result<Claim, LedgerError> {
+        let existing = match old {
+            Some(item) => Some(self.parse(item)?.0),
+            None => self
+                .read(&record.version)
+                .await?
+                .map(|(existing, _)| existing),
+        };
+        Ok(match existing {
+            // Our own item: the SDK retried a write whose first answer was lost
+            // (a timeout after the write). Another poller's claim differs at
+            // least in its `discovered_at`, taken to the nanosecond.
+            Some(existing) if existing == *record => Claim::Claimed,
+            Some(existing) => Claim::AlreadyKnown(existing.state),
+            None => Claim::AlreadyKnown(FileState::Discovered),
+        })
+    }
+
+    /// Claims up to [`MAX_CLAIMS`] files in one `TransactWriteItems`: every
+    /// conditional put succeeds together, or the transaction is cancelled with
+    /// a reason per put. A `ConditionalCheckFailed` put met an item (another
+    /// poll's claim, or ours retried) and is settled as `claim` settles it; the
+    /// others were not written and go in the next transaction. What
+    /// [`CLAIM_TRANSACTION_TRIES`] transactions leave unsettled (conflicts with
+    /// concurrent writers) is claimed one file at a time, as is a chunk naming
+    /// one version twice (a transaction refuses two writes to one item).
+    async fn claim_chunk(&self, files: &[NewFile]) -> Result<Vec<Claim>, LedgerError> {
+        let records: Vec<FileRecord> = files.iter().cloned().map(FileRecord::discovered).collect();
+        let distinct: HashSet<(String, String)> = records
+            .iter()
+            .map(|r| (pk(&r.version), r.version.version_key()))
+            .collect();
+        let mut settled: Vec<Option<Claim>> = vec![None; records.len()];
+        if distinct.len() == records.len() && records.len() > 1 {
+            for _ in 0..CLAIM_TRANSACTION_TRIES {
+                let pending: Vec<usize> = (0..records.len())
+                    .filter(|&i| settled.get(i).is_some_and(Option::is_none))
+                    .collect();
+                if pending.is_empty() {
+                    break;
+                }
+                if !self
+                    .claim_transaction(&records, &pending, &mut settled)
+                    .await?
+                {
+                    break;
+                }
+            }
+        }
+        let mut claims = Vec::with_capacity(records.len());
+        for (file, claim) in files.iter().zip(settled) {
+            claims.push(match claim {
+                Some(claim) => claim,
+                None => self.claim(file.clone()).await?,
+            });
+        }
+        Ok(claims)
+    }
+
+    /// One transaction over `records[pending]`; fills `settled` with what it
+    /// decided. Returns whether it settled anything (if not, trying again is
+    /// unlikely to do better).
+    async fn claim_transaction(
+        &self,
+        records: &[FileRecord],
+        pending: &[usize],
+        settled: &mut [Option<Claim>],
+    ) -> Result<bool, LedgerError> {
+        let mut puts = Vec::with_capacity(pending.len());
+        for &i in pending {
+            let Some(record) = records.get(i) else {
+                continue;
+            };
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(self.item(record, 1)?))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(|e| self.corrupt(format!("building a claim: {e}")))?;
+            puts.push(TransactWriteItem::builder().put(put).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(puts))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => {
+                for &i in pending {
+                    if let Some(slot) = settled.get_mut(i) {
+                        *slot = Some(Claim::Claimed);
+                    }
+                }
+                return Ok(true);
+            }
+            Err(err) => err,
+        };
+        let reasons = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                cancelled.cancellation_reasons().to_vec()
+            }
+            _ => return Err(error(&self.table, "claim", err)),
+        };
+        let mut any = false;
+        for (&i, reason) in pending.iter().zip(&reasons) {
+            if reason.code() != Some("ConditionalCheckFailed") {
+                // "None": not written because another put failed; a conflict
+                // or throttling: tried again.
+                continue;
+            }
+            let Some(record) = records.get(i) else {
+                continue;
+            };
+            let claim = self.settle(record, reason.item()).await?;
+            if let Some(slot) = settled.get_mut(i) {
+                *slot = Some(claim);
+                any = true;
+            }
+        }
+        Ok(any)
+    }
+}
+
 impl Ledger for DynamoLedger {
     async fn claim(&self, file: NewFile) -> Result<Claim, LedgerError> {
         let record = FileRecord::discovered(file);
@@ -557,20 +698,25 @@ impl Ledger for DynamoLedger {
                 }
                 _ => None,
             });
-        let existing = match old {
-            Some(item) => Some(self.parse(&item)?.0),
-            None => self
-                .read(&record.version)
-                .await?
-                .map(|(existing, _)| existing),
-        };
-        match existing {
-            // Our own item: the SDK retried a put whose first answer was lost
-            // (a timeout after the write). Another poller's claim differs at
-            // least in its `discovered_at`, taken to the nanosecond.
-            Some(existing) if existing == record => Ok(Claim::Claimed),
-            Some(existing) => Ok(Claim::AlreadyKnown(existing.state)),
-            None => Ok(Claim::AlreadyKnown(FileState::Discovered)),
+        self.settle(&record, old.as_ref()).await
+    }
+
+    async fn claim_all(&self, files: Vec<NewFile>) -> Claims {
+        let mut claims = Vec::with_capacity(files.len());
+        for chunk in files.chunks(MAX_CLAIMS) {
+            match self.claim_chunk(chunk).await {
+                Ok(chunk_claims) => claims.extend(chunk_claims),
+                Err(error) => {
+                    return Claims {
+                        claims,
+                        stopped: Some(error),
+                    };
+                }
+            }
+        }
+        Claims {
+            claims,
+            stopped: None,
         }
     }
 

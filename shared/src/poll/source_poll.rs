@@ -26,7 +26,7 @@ use super::walk::{WalkLimits, refine, walk};
 use crate::failure::FailureKind;
 use crate::ftp::listing::Precision;
 use crate::ftp::{FtpClient, FtpConfig, FtpError, Password};
-use crate::ports::ledger::{Claim, FileState, Ledger, LedgerError, NewFile};
+use crate::ports::ledger::{Claim, Claims, FileState, Ledger, LedgerError, MAX_CLAIMS, NewFile};
 use crate::ports::messages::FileDiscovered;
 use crate::ports::work_queue::{MAX_BATCH, OutgoingMessage, QueueError, WorkQueue};
 use crate::registry::{PatternError, Source, Tenant};
@@ -287,7 +287,9 @@ where
         .filter(|(version, _)| !known.contains(version))
         .collect();
 
-    for step in new.chunks(MAX_BATCH) {
+    // Claims go to the ledger a hundred at a time (one DynamoDB transaction),
+    // their messages to the queue ten at a time (one SendMessageBatch).
+    for step in new.chunks(MAX_CLAIMS) {
         if deadline_passed(settings.walk.deadline) {
             report.complete = false;
             report.partial = Some(format!(
@@ -296,19 +298,20 @@ where
             ));
             break;
         }
-        let mut claimed = Vec::with_capacity(step.len());
-        for (version, rule) in step {
-            let claim = ctx
-                .ledger
-                .claim(NewFile {
-                    version: version.clone(),
-                    tenant: tenant.id.clone(),
-                    rule: rule.clone(),
-                    discovered_at: now,
-                })
-                .await;
+        let files = step
+            .iter()
+            .map(|(version, rule)| NewFile {
+                version: version.clone(),
+                tenant: tenant.id.clone(),
+                rule: rule.clone(),
+                discovered_at: now,
+            })
+            .collect();
+        let Claims { claims, stopped } = ctx.ledger.claim_all(files).await;
+        let mut claimed = Vec::with_capacity(claims.len());
+        for ((version, rule), claim) in step.iter().zip(claims) {
             match claim {
-                Ok(Claim::Claimed) => claimed.push(FileDiscovered {
+                Claim::Claimed => claimed.push(FileDiscovered {
                     tenant: tenant.id.clone(),
                     source: source.id.clone(),
                     rule: rule.clone(),
@@ -317,15 +320,21 @@ where
                     mtime: version.mtime,
                     discovered_at: now,
                 }),
-                Ok(Claim::AlreadyKnown(_)) => report.lost_races += 1,
-                Err(error) => {
-                    // Claims made in this step are sent before giving up.
-                    send_claimed(ctx, &source.id, &claimed, &mut report).await?;
-                    return Err(ledger_error(error));
-                }
+                Claim::AlreadyKnown(_) => report.lost_races += 1,
             }
         }
-        send_claimed(ctx, &source.id, &claimed, &mut report).await?;
+        // Claims made are sent before giving up on an error; when the queue
+        // fails, the claims not sent yet are released for the next poll.
+        for (n, batch) in claimed.chunks(MAX_BATCH).enumerate() {
+            if let Err(mut error) = send_claimed(ctx, &source.id, batch, &mut report).await {
+                let unsent = claimed.get((n + 1) * MAX_BATCH..).unwrap_or_default();
+                release_unsent(ctx, &source.id, unsent, &mut error).await;
+                return Err(error);
+            }
+        }
+        if let Some(error) = stopped {
+            return Err(ledger_error(error));
+        }
     }
     if !deadline_passed(settings.walk.deadline)
         && settings.reannounce_after > chrono::Duration::zero()
@@ -339,6 +348,34 @@ where
         "Poll finished."
     );
     Ok(report)
+}
+
+/// Releases claims whose message was never sent because the queue failed,
+/// counting them into the queue error (released, or named as stranded).
+async fn release_unsent<L, O, Q, S>(
+    ctx: &PollContext<'_, L, O, Q, S>,
+    source_id: &str,
+    unsent: &[FileDiscovered],
+    error: &mut PollError,
+) where
+    L: Ledger,
+{
+    let PollError::Queue {
+        released, stranded, ..
+    } = error
+    else {
+        return;
+    };
+    for file in unsent {
+        let version = file.version();
+        match ctx.ledger.release(&version).await {
+            Ok(()) => *released += 1,
+            Err(release_error) => {
+                error!(source = source_id, path = %file.path, version = %version.version_key(), error = %release_error, "A claimed file could not be sent nor released: redrive it.");
+                stranded.push(format!("{} {}", file.path, version.version_key()));
+            }
+        }
+    }
 }
 
 /// Claims still `discovered` and never leased long after they were made had

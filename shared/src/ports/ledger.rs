@@ -132,6 +132,18 @@ pub enum Claim {
     AlreadyKnown(FileState),
 }
 
+/// The outcome of [`Ledger::claim_all`]: one [`Claim`] per file, in order, for
+/// the files it got to, and the error that stopped it before the rest.
+#[derive(Debug)]
+pub struct Claims {
+    pub claims: Vec<Claim>,
+    pub stopped: Option<LedgerError>,
+}
+
+/// The most files one [`Ledger::claim_all`] call should be given: DynamoDB's
+/// limit on the writes of one transaction.
+pub const MAX_CLAIMS: usize = 100;
+
 /// The outcome of [`Ledger::take_lease`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lease {
@@ -417,6 +429,35 @@ pub trait Ledger: Send + Sync {
     /// nanosecond) is the caller's own call retried after a lost answer, and is
     /// `Claimed` again; two pollers' claims differ at least in that instant.
     fn claim(&self, file: NewFile) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
+
+    /// Claims each of `files` exactly as [`Ledger::claim`] would, in as few
+    /// calls as the back-end allows (the poller claims thousands of new files
+    /// per poll). The outcome holds the claims of the files it got to, in
+    /// order; files after an error were not claimed by this call, or their
+    /// claim's fate is unknown (as with a lost answer to `claim`: the
+    /// poller's re-announcement of stale claims covers both).
+    ///
+    /// The default claims one file at a time.
+    fn claim_all(&self, files: Vec<NewFile>) -> impl Future<Output = Claims> + Send {
+        async move {
+            let mut claims = Vec::with_capacity(files.len());
+            for file in files {
+                match self.claim(file).await {
+                    Ok(claim) => claims.push(claim),
+                    Err(error) => {
+                        return Claims {
+                            claims,
+                            stopped: Some(error),
+                        };
+                    }
+                }
+            }
+            Claims {
+                claims,
+                stopped: None,
+            }
+        }
+    }
 
     /// Which of `versions` the ledger already knows (the poller's dedupe; one
     /// batched read, chunked by the adapter as its back-end requires).

@@ -18,7 +18,7 @@ use tributary::failure::FailureKind;
 use tributary::poll::observations::ObservationStore;
 use tributary::poll::select::{FileVersion, Observation};
 use tributary::ports::ledger::{
-    Claim, FileError, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
+    Claim, Claims, FileError, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };
 use tributary::ports::notifier::{Notification, Notifier, Severity};
 use tributary::ports::object_store::{MIN_PART_BYTES, Metadata, ObjectStore, ObjectStoreError};
@@ -208,6 +208,64 @@ pub async fn ledger_claims_once<L: Ledger>(ledger: &L) {
             .unwrap(),
         Claim::AlreadyKnown(FileState::Discovered)
     );
+}
+
+/// Claiming many at once (the poller's path: one transaction per hundred on
+/// DynamoDB) decides each file exactly as one claim would: new versions are
+/// `Claimed`, versions another poll claimed are `AlreadyKnown` in any position
+/// of the batch (the rest of the batch is still claimed), the same batch
+/// repeated as is (a retry after a lost answer) is `Claimed` again, and a
+/// version named twice in one batch is claimed once.
+pub async fn ledger_claims_many_at_once<L: Ledger>(ledger: &L) {
+    let versions: Vec<FileVersion> = (0..250)
+        .map(|i| version(&format!("/out/many-{i:03}.csv"), 10 + i))
+        .collect();
+    // Another poll got to three of them first, one in each chunk of a hundred.
+    for i in [0, 150, 249] {
+        let theirs = new_file("acme", versions[i].clone(), "2024-05-01T05:00:00Z");
+        assert_eq!(ledger.claim(theirs).await.unwrap(), Claim::Claimed);
+    }
+    let ours: Vec<NewFile> = versions
+        .iter()
+        .map(|v| new_file("acme", v.clone(), "2024-05-01T05:00:01Z"))
+        .collect();
+    let Claims { claims, stopped } = ledger.claim_all(ours.clone()).await;
+    assert!(stopped.is_none(), "{stopped:?}");
+    assert_eq!(claims.len(), 250);
+    for (i, claim) in claims.iter().enumerate() {
+        let expected = if [0, 150, 249].contains(&i) {
+            Claim::AlreadyKnown(FileState::Discovered)
+        } else {
+            Claim::Claimed
+        };
+        assert_eq!(*claim, expected, "file {i}");
+    }
+    for i in [1, 99, 100, 248] {
+        let record = ledger.get(&versions[i]).await.unwrap().unwrap();
+        assert_eq!(record.discovered_at, ours[i].discovered_at, "file {i}");
+        assert_eq!((record.state, record.attempts), (FileState::Discovered, 0));
+    }
+    let other_poll = ledger.get(&versions[150]).await.unwrap().unwrap();
+    assert_ne!(other_poll.discovered_at, ours[150].discovered_at);
+
+    // Our own batch again: what we claimed is ours still.
+    let again = ledger.claim_all(ours[1..5].to_vec()).await;
+    assert!(again.stopped.is_none());
+    assert_eq!(again.claims, vec![Claim::Claimed; 4]);
+
+    // One version twice in a batch: claimed once, then known.
+    let fresh = version("/out/twice.csv", 7);
+    let twice = vec![
+        new_file("acme", fresh.clone(), "2024-05-01T05:01:00Z"),
+        new_file("acme", fresh.clone(), "2024-05-01T05:01:01Z"),
+    ];
+    let Claims { claims, stopped } = ledger.claim_all(twice).await;
+    assert!(stopped.is_none());
+    assert_eq!(
+        claims,
+        vec![Claim::Claimed, Claim::AlreadyKnown(FileState::Discovered)]
+    );
+    assert!(ledger.claim_all(Vec::new()).await.claims.is_empty());
 }
 
 /// A lease is exclusive until it expires; an expired lease is retaken and the
