@@ -60,6 +60,8 @@ pub struct World {
     pub ingest_url: String,
     pub ingest_dlq: String,
     pub inbox_url: String,
+    /// The DynamoDB table of the ledger and registry.
+    pub table: String,
     pub ledger: DynamoLedger,
     pub registry_store: DynamoRegistryStore,
     pub poller: AwsPoller,
@@ -74,10 +76,44 @@ pub struct World {
     pub redriver: AwsRedriver,
 }
 
+/// Where the world's servers listen and how the functions reach them
+/// (`Placement::default()`: pyftpdlib on 127.0.0.1 and free ports, the
+/// functions straight to moto).
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// The FTP server's interface, control port and passive range. An
+    /// interface other than 127.0.0.1 needs something (a proxy) listening on
+    /// 127.0.0.1 at the same control port already: the registry names
+    /// 127.0.0.1 and that port.
+    pub ftp: Option<FtpPlacement>,
+    /// The endpoint of the functions' SDK clients (a proxy in front of moto);
+    /// the test's own clients always talk to moto directly.
+    pub aws_endpoint: Option<String>,
+}
+
+/// Where pyftpdlib listens.
+#[derive(Debug, Clone)]
+pub struct FtpPlacement {
+    pub interface: String,
+    pub port: u16,
+    /// The passive port range, inclusive.
+    pub passive: (u16, u16),
+}
+
 /// Starts pyftpdlib on a drop folder holding `files`, and moto with the
 /// table, bucket, queues, topic and secrets; pushes `registry(ftp_port)` as
 /// version 1; builds the functions from the environment the template sets.
 pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) -> World {
+    setup_at(registry, files, Placement::default()).await
+}
+
+/// [`setup`] with the servers placed as `placement` says (the fault tests
+/// put proxies between the functions and the servers).
+pub async fn setup_at(
+    registry: fn(u16) -> String,
+    files: BTreeMap<&str, Vec<u8>>,
+    placement: Placement,
+) -> World {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("drop")).unwrap();
@@ -85,18 +121,39 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
         std::fs::write(root.join("drop").join(name), bytes).unwrap();
     }
 
-    let port = free_port();
-    let (low, high) = free_port_range(10);
+    let ftp_at = placement.ftp.clone().unwrap_or_else(|| FtpPlacement {
+        interface: "127.0.0.1".to_owned(),
+        port: free_port(),
+        passive: free_port_range(10),
+    });
+    let (port, (low, high)) = (ftp_at.port, ftp_at.passive);
     let mut command = Command::new(python_with_pyftpdlib());
-    command.args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-w"]);
+    command.args(["-m", "pyftpdlib", "-i", &ftp_at.interface, "-w"]);
     command.args(["-p", &port.to_string()]);
     command.arg("-d").arg(&root);
     command.args(["-u", USER, "-P", PASSWORD]);
     command.args(["-r", &format!("{low}-{high}")]);
     let ftp = ServerProcess::start("pyftpdlib", command, port, &dir.path().join("ftp.log"));
+    if ftp_at.interface != "127.0.0.1" {
+        // ServerProcess waited on 127.0.0.1 (the proxy): wait for the server.
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(15);
+        while std::net::TcpStream::connect((ftp_at.interface.as_str(), port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pyftpdlib did not listen on {}:{port} within 15 s:\n{}",
+                ftp_at.interface,
+                ftp.output()
+            );
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
+    }
 
     let moto = moto();
     let sdk = moto.sdk_config().await;
+    let function_sdk = match &placement.aws_endpoint {
+        Some(endpoint) => sdk.to_builder().endpoint_url(endpoint).build(),
+        None => sdk.clone(),
+    };
     let dynamodb = moto.dynamodb().await;
     let sqs = moto.sqs().await;
     let sns = moto.sns().await;
@@ -169,10 +226,10 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     ));
-    let poller = tributary_poller::aws::from_env(&env, &sdk).unwrap();
-    let ingester = tributary_ingester::aws::from_env(&env, &sdk).unwrap();
-    let catalog_trigger = tributary_catalog_trigger::aws::from_env(&env, &sdk).unwrap();
-    let redriver = tributary_dlq_redrive::aws::from_env(&env, &sdk).unwrap();
+    let poller = tributary_poller::aws::from_env(&env, &function_sdk).unwrap();
+    let ingester = tributary_ingester::aws::from_env(&env, &function_sdk).unwrap();
+    let catalog_trigger = tributary_catalog_trigger::aws::from_env(&env, &function_sdk).unwrap();
+    let redriver = tributary_dlq_redrive::aws::from_env(&env, &function_sdk).unwrap();
     World {
         _dir: dir,
         root,
@@ -185,6 +242,7 @@ pub async fn setup(registry: fn(u16) -> String, files: BTreeMap<&str, Vec<u8>>) 
         ingest_url,
         ingest_dlq,
         inbox_url,
+        table: table.clone(),
         ledger: DynamoLedger::new(dynamodb, table),
         registry_store: store,
         poller,
