@@ -18,9 +18,9 @@
 //! looks at the bytes that can change its state, jumping over the others with
 //! SIMD `memchr`. Measured (`shared/benches/engine.rs`, `stage/*`), it is not
 //! faster than the `csv` crate on typical short fields (651 vs 786 MiB/s): it
-//! runs one `memchr3` per field; skipping straight to the next quote or line
-//! break would not (see `benches/README.md`). In the engine it runs on the worker
-//! thread, beside the decoder. The `csv` crate still parses the header, from
+//! runs one `memchr3` per field, where skipping straight to the next quote or
+//! line break would make it several times faster (see `benches/README.md`). In
+//! the engine it runs on the worker thread, beside the decoder. The `csv` crate still parses the header, from
 //! that record's raw bytes, and the tests check that the two agree on every
 //! record.
 
