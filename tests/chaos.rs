@@ -35,13 +35,13 @@
 //! longer version (more and bigger files).
 
 mod fault_proxy;
+mod faulty_world;
 #[path = "../shared/tests/support/mod.rs"]
 mod support;
 mod world;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -50,20 +50,17 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
-use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, FaultProxy, HttpFault, Match};
+use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
+use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::USER;
 use support::moto::moto;
-use support::process::{free_port, free_port_range};
 use tokio::time::Instant;
 use tributary::ports::Ledger;
 use tributary::ports::ledger::{FileRecord, FileState};
 use tributary::ports::messages::FileDiscovered;
-use world::{DATA_KEY, FtpPlacement, Placement, World, setup_at};
-
-/// Where pyftpdlib listens (still loopback); the proxy takes 127.0.0.1.
-const SERVER_IP: [u8; 4] = [127, 0, 0, 2];
+use world::{DATA_KEY, World};
 
 /// The seed when `TRIBUTARY_CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x7121_b07a_2026;
@@ -411,44 +408,6 @@ fn plan_files(rng: &mut Rng, size: &Size) -> Vec<Planned> {
             }
         })
         .collect()
-}
-
-/// The world with proxies in front of FTP and AWS. Fields drop in order:
-/// the servers stop before the proxies.
-struct Faulty {
-    world: World,
-    ftp: FaultProxy,
-    aws: FaultProxy,
-}
-
-async fn faulty_world(files: BTreeMap<&str, Vec<u8>>) -> Faulty {
-    let moto_addr: SocketAddr = moto()
-        .endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
-    let aws = FaultProxy::http(moto_addr).await;
-    let mut attempt = 0;
-    let (ftp, port, low, high) = loop {
-        attempt += 1;
-        let port = free_port();
-        let (low, high) = free_port_range(10);
-        match FaultProxy::ftp(SERVER_IP, port, low..=high).await {
-            Ok(ftp) => break (ftp, port, low, high),
-            Err(error) if attempt < 10 => eprintln!("choosing other ports: {error}"),
-            Err(error) => panic!("no ports for the FTP proxy: {error}"),
-        }
-    };
-    let placement = Placement {
-        ftp: Some(FtpPlacement {
-            interface: "127.0.0.2".to_owned(),
-            port,
-            passive: (low, high),
-        }),
-        aws_endpoint: Some(aws.url()),
-    };
-    let world = setup_at(registry, files, placement).await;
-    Faulty { world, ftp, aws }
 }
 
 /// The fault kinds, as counted by the proxy (rule names).
@@ -898,7 +857,7 @@ async fn chaos_run_loses_nothing_and_lands_nothing_twice() {
         .iter()
         .map(|p| (p.name.as_str(), p.stored.clone()))
         .collect();
-    let faulty = faulty_world(files).await;
+    let faulty = faulty_world(registry, files).await;
     let world = &faulty.world;
     let coin: Coin = Arc::new(Mutex::new(Rng::new(seed ^ 0xc4a0_5c4a_05c4_a05c)));
     let sns_down = Arc::new(AtomicBool::new(false));

@@ -15,31 +15,28 @@
 //! again at once.
 
 mod fault_proxy;
+mod faulty_world;
 #[path = "../shared/tests/support/mod.rs"]
 mod support;
 mod world;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::Message;
-use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, FaultProxy, HttpFault, Match};
+use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
+use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::USER;
 use support::moto::moto;
-use support::process::{free_port, free_port_range};
 use tokio::time::Instant;
 use tributary::failure::FailureKind;
 use tributary::ports::Ledger;
 use tributary::ports::ledger::{FileRecord, FileState};
 use tributary::ports::messages::FileDiscovered;
-use world::{FtpPlacement, Placement, World, setup_at};
-
-/// Where pyftpdlib listens (still loopback); the proxy takes 127.0.0.1.
-const SERVER_IP: [u8; 4] = [127, 0, 0, 2];
+use world::World;
 
 fn registry(port: u16) -> String {
     format!(
@@ -81,46 +78,6 @@ fn csv(rows: usize) -> Vec<u8> {
 
 fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
-}
-
-/// The world with proxies in front of FTP and AWS. Fields drop in order:
-/// the servers stop before the proxies.
-struct Faulty {
-    world: World,
-    ftp: FaultProxy,
-    aws: FaultProxy,
-}
-
-async fn faulty_world(files: BTreeMap<&str, Vec<u8>>) -> Faulty {
-    let moto_addr: SocketAddr = moto()
-        .endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
-    let aws = FaultProxy::http(moto_addr).await;
-    // Ports free a moment ago may be taken meanwhile (tests run in
-    // parallel, and the range overlaps the ephemeral one): choose again.
-    let mut attempt = 0;
-    let (ftp, port, low, high) = loop {
-        attempt += 1;
-        let port = free_port();
-        let (low, high) = free_port_range(10);
-        match FaultProxy::ftp(SERVER_IP, port, low..=high).await {
-            Ok(ftp) => break (ftp, port, low, high),
-            Err(error) if attempt < 10 => eprintln!("choosing other ports: {error}"),
-            Err(error) => panic!("no ports for the FTP proxy: {error}"),
-        }
-    };
-    let placement = Placement {
-        ftp: Some(FtpPlacement {
-            interface: "127.0.0.2".to_owned(),
-            port,
-            passive: (low, high),
-        }),
-        aws_endpoint: Some(aws.url()),
-    };
-    let world = setup_at(registry, files, placement).await;
-    Faulty { world, ftp, aws }
 }
 
 async fn poll_now(world: &World) -> Value {
@@ -305,7 +262,11 @@ fn assert_all_parsed(faulty: &Faulty) {
 /// A data connection fault on the first download, then a clean retry.
 async fn ftp_fault_then_retry(fault: Fault, lane: &'static str, max_secs: u64) -> Faulty {
     let original = csv(20_000);
-    let faulty = faulty_world(BTreeMap::from([("orders_big.csv", original.clone())])).await;
+    let faulty = faulty_world(
+        registry,
+        BTreeMap::from([("orders_big.csv", original.clone())]),
+    )
+    .await;
     let world = &faulty.world;
     let messages = announce(world).await;
     assert_eq!(messages.len(), 1);
@@ -365,7 +326,11 @@ async fn ftp_stall_past_the_data_timeout_is_retried_and_lands_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ftp_421_at_login_is_transient_and_retried() {
     let original = csv(50);
-    let faulty = faulty_world(BTreeMap::from([("orders_a.csv", original.clone())])).await;
+    let faulty = faulty_world(
+        registry,
+        BTreeMap::from([("orders_a.csv", original.clone())]),
+    )
+    .await;
     let world = &faulty.world;
     let messages = announce(world).await;
     let file = &files_of(&messages)[0];
@@ -393,7 +358,11 @@ async fn ftp_421_at_login_is_transient_and_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_slow_down_and_a_failed_completion_land_the_file_once() {
     let (original, rows) = large_csv();
-    let faulty = faulty_world(BTreeMap::from([("orders_large.csv", original.clone())])).await;
+    let faulty = faulty_world(
+        registry,
+        BTreeMap::from([("orders_large.csv", original.clone())]),
+    )
+    .await;
     let world = &faulty.world;
     let messages = announce(world).await;
     let file = &files_of(&messages)[0];
@@ -445,7 +414,7 @@ async fn lost_completion_answers_land_each_file_once() {
         ("orders_large.csv", large.clone()),
         ("orders_other.csv", other.clone()),
     ]);
-    let faulty = faulty_world(files).await;
+    let faulty = faulty_world(registry, files).await;
     let world = &faulty.world;
     let messages = announce(world).await;
     let by_name = |name: &str| {
@@ -503,7 +472,7 @@ async fn lost_completion_answers_land_each_file_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_throttling_during_the_claim_loses_and_doubles_nothing() {
     let files = BTreeMap::from([("orders_a.csv", csv(5)), ("orders_b.csv", csv(7))]);
-    let faulty = faulty_world(files.clone()).await;
+    let faulty = faulty_world(registry, files.clone()).await;
     let world = &faulty.world;
     poll_now(world).await;
     tokio::time::sleep(StdDuration::from_millis(1100)).await;
@@ -599,7 +568,7 @@ async fn expire_lease(world: &World, file: &FileDiscovered) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_throttling_during_the_final_state_change_loses_and_doubles_nothing() {
     let files = BTreeMap::from([("orders_a.csv", csv(5)), ("orders_b.csv", csv(7))]);
-    let faulty = faulty_world(files.clone()).await;
+    let faulty = faulty_world(registry, files.clone()).await;
     let world = &faulty.world;
     let messages = announce(world).await;
     let by_name = |name: &str| {
@@ -666,7 +635,7 @@ async fn dynamodb_throttling_during_the_final_state_change_loses_and_doubles_not
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sns_publish_failing_does_not_stop_files_landing_or_rejecting() {
     let files = BTreeMap::from([("orders_ok.csv", csv(3)), ("orders_short.csv", csv(1))]);
-    let faulty = faulty_world(files.clone()).await;
+    let faulty = faulty_world(registry, files.clone()).await;
     let world = &faulty.world;
     let messages = announce(world).await;
     assert_eq!(messages.len(), 2);
