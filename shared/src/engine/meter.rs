@@ -275,7 +275,7 @@ impl<R: Read> Read for LayerMeter<R> {
 pub struct DecodedMeter<R> {
     inner: R,
     guard: DecodedGuard,
-    count: Rc<Cell<u64>>,
+    count: u64,
     utf8: Utf8Check,
 }
 
@@ -285,19 +285,14 @@ impl<R: Read> DecodedMeter<R> {
         DecodedMeter {
             inner,
             guard,
-            count: Rc::new(Cell::new(0)),
+            count: 0,
             utf8: Utf8Check::default(),
         }
     }
 
     /// Decoded bytes so far.
     pub fn total(&self) -> u64 {
-        self.count.get()
-    }
-
-    /// A handle on the running count of decoded bytes.
-    pub fn counter(&self) -> Rc<Cell<u64>> {
-        Rc::clone(&self.count)
+        self.count
     }
 
     /// Where the first invalid UTF-8 byte was, if UTF-8 was required and broken.
@@ -331,7 +326,7 @@ impl<R: Read> Read for DecodedMeter<R> {
         if self.guard.require_utf8 {
             self.utf8.feed(data, self.total());
         }
-        self.count.set(self.total().saturating_add(n as u64));
+        self.count = self.count.saturating_add(n as u64);
         self.check()?;
         Ok(n)
     }

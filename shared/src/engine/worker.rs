@@ -140,8 +140,8 @@ impl Feeder {
         self.send(Message::Received(full))
     }
 
-    /// Sends decoded bytes to the counter. Received bytes that came in before
-    /// them go first, so the hash never lags far behind.
+    /// Sends decoded bytes to the counter (received bytes still being batched
+    /// follow later: the two streams are independent).
     pub fn decoded(&mut self, chunk: Vec<u8>) -> Result<(), WorkerGone> {
         self.send(Message::Decoded(chunk))
     }
