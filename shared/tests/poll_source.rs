@@ -235,9 +235,13 @@ async fn claims_whose_message_cannot_be_sent_are_released_for_the_next_poll() {
     assert_eq!(report.sent, FILES);
     assert_eq!(drain(&flaky).await.len(), FILES);
 
-    // A new file while the queue is down: its claim is released, the poll fails
-    // (transient), and the next poll claims and sends it.
-    std::fs::write(dir.path().join("in/late.csv"), "id\n1\n").unwrap();
+    // New files while the queue is down, more than one batch of them: every
+    // claim is released (the failed batch's and those never tried), the poll
+    // fails (transient), and the next poll claims and sends them all.
+    const LATE: usize = 15;
+    for i in 0..LATE {
+        std::fs::write(dir.path().join(format!("in/late-{i:02}.csv")), "id\n1\n").unwrap();
+    }
     poll_source(
         &ctx,
         tenant,
@@ -258,7 +262,11 @@ async fn claims_whose_message_cannot_be_sent_are_released_for_the_next_poll() {
     .await
     .unwrap_err();
     assert_eq!(error.kind(), FailureKind::Transient);
-    assert!(error.to_string().contains("1 claim(s) released"), "{error}");
+    assert!(
+        error.to_string().contains("15 claim(s) released"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("redrive"), "{error}");
     flaky.down.store(false, Ordering::SeqCst);
     let report = poll_source(
         &ctx,
@@ -269,12 +277,15 @@ async fn claims_whose_message_cannot_be_sent_are_released_for_the_next_poll() {
     )
     .await
     .unwrap();
-    assert_eq!((report.sent, report.known), (1, FILES));
-    let sent = drain(&flaky).await;
-    assert_eq!(
-        FileDiscovered::decode(&sent[0].body).unwrap().path,
-        "/in/late.csv"
-    );
+    assert_eq!((report.sent, report.known), (LATE, FILES));
+    let mut sent: Vec<String> = drain(&flaky)
+        .await
+        .iter()
+        .map(|m| FileDiscovered::decode(&m.body).unwrap().path)
+        .collect();
+    sent.sort();
+    let expected: Vec<String> = (0..LATE).map(|i| format!("/in/late-{i:02}.csv")).collect();
+    assert_eq!(sent, expected);
 }
 
 #[tokio::test]

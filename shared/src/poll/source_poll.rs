@@ -367,13 +367,28 @@ async fn release_unsent<L, O, Q, S>(
         return;
     };
     for file in unsent {
-        let version = file.version();
-        match ctx.ledger.release(&version).await {
-            Ok(()) => *released += 1,
-            Err(release_error) => {
-                error!(source = source_id, path = %file.path, version = %version.version_key(), error = %release_error, "A claimed file could not be sent nor released: redrive it.");
-                stranded.push(format!("{} {}", file.path, version.version_key()));
-            }
+        release_claim(ctx, source_id, file, released, stranded).await;
+    }
+}
+
+/// Releases the claim of a file whose message was not sent, so that the next
+/// poll claims it again; one that cannot be released is named in `stranded`
+/// (no message will come for it until ops redrive it).
+async fn release_claim<L, O, Q, S>(
+    ctx: &PollContext<'_, L, O, Q, S>,
+    source_id: &str,
+    file: &FileDiscovered,
+    released: &mut usize,
+    stranded: &mut Vec<String>,
+) where
+    L: Ledger,
+{
+    let version = file.version();
+    match ctx.ledger.release(&version).await {
+        Ok(()) => *released += 1,
+        Err(release_error) => {
+            error!(source = source_id, path = %file.path, version = %version.version_key(), error = %release_error, "A claimed file could not be sent nor released: redrive it.");
+            stranded.push(format!("{} {}", file.path, version.version_key()));
         }
     }
 }
@@ -541,14 +556,7 @@ where
             Ok(()) => report.sent += 1,
             Err(error) => {
                 last_error = error;
-                let version = file.version();
-                match ctx.ledger.release(&version).await {
-                    Ok(()) => released += 1,
-                    Err(release_error) => {
-                        error!(source = source_id, path = %file.path, version = %version.version_key(), error = %release_error, "A claimed file could not be sent nor released: redrive it.");
-                        stranded.push(format!("{} {}", file.path, version.version_key()));
-                    }
-                }
+                release_claim(ctx, source_id, file, &mut released, &mut stranded).await;
             }
         }
     }
