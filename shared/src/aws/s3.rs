@@ -2,6 +2,15 @@
 //! multipart upload that is completed only once the engine accepted the file
 //! (and aborted otherwise), lineage as user metadata (`x-amz-meta-*`), and
 //! `ListMultipartUploads` for uploads left open by a crashed ingester.
+//!
+//! Bodies are sent with an unsigned payload (`UNSIGNED-PAYLOAD`): SigV4 would
+//! otherwise SHA-256 every uploaded byte a second time (the engine has hashed
+//! them once already), and S3 would hash them again to check. The body is
+//! still protected: the SDK sends a CRC32 checksum with every `PutObject` and
+//! `UploadPart` (its default, `RequestChecksumCalculation::WhenSupported`,
+//! pinned in [`crate::lambda::s3_client`]), which S3 verifies and rejects a
+//! corrupted body on, and AWS endpoints are HTTPS, whose TLS already
+//! authenticates every byte. Headers (key, metadata, lengths) stay signed.
 
 use std::collections::HashMap;
 
@@ -197,6 +206,8 @@ impl ObjectStore for S3ObjectStore {
             .key(key)
             .body(ByteStream::from(body))
             .set_metadata(Some(to_s3_metadata(metadata)))
+            .customize()
+            .disable_payload_signing()
             .send()
             .await
             .map_err(|e| self.error("put", key, e))?;
@@ -250,6 +261,8 @@ impl ObjectStore for S3ObjectStore {
             .upload_id(&upload.upload_id)
             .part_number(part_number)
             .body(ByteStream::from(body))
+            .customize()
+            .disable_payload_signing()
             .send()
             .await;
         let out = match out {

@@ -36,10 +36,13 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// An S3 client; `path_style` for emulators without virtual hosts
-/// (`TRIBUTARY_S3_PATH_STYLE=true`).
+/// (`TRIBUTARY_S3_PATH_STYLE=true`). Request checksums are pinned on (CRC32 on
+/// every upload) whatever the environment says: the object store sends
+/// unsigned payloads and relies on them (see `crate::aws::s3`).
 pub fn s3_client(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(path_style)
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported)
         .build();
     aws_sdk_s3::Client::from_conf(s3)
 }

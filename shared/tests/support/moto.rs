@@ -145,12 +145,10 @@ impl Moto {
             .await
     }
 
-    /// An S3 client with path-style addressing (moto has no virtual hosts).
+    /// The functions' S3 client, with path-style addressing (moto has no
+    /// virtual hosts).
     pub async fn s3(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+        tributary::lambda::s3_client(&self.sdk_config().await, true)
     }
 
     /// A new, empty bucket.
