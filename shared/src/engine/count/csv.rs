@@ -15,18 +15,19 @@
 //! of the file (it ends the record there), so a truncated file would pass; it
 //! buffers a whole record before one can see its length, so a record cannot be
 //! bounded without holding it; and it copies every field out. This counter only
-//! looks at the bytes that can change its state, jumping over the others with
-//! SIMD `memchr`. Measured (`shared/benches/engine.rs`, `stage/*`), it is not
-//! faster than the `csv` crate on typical short fields (651 vs 786 MiB/s): it
-//! runs one `memchr3` per field, where skipping straight to the next quote or
-//! line break would make it several times faster (see `benches/README.md`). In
-//! the engine it runs on the worker thread, beside the decoder. The `csv` crate still parses the header, from
+//! looks at the bytes that can change its state: outside quotes it jumps with
+//! SIMD `memchr3` to the next line break or quote (a delimiter matters only as
+//! the byte before a quote, which then opens a field), inside quotes to the next
+//! quote, so it runs about one search per record rather than one per field. In
+//! the engine it runs on the worker thread, beside the decoder; its speed
+//! against the `csv` crate is in `benches/README.md` (`stage/*` of
+//! `shared/benches/engine.rs`). The `csv` crate still parses the header, from
 //! that record's raw bytes, and the tests check that the two agree on every
 //! record.
 
 use std::io::Read;
 
-use memchr::{memchr, memchr3};
+use memchr::{memchr, memchr2, memchr3};
 
 use super::{ChunkCounter, CountError, RowStats};
 use crate::engine::spec::{Format, Limits, ParseSpec};
@@ -163,9 +164,9 @@ impl ChunkCounter for CsvCounter {
                         self.state = State::StartField;
                     }
                 }
-                State::StartField | State::AfterQuote => {
+                State::AfterQuote => {
                     if Some(byte) == self.quote {
-                        // Opens quoting, or is the second quote of a `""` escape.
+                        // The second quote of a `""` escape.
                         self.state = State::InQuotedField;
                     } else if byte == self.delimiter {
                         self.state = State::StartField;
@@ -179,20 +180,49 @@ impl ChunkCounter for CsvCounter {
                     self.take(&[byte])?;
                     rest = after;
                 }
-                State::InField => {
-                    if byte == self.delimiter {
-                        self.state = State::StartField;
-                        self.take(&[byte])?;
-                        rest = after;
-                    } else if Self::is_line_break(byte) {
-                        self.end_record();
-                        rest = after;
-                    } else {
-                        let end = memchr3(self.delimiter, b'\n', b'\r', rest).unwrap_or(rest.len());
-                        let (span, tail) = rest.split_at_checked(end).unwrap_or((rest, &[]));
+                State::StartField | State::InField => {
+                    // Outside quotes only a line break, or a quote that opens a
+                    // field, changes the state: jump to the next of either. A
+                    // quote opens a field when the byte before it is a delimiter
+                    // (or, first in the chunk, when the last one ended with one).
+                    let found = match self.quote {
+                        Some(quote) => memchr3(quote, b'\n', b'\r', rest),
+                        None => memchr2(b'\n', b'\r', rest),
+                    };
+                    let Some(at) = found else {
+                        self.take(rest)?;
+                        if let Some(&last) = rest.last() {
+                            self.state = if last == self.delimiter {
+                                State::StartField
+                            } else {
+                                State::InField
+                            };
+                        }
+                        rest = &[];
+                        continue;
+                    };
+                    let (span, tail) = rest.split_at_checked(at).unwrap_or((rest, &[]));
+                    let Some((&stop, tail)) = tail.split_first() else {
+                        // Unreachable: `at` is the index of a byte of `rest`.
+                        break;
+                    };
+                    if Self::is_line_break(stop) {
                         self.take(span)?;
-                        rest = tail;
+                        self.end_record();
+                    } else {
+                        let opens = match span.last() {
+                            Some(&before) => before == self.delimiter,
+                            None => self.state == State::StartField,
+                        };
+                        self.take(span)?;
+                        self.take(&[stop])?;
+                        self.state = if opens {
+                            State::InQuotedField
+                        } else {
+                            State::InField
+                        };
                     }
+                    rest = tail;
                 }
                 State::InQuotedField => {
                     let Some(quote) = self.quote else {
