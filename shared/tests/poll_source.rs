@@ -235,9 +235,9 @@ async fn claims_whose_message_cannot_be_sent_are_released_for_the_next_poll() {
     assert_eq!(report.sent, FILES);
     assert_eq!(drain(&flaky).await.len(), FILES);
 
-    // New files while the queue is down, more than one batch of them: every
-    // claim is released (the failed batch's and those never tried), the poll
-    // fails (transient), and the next poll claims and sends them all.
+    // New files while the queue is down, more than one batch of them (sent
+    // at once): every claim is released, both batches' releases add up in the
+    // error, the poll fails (transient), and the next poll sends them all.
     const LATE: usize = 15;
     for i in 0..LATE {
         std::fs::write(dir.path().join(format!("in/late-{i:02}.csv")), "id\n1\n").unwrap();

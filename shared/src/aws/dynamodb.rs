@@ -39,6 +39,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, WriteRequest,
 };
 use chrono::{DateTime, Duration, Utc};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::{ErrorClass, classify, code, describe};
 use crate::poll::select::FileVersion;
@@ -73,6 +74,11 @@ const STATE: &str = "state";
 const BATCH_GET_KEYS: usize = 100;
 /// The most items one `BatchWriteItem` takes.
 const BATCH_WRITE_ITEMS: usize = 25;
+/// How many batch requests of one call are in flight at once: a poll of
+/// 10,000 files reads 100 `BatchGetItem`s and writes 400 `BatchWriteItem`s,
+/// which one after another would cost 500 round trips; eight at a time keeps
+/// the burst small beside the table's capacity.
+const BATCHES_IN_FLIGHT: usize = 8;
 /// How often unprocessed keys or items of a batch are sent again.
 const BATCH_RETRIES: u32 = 8;
 /// How often a transition re-reads after losing a race to another writer.
@@ -257,9 +263,10 @@ impl DynamoLedger {
     }
 
     /// The items of `keys` that exist, with the attributes `projection` names:
-    /// `BatchGetItem` in chunks of [`BATCH_GET_KEYS`], unprocessed keys asked
-    /// again with backoff. The keys must be distinct (DynamoDB refuses
-    /// duplicates in one request).
+    /// `BatchGetItem` in chunks of [`BATCH_GET_KEYS`], up to
+    /// [`BATCHES_IN_FLIGHT`] at once, unprocessed keys asked again with
+    /// backoff. The keys must be distinct (DynamoDB refuses duplicates in one
+    /// request).
     async fn batch_get(
         &self,
         op: &'static str,
@@ -267,84 +274,114 @@ impl DynamoLedger {
         projection: &[&str],
     ) -> Result<Vec<Item>, LedgerError> {
         let names: Vec<String> = (0..projection.len()).map(|i| format!("#a{i}")).collect();
+        // Collected first: with a lazy `map` closure in the stream's type the
+        // trait's future fails the compiler's `Send` check ("implementation of
+        // `FnOnce` is not general enough").
+        let chunks: Vec<_> = keys
+            .chunks(BATCH_GET_KEYS)
+            .map(|chunk| self.batch_get_chunk(op, chunk.to_vec(), &names, projection))
+            .collect();
+        let found: Vec<Vec<Item>> = stream::iter(chunks)
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// One `BatchGetItem` of at most [`BATCH_GET_KEYS`] keys, and its retries.
+    async fn batch_get_chunk(
+        &self,
+        op: &'static str,
+        mut pending: Vec<Item>,
+        names: &[String],
+        projection: &[&str],
+    ) -> Result<Vec<Item>, LedgerError> {
         let mut found = Vec::new();
-        for chunk in keys.chunks(BATCH_GET_KEYS) {
-            let mut pending = chunk.to_vec();
-            let mut attempt = 0;
-            loop {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .projection_expression(names.join(", "))
-                    .set_expression_attribute_names(Some(
-                        names
-                            .iter()
-                            .cloned()
-                            .zip(projection.iter().map(|a| (*a).to_owned()))
-                            .collect(),
-                    ))
-                    .build()
-                    .map_err(|e| self.corrupt(e.to_string()))?;
-                let mut out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| error(&self.table, op, e))?;
-                if let Some(items) = out.responses.as_mut().and_then(|r| r.remove(&self.table)) {
-                    found.extend(items);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                attempt += 1;
-                back_off(op, attempt, pending.len(), "keys").await?;
+        let mut attempt = 0;
+        loop {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .projection_expression(names.join(", "))
+                .set_expression_attribute_names(Some(
+                    names
+                        .iter()
+                        .cloned()
+                        .zip(projection.iter().map(|a| (*a).to_owned()))
+                        .collect(),
+                ))
+                .build()
+                .map_err(|e| self.corrupt(e.to_string()))?;
+            let mut out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| error(&self.table, op, e))?;
+            if let Some(items) = out.responses.as_mut().and_then(|r| r.remove(&self.table)) {
+                found.extend(items);
             }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(found);
+            }
+            attempt += 1;
+            back_off(op, attempt, pending.len(), "keys").await?;
         }
-        Ok(found)
     }
 
     /// Puts `items` with `BatchWriteItem` in chunks of [`BATCH_WRITE_ITEMS`],
-    /// unprocessed items sent again with backoff. The items' keys must be
-    /// distinct. Unconditional: for data that a later write simply replaces.
+    /// up to [`BATCHES_IN_FLIGHT`] at once, unprocessed items sent again with
+    /// backoff. The items' keys must be distinct. Unconditional: for data that
+    /// a later write simply replaces (so a failure part way, which leaves some
+    /// chunks written, is harmless).
     async fn batch_put(&self, op: &'static str, items: Vec<Item>) -> Result<(), LedgerError> {
-        for chunk in items.chunks(BATCH_WRITE_ITEMS) {
-            let mut pending = chunk
-                .iter()
-                .map(|item| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map_err(|e| self.corrupt(e.to_string()))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<Vec<_>, LedgerError>>()?;
-            let mut attempt = 0;
-            loop {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await
-                    .map_err(|e| error(&self.table, op, e))?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                attempt += 1;
-                back_off(op, attempt, pending.len(), "items").await?;
-            }
-        }
+        let chunks: Vec<_> = items
+            .chunks(BATCH_WRITE_ITEMS)
+            .map(|chunk| self.batch_put_chunk(op, chunk.to_vec()))
+            .collect();
+        stream::iter(chunks)
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
+    }
+
+    /// One `BatchWriteItem` of at most [`BATCH_WRITE_ITEMS`] puts, and its retries.
+    async fn batch_put_chunk(&self, op: &'static str, chunk: Vec<Item>) -> Result<(), LedgerError> {
+        let mut pending = chunk
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| self.corrupt(e.to_string()))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, LedgerError>>()?;
+        let mut attempt = 0;
+        loop {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(|e| error(&self.table, op, e))?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            attempt += 1;
+            back_off(op, attempt, pending.len(), "items").await?;
+        }
     }
 
     /// Reads the item, lets `decide` choose, and writes the new record (or
