@@ -15,15 +15,17 @@ against local servers and measures
                  bytes' SHA-256 in the ledger).
   poller-scale   time of one poll of a source with N small files (event delivered →
                  response) and the DynamoDB / SQS calls it makes, by operation,
-                 counted by a proxy between the bootstrap and moto; then a second
-                 poll of the same files (all known).
+                 counted by a proxy between the bootstrap and moto, with the time
+                 spent waiting on each; then a second poll of the same files (all
+                 known). `--latency-ms` makes the proxy add a region's round trip
+                 to every call, so calls made one after another show.
 
 Run it with the test venv's python (moto, pyftpdlib and boto3 are there):
 
     PY=/root/.cache/tributary/venv/bin/python
     $PY benches/lambda_harness.py cold-start [--runs 10] [--json]
     $PY benches/lambda_harness.py ingest-memory [--sizes 10,200,1024] [--json]
-    $PY benches/lambda_harness.py poller-scale [--files 1000,10000] [--json]
+    $PY benches/lambda_harness.py poller-scale [--files 1000,10000] [--latency-ms 10] [--json]
 
 Binaries: `CARGO_TARGET_DIR=/root/.cache/tributary/target cargo build --release --locked
 -p tributary-poller -p tributary-ingester -p tributary-catalog-trigger
@@ -340,10 +342,13 @@ class CountingProxy:
     the service from the SigV4 credential scope, the operation from X-Amz-Target
     (DynamoDB, SQS JSON) or the form's Action= (SQS/SNS query), else method + path."""
 
-    def __init__(self, upstream_port):
+    def __init__(self, upstream_port, latency=0.0):
         self.upstream_port = upstream_port
+        # Added before each request is forwarded (requests in flight together
+        # wait together): a region's round trip, which moto on loopback lacks.
+        self.latency = latency
         self.lock = threading.Lock()
-        self.log = []  # (perf_counter, service, operation)
+        self.log = []  # [perf_counter, service, operation, seconds until moto answered]
         proxy = self
         local = threading.local()
 
@@ -374,8 +379,11 @@ class CountingProxy:
                 else:
                     body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 service, operation = classify(self.command, self.path, self.headers, body)
+                entry = [t, service, operation, None]
                 with proxy.lock:
-                    proxy.log.append((t, service, operation))
+                    proxy.log.append(entry)
+                if proxy.latency:
+                    time.sleep(proxy.latency)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("connection", "keep-alive", "transfer-encoding",
                                                 "content-length", "proxy-connection")}
@@ -392,6 +400,7 @@ class CountingProxy:
                         conn.request(self.command, self.path, body=body or None, headers=headers)
                         resp = conn.getresponse()
                         data = resp.read()
+                        entry[3] = time.perf_counter() - t
                         break
                     except (http.client.HTTPException, OSError):
                         conn.close()
@@ -433,12 +442,21 @@ class CountingProxy:
     def counts(self, since=0, until=None):
         with self.lock:
             entries = self.log[since:until]
-        counts = collections.Counter(f"{s}:{o}" for _, s, o in entries)
+        counts = collections.Counter(f"{s}:{o}" for _, s, o, _ in entries)
         return dict(sorted(counts.items()))
+
+    def waited(self, since=0, until=None):
+        """Seconds from each request's arrival to moto's answer, summed by operation."""
+        with self.lock:
+            entries = self.log[since:until]
+        waited = collections.defaultdict(float)
+        for _, s, o, secs in entries:
+            waited[f"{s}:{o}"] += secs or 0.0
+        return {k: round(v, 3) for k, v in sorted(waited.items())}
 
     def entries_before(self, t):
         with self.lock:
-            return [(s, o) for ts, s, o in self.log if ts <= t]
+            return [(s, o) for ts, s, o, _ in self.log if ts <= t]
 
     def close(self):
         self.server.shutdown()
@@ -736,7 +754,7 @@ def cmd_cold_start(args):
                 finally:
                     b.stop()
                 with proxy.lock:
-                    calls = [(s, o) for t, s, o in proxy.log[mark:] if t <= first_next]
+                    calls = [(s, o) for t, s, o, _ in proxy.log[mark:] if t <= first_next]
                 startup_calls.update(f"{s}:{o}" for s, o in calls)
             connects = None
             if args.strace and shutil.which("strace"):
@@ -1007,7 +1025,7 @@ def cmd_poller_scale(args):
                 os.utime(p, (old, old))
             moto_proc, moto_port, moto_url = start_moto(procs)
             ftp_proc, ftp_port = start_ftp(procs, root)
-            proxy = CountingProxy(moto_port)
+            proxy = CountingProxy(moto_port, args.latency_ms / 1000)
             polls, queued = [], None
             modes = ["proxy"] + (["direct"] if args.direct else [])
             for mode in modes:
@@ -1029,11 +1047,13 @@ def cmd_poller_scale(args):
                         cpu = {who: round(cpu_seconds(p.pid) - cpu_before[who], 3) for who, p in
                                (("poller", poller.proc), ("moto", moto_proc), ("ftp", ftp_proc))}
                         calls = proxy.counts(since=mark) if mode == "proxy" else None
+                        waited = proxy.waited(since=mark) if mode == "proxy" else None
                     finally:
                         usage = poller.stop()
                     if kind != "response":
                         raise HarnessError(f"{label}: the poller failed: {body}{tail(poller.proc.log_path)}")
                     polls.append({"poll": label, "endpoint": mode, "seconds": round(secs, 3), "calls": calls,
+                                  "moto_seconds": waited,
                                   "calls_total": sum(calls.values()) if calls is not None else None,
                                   "poller_max_rss_kib": poller.hwm_kib,
                                   "cpu_seconds": cpu,
@@ -1072,9 +1092,13 @@ def cmd_poller_scale(args):
                 print(f"      CPU seconds during the poll: {p['cpu_seconds']}")
                 if p["calls"] is None:
                     continue
+                print(f"      {'call':<40} {'count':>7} {'s waiting (summed)':>18}")
                 for op, c in p["calls"].items():
-                    print(f"      {op:<40} {c:>7}")
-                print(f"      {'total':<40} {p['calls_total']:>7}")
+                    print(f"      {op:<40} {c:>7} {p['moto_seconds'].get(op, 0):>18.3f}")
+                waited = sum(p["moto_seconds"].values())
+                print(f"      {'total':<40} {p['calls_total']:>7} {waited:>18.3f}")
+                print(f"      calls × added latency: {p['calls_total'] * args.latency_ms / 1000:.2f} s (what the "
+                      f"added latency alone would cost if the calls went one after another)")
     return 0 if all("error" not in r for r in results) else 1
 
 
@@ -1100,6 +1124,9 @@ def main():
     p = sub.add_parser("poller-scale")
     p.add_argument("--files", default="1000,10000", help="file counts, comma-separated")
     p.add_argument("--poll-timeout", type=float, default=300)
+    p.add_argument("--latency-ms", type=float, default=0,
+                   help="delay the proxy adds to every AWS call (a region's round trip; calls in flight "
+                        "together wait together)")
     p.add_argument("--no-direct", dest="direct", action="store_false",
                    help="skip the second pair of polls straight against moto (timing without the proxy)")
     for sp in (c, m, p):  # accept the common options after the sub-command too
