@@ -49,24 +49,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lambda_harness as h  # noqa: E402
 
 DEFAULT_SIZES = "1024,256,64,64,16,16,16,16,1,1,1,1"
-S3_ACCESS, S3_SECRET = "testing", "testing"
-
-
-def find_s3s_fs():
-    for candidate in (os.environ.get("S3S_FS"), shutil.which("s3s-fs"),
-                      os.path.join(h.CACHE, "tools", "bin", "s3s-fs")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def check_tools():
     missing = h.check_tools()
     if not shutil.which("rclone"):
         missing.append("rclone: apt-get install rclone")
-    if not find_s3s_fs():
-        missing.append(f"s3s-fs: cargo install s3s-fs@0.14.1 --features binary --locked --root {h.CACHE}/tools "
-                       "(or set S3S_FS)")
+    if not h.find_s3s_fs():
+        missing.append(h.S3S_FS_HINT)
     return missing
 
 
@@ -129,24 +119,6 @@ def empty(path):
     os.makedirs(path)
 
 
-class S3Peer:
-    """s3s-fs on a directory of the work dir, with its buckets."""
-
-    def __init__(self, procs, workdir):
-        self.root = os.path.join(workdir, "s3")
-        os.makedirs(self.root)
-        self.port = h.free_port()
-        self.proc = procs.start(f"s3s-fs-{self.port}", [
-            find_s3s_fs(), "--host", "127.0.0.1", "--port", str(self.port),
-            "--access-key", S3_ACCESS, "--secret-key", S3_SECRET, self.root])
-        self.url = f"http://127.0.0.1:{self.port}"
-        h.wait_for("s3s-fs", lambda: h.tcp_open(self.port), self.proc, 30, self.proc.log_path)
-
-    def bucket(self, name):
-        h.boto("s3", self.url).create_bucket(Bucket=name)
-        return os.path.join(self.root, name)
-
-
 def children_cpu():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -175,7 +147,7 @@ def rclone_remotes(ftp_port, s3_url):
     obscured = subprocess.run(["rclone", "obscure", h.FTP_PASSWORD], capture_output=True, text=True,
                               check=True).stdout.strip()
     ftp = f":ftp,host=127.0.0.1,port={ftp_port},user={h.FTP_USER},pass={obscured}:/outgoing"
-    s3 = f":s3,provider=Other,endpoint='{s3_url}',access_key_id={S3_ACCESS},secret_access_key={S3_SECRET}:"
+    s3 = f":s3,provider=Other,endpoint='{s3_url}',access_key_id={h.S3Peer.ACCESS},secret_access_key={h.S3Peer.SECRET}:"
     return ftp, s3
 
 
@@ -288,7 +260,7 @@ def main():
         files = make_files(sizes, outgoing)
         total = sum(f["bytes"] for f in files.values())
         ftp, ftp_port = h.start_ftp(procs, os.path.join(workdir, "ftp"))
-        s3 = S3Peer(procs, workdir)
+        s3 = h.S3Peer(procs, workdir)
         ftp_remote, s3_remote = rclone_remotes(ftp_port, s3.url)
         ceiling_dir, rclone_dir = s3.bucket("ceiling"), s3.bucket("rclone")
         local_copy = os.path.join(workdir, "local-copy")
