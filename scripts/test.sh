@@ -113,6 +113,15 @@ step "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "Dependencies: licences, banned crates, sources (cargo deny, deny.toml)"
+# The RustSec advisories are not checked here: their database is a git
+# repository on GitHub, which these machines cannot reach (see deny.toml).
+TOOLS=$CACHE_DIR/tools
+if [[ ! -x $TOOLS/bin/cargo-deny ]]; then
+    cargo install cargo-deny --version 0.20.2 --locked --root "$TOOLS"
+fi
+PATH=$TOOLS/bin:$PATH cargo deny --locked --offline check bans licenses sources
+
 step "Tests"
 cargo test --workspace --locked
 
