@@ -1,15 +1,20 @@
-//! What the S3 object store puts on the wire for an upload: the body is sent
-//! with an unsigned payload (SigV4 does not hash it a second time) but always
-//! with a CRC32 checksum S3 verifies, and the headers stay signed. moto checks
-//! neither, so a one-request HTTP server on 127.0.0.1 records the request the
-//! functions' real client (`tributary::lambda::s3_client`) sends.
+//! What the S3 object store puts on the wire for an upload, built as the
+//! ingester builds it: on a connection that allows it (here loopback) the body
+//! goes with an unsigned payload (SigV4 does not hash it a second time) but
+//! always with a CRC32 checksum in a signed header, and the metadata headers
+//! stay signed; otherwise the payload is signed. moto checks none of this, so a
+//! one-request HTTP server on 127.0.0.1 records what the functions' real client
+//! (`tributary::lambda::s3_client`) sends. That S3 verifies the checksum is
+//! AWS's documented behaviour, not something a test here can show.
 
 use std::collections::HashMap;
 
 use aws_sdk_s3::config::Credentials;
+use aws_sdk_s3::config::RequestChecksumCalculation;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tributary::aws::s3::S3ObjectStore;
+use tributary::lambda::{s3_endpoint, unsigned_payload_is_safe};
 use tributary::ports::ObjectStore;
 use tributary::ports::object_store::{Metadata, MultipartUpload};
 
@@ -54,50 +59,67 @@ async fn record_one(listener: TcpListener) -> Recorded {
     }
 }
 
-/// A store on `bucket` whose client talks to `port` on 127.0.0.1.
-async fn store_at(port: u16) -> S3ObjectStore {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The SDK configuration the functions load, aimed at `port` on 127.0.0.1;
+/// `checksums` as the environment could set it.
+async fn sdk_at(port: u16, checksums: RequestChecksumCalculation) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .http_client(tributary::aws::https_client())
+        .request_checksum_calculation(checksums)
         .load()
-        .await;
-    S3ObjectStore::new(tributary::lambda::s3_client(&sdk, true), "raw-bucket")
+        .await
 }
 
-/// The checks every upload request must pass.
+/// The store as the ingester builds it (`functions/ingester/src/aws.rs`):
+/// the functions' client, payload signing decided from the endpoint.
+async fn store_at(port: u16, checksums: RequestChecksumCalculation) -> S3ObjectStore {
+    let sdk = sdk_at(port, checksums).await;
+    let unsigned = unsigned_payload_is_safe(s3_endpoint(&sdk).as_deref());
+    assert!(unsigned, "a loopback endpoint allows unsigned payloads");
+    S3ObjectStore::new(tributary::lambda::s3_client(&sdk, true), "raw-bucket")
+        .with_unsigned_payload(unsigned)
+}
+
+/// The headers SigV4 signed, from the `Authorization` header.
+fn signed_headers(request: &Recorded) -> Vec<String> {
+    let auth = &request.headers["authorization"];
+    assert!(auth.starts_with("AWS4-HMAC-SHA256 "), "{auth}");
+    auth.split("SignedHeaders=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_default()
+        .split(';')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The checks every unsigned upload request must pass.
 fn assert_unsigned_with_checksum(request: &Recorded, sent: &[u8]) {
     let headers = &request.headers;
-    let payload = headers
-        .get("x-amz-content-sha256")
-        .map(String::as_str)
-        .unwrap_or("");
-    assert!(
-        payload.contains("UNSIGNED-PAYLOAD"),
-        "the payload must not be signed: x-amz-content-sha256 = {payload:?} ({})",
+    assert_eq!(
+        headers.get("x-amz-content-sha256").map(String::as_str),
+        Some("UNSIGNED-PAYLOAD"),
+        "the payload must not be signed ({})",
         request.line
     );
-    // Headers are still signed: the signature covers host, date and the
-    // content hash marker.
-    let auth = &headers["authorization"];
-    assert!(auth.starts_with("AWS4-HMAC-SHA256 "), "{auth}");
-    assert!(auth.contains("x-amz-content-sha256"), "{auth}");
-    // A CRC32 of the body travels with it: as a header, or as a trailer of an
-    // aws-chunked body.
+    // The CRC32 of the body is a header, and a signed one: nobody can swap the
+    // body and its checksum without breaking the signature.
     let crc = crc32(sent);
-    let in_header = headers.get("x-amz-checksum-crc32") == Some(&crc);
-    let in_trailer = headers.get("x-amz-trailer").map(String::as_str)
-        == Some("x-amz-checksum-crc32")
-        && String::from_utf8_lossy(&request.body).contains(&format!("x-amz-checksum-crc32:{crc}"));
-    assert!(
-        in_header || in_trailer,
-        "no CRC32 ({crc}) of the body: headers {headers:?}"
+    assert_eq!(
+        headers.get("x-amz-checksum-crc32"),
+        Some(&crc),
+        "no CRC32 ({crc}) header for the body: headers {headers:?}"
     );
-    assert!(
-        request.body.windows(sent.len()).any(|w| w == sent),
-        "the body was not sent as given"
-    );
+    let signed = signed_headers(request);
+    for header in ["x-amz-checksum-crc32", "x-amz-content-sha256", "host"] {
+        assert!(
+            signed.iter().any(|h| h == header),
+            "{header} unsigned: {signed:?}"
+        );
+    }
+    assert_eq!(request.body, sent, "the body was not sent as given");
 }
 
 /// CRC32 (IEEE, as gzip's) of `data`, base64 as S3 writes it.
@@ -114,9 +136,10 @@ async fn a_put_sends_an_unsigned_payload_with_a_crc32() {
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(record_one(listener));
     let body = b"order_id,amount\n1,2.50\n".to_vec();
-    store_at(port)
+    let metadata = Metadata::from([("rows".to_owned(), "1".to_owned())]);
+    store_at(port, RequestChecksumCalculation::WhenSupported)
         .await
-        .put("raw/sales.csv", body.clone(), &Metadata::new())
+        .put("raw/sales.csv", body.clone(), &metadata)
         .await
         .unwrap();
     let request = server.await.unwrap();
@@ -126,6 +149,16 @@ async fn a_put_sends_an_unsigned_payload_with_a_crc32() {
         request.line
     );
     assert_unsigned_with_checksum(&request, &body);
+    // Lineage metadata travels in signed headers.
+    assert_eq!(
+        request.headers.get("x-amz-meta-rows").map(String::as_str),
+        Some("1")
+    );
+    assert!(
+        signed_headers(&request)
+            .iter()
+            .any(|h| h == "x-amz-meta-rows")
+    );
 }
 
 #[tokio::test]
@@ -138,7 +171,7 @@ async fn a_part_sends_an_unsigned_payload_with_a_crc32() {
         upload_id: "upload-1".into(),
     };
     let body: Vec<u8> = (0..5 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
-    let part = store_at(port)
+    let part = store_at(port, RequestChecksumCalculation::WhenSupported)
         .await
         .put_part(&upload, 1, body.clone())
         .await
@@ -153,4 +186,38 @@ async fn a_part_sends_an_unsigned_payload_with_a_crc32() {
         request.line
     );
     assert_unsigned_with_checksum(&request, &body);
+}
+
+#[tokio::test]
+async fn the_checksum_stays_on_whatever_the_environment_says() {
+    // AWS_REQUEST_CHECKSUM_CALCULATION=when_required would drop the CRC32 an
+    // unsigned body relies on: s3_client pins it back on.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(record_one(listener));
+    let body = b"id\n1\n".to_vec();
+    store_at(port, RequestChecksumCalculation::WhenRequired)
+        .await
+        .put("raw/a.csv", body.clone(), &Metadata::new())
+        .await
+        .unwrap();
+    assert_unsigned_with_checksum(&server.await.unwrap(), &body);
+}
+
+#[tokio::test]
+async fn a_store_not_told_otherwise_signs_the_payload() {
+    // The default, and what the ingester does over plain HTTP to another host.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(record_one(listener));
+    let body = b"id\n1\n".to_vec();
+    let sdk = sdk_at(port, RequestChecksumCalculation::WhenSupported).await;
+    S3ObjectStore::new(tributary::lambda::s3_client(&sdk, true), "raw-bucket")
+        .put("raw/a.csv", body.clone(), &Metadata::new())
+        .await
+        .unwrap();
+    let request = server.await.unwrap();
+    let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, &body));
+    assert_eq!(request.headers.get("x-amz-content-sha256"), Some(&digest));
+    assert!(!unsigned_payload_is_safe(Some("http://10.1.2.3:9000")));
 }

@@ -8,7 +8,9 @@ use tributary::aws::secrets::AwsSecrets;
 use tributary::aws::sns::SnsNotifier;
 use tributary::aws::sqs::SqsWorkQueue;
 use tributary::ftp::SourcePools;
-use tributary::lambda::{Common, Env, EnvError, queue_from_env, s3_client};
+use tributary::lambda::{
+    Common, Env, EnvError, queue_from_env, s3_client, s3_endpoint, unsigned_payload_is_safe,
+};
 use tributary::ports::SystemClock;
 
 use crate::{Ingester, IngesterConfig};
@@ -34,7 +36,8 @@ pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<AwsIngester, EnvError> {
         store: S3ObjectStore::new(
             s3_client(sdk, env.flag("TRIBUTARY_S3_PATH_STYLE", false)?),
             env.required("TRIBUTARY_BUCKET", "the raw bucket")?,
-        ),
+        )
+        .with_unsigned_payload(unsigned_payload_is_safe(s3_endpoint(sdk).as_deref())),
         queue: queue_from_env(
             env,
             &aws_sdk_sqs::Client::new(sdk),

@@ -3,14 +3,17 @@
 //! (and aborted otherwise), lineage as user metadata (`x-amz-meta-*`), and
 //! `ListMultipartUploads` for uploads left open by a crashed ingester.
 //!
-//! Bodies are sent with an unsigned payload (`UNSIGNED-PAYLOAD`): SigV4 would
-//! otherwise SHA-256 every uploaded byte a second time (the engine has hashed
-//! them once already), and S3 would hash them again to check. The body is
-//! still protected: the SDK sends a CRC32 checksum with every `PutObject` and
-//! `UploadPart` (its default, `RequestChecksumCalculation::WhenSupported`,
-//! pinned in [`crate::lambda::s3_client`]), which S3 verifies and rejects a
-//! corrupted body on, and AWS endpoints are HTTPS, whose TLS already
-//! authenticates every byte. Headers (key, metadata, lengths) stay signed.
+//! Bodies go with an unsigned payload (`UNSIGNED-PAYLOAD`) when the store is
+//! told the connection is safe for it ([`S3ObjectStore::with_unsigned_payload`],
+//! which the functions set from [`crate::lambda::unsigned_payload_is_safe`]:
+//! HTTPS, as every AWS endpoint, or loopback). SigV4 would otherwise SHA-256
+//! every uploaded byte a second time (the engine has hashed them once already),
+//! and S3 would hash them again to check. The body stays protected: the SDK
+//! sends a CRC32 of it in a signed `x-amz-checksum-crc32` header with every
+//! `PutObject` and `UploadPart` (`RequestChecksumCalculation::WhenSupported`,
+//! pinned in [`crate::lambda::s3_client`]), which S3 checks, and TLS
+//! authenticates every byte. Over plain HTTP to another host a CRC32 can be
+//! forged on the way, so there the payload is signed as before.
 
 use std::collections::HashMap;
 
@@ -40,15 +43,26 @@ const INVALID_PART_CODES: &[&str] = &[
 pub struct S3ObjectStore {
     client: Client,
     bucket: String,
+    /// Whether uploads skip SigV4's hash of the body (see the module docs).
+    unsigned_payload: bool,
 }
 
 impl S3ObjectStore {
-    /// A store on `bucket`, through `client` (built once per container).
+    /// A store on `bucket`, through `client` (built once per container); it
+    /// signs upload payloads until told the connection makes that needless.
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         S3ObjectStore {
             client,
             bucket: bucket.into(),
+            unsigned_payload: false,
         }
+    }
+
+    /// Sends upload bodies unsigned when `safe` (the connection is TLS or
+    /// stays on this host: [`crate::lambda::unsigned_payload_is_safe`]).
+    pub fn with_unsigned_payload(mut self, safe: bool) -> Self {
+        self.unsigned_payload = safe;
+        self
     }
 
     /// The bucket this store writes to.
@@ -200,17 +214,19 @@ impl ObjectStore for S3ObjectStore {
         metadata: &Metadata,
     ) -> Result<(), ObjectStoreError> {
         check_key(key)?;
-        self.client
+        let request = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .body(ByteStream::from(body))
-            .set_metadata(Some(to_s3_metadata(metadata)))
-            .customize()
-            .disable_payload_signing()
-            .send()
-            .await
-            .map_err(|e| self.error("put", key, e))?;
+            .set_metadata(Some(to_s3_metadata(metadata)));
+        let sent = if self.unsigned_payload {
+            request.customize().disable_payload_signing().send().await
+        } else {
+            request.send().await
+        };
+        sent.map_err(|e| self.error("put", key, e))?;
         Ok(())
     }
 
@@ -253,18 +269,19 @@ impl ObjectStore for S3ObjectStore {
             key: upload.key.clone(),
             reason: format!("part number {number} is out of range"),
         })?;
-        let out = self
+        let request = self
             .client
             .upload_part()
             .bucket(&self.bucket)
             .key(&upload.key)
             .upload_id(&upload.upload_id)
             .part_number(part_number)
-            .body(ByteStream::from(body))
-            .customize()
-            .disable_payload_signing()
-            .send()
-            .await;
+            .body(ByteStream::from(body));
+        let out = if self.unsigned_payload {
+            request.customize().disable_payload_signing().send().await
+        } else {
+            request.send().await
+        };
         let out = match out {
             Ok(out) => out,
             Err(e) => return Err(self.upload_error("put part", upload, e).await),

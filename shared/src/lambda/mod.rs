@@ -47,6 +47,54 @@ pub fn s3_client(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(s3)
 }
 
+/// The S3 endpoint `config` resolves to, as the S3 client resolves it: one set
+/// in code, else `AWS_ENDPOINT_URL_S3` (or the profile's S3 `endpoint_url`),
+/// else `AWS_ENDPOINT_URL`; `None` for AWS's own endpoints.
+pub fn s3_endpoint(config: &SdkConfig) -> Option<String> {
+    if config.get_origin("endpoint_url").is_client_config() {
+        return config.endpoint_url().map(str::to_owned);
+    }
+    let key = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id("S3")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    config
+        .service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_owned))
+}
+
+/// Whether S3 uploads may go without SigV4 hashing their body (see
+/// `crate::aws::s3`): when the connection is TLS (AWS's own endpoints, or an
+/// `https://` one) or never leaves this host (`http://` to a loopback address
+/// or `localhost`, as emulators in tests and benches). Over plain HTTP to
+/// another host the CRC32 that guards an unsigned body could be rewritten on
+/// the way, so the payload is signed there.
+pub fn unsigned_payload_is_safe(endpoint: Option<&str>) -> bool {
+    let Some(endpoint) = endpoint else {
+        return true;
+    };
+    let lower = endpoint.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The adapters every function builds from the same variables:
 /// `TRIBUTARY_TABLE` (ledger + registry), `TRIBUTARY_TOPIC_ARN`,
 /// `TRIBUTARY_SECRET_TTL_SECS`.
@@ -142,4 +190,53 @@ pub fn cold_start<T, E: std::fmt::Display>(
         tracing::error!(%error, "Bad configuration; the function cannot start.");
         error.to_string()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsigned_payloads_only_over_tls_or_loopback() {
+        for safe in [
+            None,
+            Some("https://s3.eu-west-1.amazonaws.com"),
+            Some("HTTPS://minio.internal:9000"),
+            Some("http://127.0.0.1:4566"),
+            Some("http://127.3.4.5"),
+            Some("http://localhost:9000/"),
+            Some("http://[::1]:9000"),
+            Some("http://user@127.0.0.1:9000/path"),
+        ] {
+            assert!(unsigned_payload_is_safe(safe), "{safe:?}");
+        }
+        for unsafe_ in [
+            Some("http://10.0.0.5:9000"),
+            Some("http://minio.internal"),
+            Some("http://localhost.evil.example"),
+            Some("http://127.0.0.1.evil.example"),
+            Some("http://[::2]:9000"),
+            Some("ftp://127.0.0.1"),
+            Some(""),
+        ] {
+            assert!(!unsigned_payload_is_safe(unsafe_), "{unsafe_:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_s3_endpoint_set_in_code_wins() {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .http_client(crate::aws::https_client())
+            .endpoint_url("http://127.0.0.1:4566")
+            .load()
+            .await;
+        assert_eq!(
+            s3_endpoint(&config).as_deref(),
+            Some("http://127.0.0.1:4566")
+        );
+    }
 }
