@@ -53,14 +53,12 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName
 use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
 use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use support::USER;
 use support::moto::moto;
 use tokio::time::Instant;
 use tributary::ports::Ledger;
 use tributary::ports::ledger::{FileRecord, FileState};
 use tributary::ports::messages::FileDiscovered;
-use world::{DATA_KEY, World};
+use world::{DATA_KEY, World, sha256_hex};
 
 /// The seed when `TRIBUTARY_CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x7121_b07a_2026;
@@ -72,41 +70,28 @@ const BATCH: i32 = 10;
 const MAX_RECEIVES: u32 = 3;
 
 fn registry(port: u16) -> String {
-    format!(
+    world::acme_registry(
+        port,
+        "        connect_timeout_secs: 5\n        data_timeout_secs: 2\n",
         r#"
-version: 1
-tenants:
-  - id: acme
-    sources:
-      - id: acme-ftp
-        host: 127.0.0.1
-        port: {port}
-        protocol: ftp
-        username: {USER}
-        password: {{secrets_manager: tributary/acme/ftp}}
-        directories: [/drop]
-        poll_schedule: "*/5 * * * *"
-        connect_timeout_secs: 5
-        data_timeout_secs: 2
-        rules:
           - id: secure-orders
-            match: {{glob: "/drop/secure_*"}}
+            match: {glob: "/drop/secure_*"}
             dataset: orders
             format: csv
             header: true
-            key: {{secrets_manager: tributary/acme/orders-key}}
+            key: {secrets_manager: tributary/acme/orders-key}
             required_columns: [id, amount]
             min_rows: 2
             notify: failures
           - id: orders
-            match: {{glob: "/drop/orders_*"}}
+            match: {glob: "/drop/orders_*"}
             dataset: orders
             format: csv
             header: true
             required_columns: [id, amount]
             min_rows: 2
             notify: failures
-"#
+"#,
     )
 }
 
@@ -286,10 +271,6 @@ fn aes_gcm(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
     let mut out = nonce.to_vec();
     out.extend(cipher.encrypt(&Nonce::from(nonce), data).unwrap());
     out
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
 }
 
 /// The drop folder, in a seeded random order of kinds (numbered names, so no

@@ -28,56 +28,28 @@ use aws_sdk_sqs::types::Message;
 use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
 use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use support::USER;
 use support::moto::moto;
 use tokio::time::Instant;
 use tributary::failure::FailureKind;
 use tributary::ports::Ledger;
 use tributary::ports::ledger::{FileRecord, FileState};
 use tributary::ports::messages::FileDiscovered;
-use world::World;
+use world::{World, orders_csv, sha256_hex};
 
 fn registry(port: u16) -> String {
-    format!(
+    world::acme_registry(
+        port,
+        "        connect_timeout_secs: 5\n        data_timeout_secs: 2\n",
         r#"
-version: 1
-tenants:
-  - id: acme
-    sources:
-      - id: acme-ftp
-        host: 127.0.0.1
-        port: {port}
-        protocol: ftp
-        username: {USER}
-        password: {{secrets_manager: tributary/acme/ftp}}
-        directories: [/drop]
-        poll_schedule: "*/5 * * * *"
-        connect_timeout_secs: 5
-        data_timeout_secs: 2
-        rules:
           - id: orders
-            match: {{glob: "/drop/orders_*"}}
+            match: {glob: "/drop/orders_*"}
             dataset: orders
             format: csv
             required_columns: [id, amount]
             min_rows: 2
             notify: all
-"#
+"#,
     )
-}
-
-/// A CSV of `rows` data rows.
-fn csv(rows: usize) -> Vec<u8> {
-    let mut text = String::from("id,amount\n");
-    for i in 0..rows {
-        text.push_str(&format!("{i},{}\n", i * 10));
-    }
-    text.into_bytes()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
 }
 
 async fn poll_now(world: &World) -> Value {
@@ -103,17 +75,7 @@ async fn announce(world: &World) -> Vec<Message> {
 /// The schedule's fan-out, then the poll-queue message through the poller's
 /// handler as Lambda delivers it; returns the ids it asked to retry.
 async fn poll_via_queue(world: &World) -> Vec<String> {
-    let schedule = json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-21T06:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/tributary-fan-out"],
-        "detail": {}
-    });
+    let schedule = world::schedule_event();
     let deadline = Instant::now() + StdDuration::from_secs(60);
     let report = world.poller.handle(schedule, deadline).await.unwrap();
     assert_eq!(report["sent"], json!(["acme-ftp"]), "{report}");
@@ -261,7 +223,7 @@ fn assert_all_parsed(faulty: &Faulty) {
 
 /// A data connection fault on the first download, then a clean retry.
 async fn ftp_fault_then_retry(fault: Fault, lane: &'static str, max_secs: u64) -> Faulty {
-    let original = csv(20_000);
+    let original = orders_csv(20_000);
     let faulty = faulty_world(
         registry,
         BTreeMap::from([("orders_big.csv", original.clone())]),
@@ -325,7 +287,7 @@ async fn ftp_stall_past_the_data_timeout_is_retried_and_lands_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ftp_421_at_login_is_transient_and_retried() {
-    let original = csv(50);
+    let original = orders_csv(50);
     let faulty = faulty_world(
         registry,
         BTreeMap::from([("orders_a.csv", original.clone())]),
@@ -471,7 +433,10 @@ async fn lost_completion_answers_land_each_file_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_throttling_during_the_claim_loses_and_doubles_nothing() {
-    let files = BTreeMap::from([("orders_a.csv", csv(5)), ("orders_b.csv", csv(7))]);
+    let files = BTreeMap::from([
+        ("orders_a.csv", orders_csv(5)),
+        ("orders_b.csv", orders_csv(7)),
+    ]);
     let faulty = faulty_world(registry, files.clone()).await;
     let world = &faulty.world;
     poll_now(world).await;
@@ -567,7 +532,10 @@ async fn expire_lease(world: &World, file: &FileDiscovered) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_throttling_during_the_final_state_change_loses_and_doubles_nothing() {
-    let files = BTreeMap::from([("orders_a.csv", csv(5)), ("orders_b.csv", csv(7))]);
+    let files = BTreeMap::from([
+        ("orders_a.csv", orders_csv(5)),
+        ("orders_b.csv", orders_csv(7)),
+    ]);
     let faulty = faulty_world(registry, files.clone()).await;
     let world = &faulty.world;
     let messages = announce(world).await;
@@ -634,7 +602,10 @@ async fn dynamodb_throttling_during_the_final_state_change_loses_and_doubles_not
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sns_publish_failing_does_not_stop_files_landing_or_rejecting() {
-    let files = BTreeMap::from([("orders_ok.csv", csv(3)), ("orders_short.csv", csv(1))]);
+    let files = BTreeMap::from([
+        ("orders_ok.csv", orders_csv(3)),
+        ("orders_short.csv", orders_csv(1)),
+    ]);
     let faulty = faulty_world(registry, files.clone()).await;
     let world = &faulty.world;
     let messages = announce(world).await;
@@ -682,7 +653,7 @@ async fn sns_publish_failing_does_not_stop_files_landing_or_rejecting() {
         HttpFault::Answer(Canned::sns_internal_error()),
         1,
     );
-    std::fs::write(world.root.join("drop/orders_late.csv"), csv(4)).unwrap();
+    std::fs::write(world.root.join("drop/orders_late.csv"), orders_csv(4)).unwrap();
     let late = announce(world).await;
     assert_eq!(late.len(), 1);
     let (response, _) = deliver(world, &late, "request-2").await;

@@ -17,54 +17,39 @@ use std::time::Duration as StdDuration;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use sha2::{Digest, Sha256};
-use support::USER;
 use tributary::poll::select::FileVersion;
 use tributary::ports::ledger::FileState;
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::{Ledger, ObjectStore};
-use world::{DATA_KEY, setup};
+use world::{DATA_KEY, setup, sha256_hex};
 
 const CSV: &str = "id,amount\n1,10\n2,20\n3,30\n";
 const SHORT_CSV: &str = "id,amount\n1,10\n";
 
 fn registry(port: u16) -> String {
-    format!(
+    world::acme_registry(
+        port,
+        "        connect_timeout_secs: 10\n        data_timeout_secs: 10\n",
         r#"
-version: 1
-tenants:
-  - id: acme
-    sources:
-      - id: acme-ftp
-        host: 127.0.0.1
-        port: {port}
-        protocol: ftp
-        username: {USER}
-        password: {{secrets_manager: tributary/acme/ftp}}
-        directories: [/drop]
-        poll_schedule: "*/5 * * * *"
-        connect_timeout_secs: 10
-        data_timeout_secs: 10
-        rules:
           - id: secure-orders
-            match: {{glob: "/drop/*.aes"}}
+            match: {glob: "/drop/*.aes"}
             dataset: orders
             format: csv
             header: true
-            key: {{secrets_manager: tributary/acme/orders-key}}
+            key: {secrets_manager: tributary/acme/orders-key}
             required_columns: [id, amount]
             min_rows: 2
             notify: all
           - id: orders
-            match: {{glob: "/drop/orders_*"}}
+            match: {glob: "/drop/orders_*"}
             dataset: orders
             format: csv
             header: true
             required_columns: [id, amount]
             min_rows: 2
-            post_action: {{move_to: /archive}}
+            post_action: {move_to: /archive}
             notify: all
-"#
+"#,
     )
 }
 
@@ -105,10 +90,6 @@ fn drop_files(key: &[u8; 32]) -> BTreeMap<&'static str, Vec<u8>> {
         // Half written: the rest arrives between the first two polls.
         ("orders_writing.csv", b"id,amount\n1,10\n".to_vec()),
     ])
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
 }
 
 fn names(files: &[FileDiscovered]) -> Vec<String> {

@@ -13,46 +13,25 @@ use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::SqsEvent;
 use serde_json::{Value, json};
-use support::USER;
 use tokio::time::Instant;
 use tributary::aws::s3::S3ObjectStore;
 use tributary::ports::ledger::FileState;
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::{Ledger, ObjectStore};
-use world::{World, setup};
+use world::{World, orders_csv, setup};
 
 fn registry(port: u16) -> String {
-    format!(
+    world::acme_registry(
+        port,
+        "        max_connections: 4\n",
         r#"
-version: 1
-tenants:
-  - id: acme
-    sources:
-      - id: acme-ftp
-        host: 127.0.0.1
-        port: {port}
-        protocol: ftp
-        username: {USER}
-        password: {{secrets_manager: tributary/acme/ftp}}
-        directories: [/drop]
-        poll_schedule: "*/5 * * * *"
-        max_connections: 4
-        rules:
           - id: orders
-            match: {{glob: "/drop/orders_*"}}
+            match: {glob: "/drop/orders_*"}
             dataset: orders
             format: csv
             required_columns: [id, amount]
-"#
+"#,
     )
-}
-
-fn csv(rows: usize) -> Vec<u8> {
-    let mut text = String::from("id,amount\n");
-    for i in 0..rows {
-        text.push_str(&format!("{i},{}\n", i * 10));
-    }
-    text.into_bytes()
 }
 
 fn manual_poll() -> Value {
@@ -97,7 +76,7 @@ async fn two_pollers_at_once_announce_each_file_once() {
         .map(|i| {
             (
                 &*Box::leak(format!("orders_{i:02}.csv").into_boxed_str()),
-                csv(3),
+                orders_csv(3),
             )
         })
         .collect();
@@ -131,7 +110,10 @@ async fn two_pollers_at_once_announce_each_file_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_message_twice_to_two_ingesters_lands_the_file_once() {
-    let files = BTreeMap::from([("orders_a.csv", csv(500)), ("orders_b.csv", csv(7))]);
+    let files = BTreeMap::from([
+        ("orders_a.csv", orders_csv(500)),
+        ("orders_b.csv", orders_csv(7)),
+    ]);
     let world = setup(registry, files).await;
     poll_now(&world).await;
     tokio::time::sleep(StdDuration::from_millis(1100)).await;
@@ -171,7 +153,7 @@ async fn the_same_message_twice_to_two_ingesters_lands_the_file_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_replaced_between_listing_and_download_is_a_new_version() {
-    let files = BTreeMap::from([("orders_x.csv", csv(3))]);
+    let files = BTreeMap::from([("orders_x.csv", orders_csv(3))]);
     let world = setup(registry, files).await;
     poll_now(&world).await;
     tokio::time::sleep(StdDuration::from_millis(1100)).await;
@@ -181,7 +163,7 @@ async fn a_file_replaced_between_listing_and_download_is_a_new_version() {
     let old = FileDiscovered::decode(messages[0].body().unwrap()).unwrap();
 
     // The tenant uploads a new version before the ingester gets to it.
-    let replacement = csv(40);
+    let replacement = orders_csv(40);
     std::fs::write(world.root.join("drop/orders_x.csv"), &replacement).unwrap();
 
     let event: SqsEvent =

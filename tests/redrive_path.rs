@@ -15,7 +15,6 @@ use std::time::Duration as StdDuration;
 
 use chrono::Utc;
 use serde_json::json;
-use support::USER;
 use tributary::ports::ledger::FileState;
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::registry_store::RegistryStore;
@@ -27,21 +26,11 @@ const CSV: &str = "id,amount\n1,10\n2,20\n3,30\n";
 
 /// The registry with the row bound `min_rows`.
 fn registry_with(port: u16, min_rows: u64) -> String {
-    format!(
-        r#"
-version: 1
-tenants:
-  - id: acme
-    sources:
-      - id: acme-ftp
-        host: 127.0.0.1
-        port: {port}
-        protocol: ftp
-        username: {USER}
-        password: {{secrets_manager: tributary/acme/ftp}}
-        directories: [/drop]
-        poll_schedule: "*/5 * * * *"
-        rules:
+    world::acme_registry(
+        port,
+        "",
+        &format!(
+            r#"
           - id: orders
             match: {{glob: "/drop/orders_*"}}
             dataset: orders
@@ -49,6 +38,7 @@ tenants:
             required_columns: [id, amount]
             min_rows: {min_rows}
 "#
+        ),
     )
 }
 

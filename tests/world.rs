@@ -100,6 +100,60 @@ pub struct FtpPlacement {
     pub passive: (u16, u16),
 }
 
+/// The registry of the tests' one tenant, `acme`, whose source `acme-ftp`
+/// reads `/drop` on 127.0.0.1:`port` as [`USER`] (password in Secrets
+/// Manager); `source_settings` are further lines of the source (timeouts,
+/// connections: eight spaces deep) and `rules` its rules (ten spaces deep).
+pub fn acme_registry(port: u16, source_settings: &str, rules: &str) -> String {
+    format!(
+        r#"
+version: 1
+tenants:
+  - id: acme
+    sources:
+      - id: acme-ftp
+        host: 127.0.0.1
+        port: {port}
+        protocol: ftp
+        username: {USER}
+        password: {{secrets_manager: tributary/acme/ftp}}
+        directories: [/drop]
+        poll_schedule: "*/5 * * * *"
+{source_settings}        rules:
+{rules}"#
+    )
+}
+
+/// An `id,amount` CSV of `rows` data rows.
+pub fn orders_csv(rows: usize) -> Vec<u8> {
+    let mut text = String::from("id,amount\n");
+    for i in 0..rows {
+        text.push_str(&format!("{i},{}\n", i * 10));
+    }
+    text.into_bytes()
+}
+
+/// SHA-256 of `data`, lowercase hex (as the ledger and S3 metadata hold it).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// The EventBridge event the fan-out schedule delivers to the poller.
+pub fn schedule_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-21T06:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/tributary-fan-out"],
+        "detail": {}
+    })
+}
+
 /// Starts pyftpdlib on a drop folder holding `files`, and moto with the
 /// table, bucket, queues, topic and secrets; pushes `registry(ftp_port)` as
 /// version 1; builds the functions from the environment the template sets.
@@ -369,17 +423,7 @@ impl World {
 
     /// The fan-out for the schedule, then that poll.
     pub async fn scheduled_poll(&self) {
-        let event = json!({
-            "version": "0",
-            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "123456789012",
-            "time": "2026-11-21T06:00:00Z",
-            "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:123456789012:rule/tributary-fan-out"],
-            "detail": {}
-        });
+        let event = schedule_event();
         let report = self
             .poller
             .handle(event, Instant::now() + StdDuration::from_secs(60))
