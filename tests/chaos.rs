@@ -751,45 +751,6 @@ async fn ledger_items(world: &World) -> BTreeMap<String, Vec<FileRecord>> {
     by_path
 }
 
-async fn object_keys(world: &World) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..100 {
-        let page = world
-            .s3
-            .list_objects_v2()
-            .bucket(&world.bucket)
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .unwrap();
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned)),
-        );
-        token = page.next_continuation_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
-    }
-    keys
-}
-
-async fn open_uploads(world: &World) -> Vec<String> {
-    world
-        .s3
-        .list_multipart_uploads()
-        .bucket(&world.bucket)
-        .send()
-        .await
-        .unwrap()
-        .uploads()
-        .iter()
-        .map(|u| format!("{:?} ({:?})", u.key(), u.upload_id()))
-        .collect()
-}
-
 /// What became of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Fate {
@@ -897,8 +858,8 @@ async fn chaos_run_loses_nothing_and_lands_nothing_twice() {
         ));
     }
     let items = ledger_items(world).await;
-    let keys = object_keys(world).await;
-    let uploads = open_uploads(world).await;
+    let keys = world.object_keys().await;
+    let uploads = world.open_uploads().await;
     if !uploads.is_empty() {
         violations.push(format!("multipart uploads left open: {uploads:?}"));
     }

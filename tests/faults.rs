@@ -90,6 +90,17 @@ async fn poll_via_queue(world: &World) -> Vec<String> {
     world.settle(&world.poll_url, &messages, &response).await
 }
 
+/// The message announcing the file named `name`, and the file.
+fn named(messages: &[Message], name: &str) -> (Message, FileDiscovered) {
+    let message = messages
+        .iter()
+        .find(|m| m.body().unwrap().contains(name))
+        .cloned()
+        .unwrap();
+    let file = FileDiscovered::decode(message.body().unwrap()).unwrap();
+    (message, file)
+}
+
 fn files_of(messages: &[Message]) -> Vec<FileDiscovered> {
     messages
         .iter()
@@ -129,32 +140,6 @@ async fn deliver(
     (response, took)
 }
 
-async fn object_keys(world: &World) -> Vec<String> {
-    world
-        .s3
-        .list_objects_v2()
-        .bucket(&world.bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
-}
-
-async fn open_uploads(world: &World) -> usize {
-    world
-        .s3
-        .list_multipart_uploads()
-        .bucket(&world.bucket)
-        .send()
-        .await
-        .unwrap()
-        .uploads()
-        .len()
-}
-
 async fn record(world: &World, file: &FileDiscovered) -> FileRecord {
     world.ledger.get(&file.version()).await.unwrap().unwrap()
 }
@@ -172,8 +157,12 @@ async fn assert_transient(world: &World, file: &FileDiscovered, response: &SqsBa
     assert_eq!(record.state, FileState::Failed, "{record:?}");
     let error = record.error.expect("the failure is recorded");
     assert_eq!(error.kind, FailureKind::Transient, "{error:?}");
-    assert!(object_keys(world).await.is_empty(), "nothing is visible");
-    assert_eq!(open_uploads(world).await, 0, "no upload is left open");
+    assert!(world.object_keys().await.is_empty(), "nothing is visible");
+    assert_eq!(
+        world.open_uploads().await,
+        Vec::<String>::new(),
+        "no upload is left open"
+    );
     assert!(world.drain(&world.ingest_dlq).await.is_empty());
 }
 
@@ -191,7 +180,7 @@ async fn assert_landed_once(world: &World, file: &FileDiscovered, original: &[u8
     let key = record.s3_key.clone().unwrap();
     let name = file.path.rsplit('/').next().unwrap();
     let stem = name.split('.').next().unwrap();
-    let keys = object_keys(world).await;
+    let keys = world.object_keys().await;
     let ours: Vec<&String> = keys.iter().filter(|k| k.contains(stem)).collect();
     assert_eq!(ours, [&key], "one object for {name}: {keys:?}");
     let body = world
@@ -208,7 +197,11 @@ async fn assert_landed_once(world: &World, file: &FileDiscovered, original: &[u8
         .unwrap()
         .into_bytes();
     assert_eq!(sha256_hex(&body), sha256_hex(original), "{key}");
-    assert_eq!(open_uploads(world).await, 0, "no upload is left open");
+    assert_eq!(
+        world.open_uploads().await,
+        Vec::<String>::new(),
+        "no upload is left open"
+    );
 }
 
 /// Every request to moto was read by the proxy (none piped raw past its rules).
@@ -379,18 +372,9 @@ async fn lost_completion_answers_land_each_file_once() {
     let faulty = faulty_world(registry, files).await;
     let world = &faulty.world;
     let messages = announce(world).await;
-    let by_name = |name: &str| {
-        messages
-            .iter()
-            .find(|m| m.body().unwrap().contains(name))
-            .cloned()
-            .unwrap()
-    };
-    let (first, second) = (by_name("orders_large.csv"), by_name("orders_other.csv"));
-    let (file_1, file_2) = (
-        &files_of(std::slice::from_ref(&first))[0],
-        &files_of(std::slice::from_ref(&second))[0],
-    );
+    let (first, file_1) = named(&messages, "orders_large.csv");
+    let (second, file_2) = named(&messages, "orders_other.csv");
+    let (file_1, file_2) = (&file_1, &file_2);
 
     // S3 completes the upload but its answer is lost once: the SDK's retry
     // of the completion is answered as a success (moto, like S3, accepts
@@ -421,13 +405,17 @@ async fn lost_completion_answers_land_each_file_once() {
     let failed = record(world, file_2).await;
     assert_eq!(failed.state, FileState::Failed, "{failed:?}");
     assert_eq!(failed.error.unwrap().kind, FailureKind::Transient);
-    assert_eq!(open_uploads(world).await, 0, "no upload is left open");
+    assert_eq!(
+        world.open_uploads().await,
+        Vec::<String>::new(),
+        "no upload is left open"
+    );
     let again = world.drain(&world.ingest_url).await;
     assert_eq!(again.len(), 1);
     let (response, _) = deliver(world, &again, "request-3").await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_landed_once(world, file_2, &other, rows + 1).await;
-    assert_eq!(object_keys(world).await.len(), 2);
+    assert_eq!(world.object_keys().await.len(), 2);
     assert_all_parsed(&faulty);
 }
 
@@ -539,18 +527,9 @@ async fn dynamodb_throttling_during_the_final_state_change_loses_and_doubles_not
     let faulty = faulty_world(registry, files.clone()).await;
     let world = &faulty.world;
     let messages = announce(world).await;
-    let by_name = |name: &str| {
-        messages
-            .iter()
-            .find(|m| m.body().unwrap().contains(name))
-            .cloned()
-            .unwrap()
-    };
-    let (a, b) = (by_name("orders_a.csv"), by_name("orders_b.csv"));
-    let (file_a, file_b) = (
-        &files_of(std::slice::from_ref(&a))[0],
-        &files_of(std::slice::from_ref(&b))[0],
-    );
+    let (a, file_a) = named(&messages, "orders_a.csv");
+    let (b, file_b) = named(&messages, "orders_b.csv");
+    let (file_a, file_b) = (&file_a, &file_b);
     let finish = || Match::dynamodb("PutItem").and_body_contains("ingested#");
 
     // Throttled on the SDK's three attempts once: the ingester's own retry
@@ -596,7 +575,7 @@ async fn dynamodb_throttling_during_the_final_state_change_loses_and_doubles_not
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_landed_once(world, file_b, &files["orders_b.csv"], 7).await;
     assert_eq!(record(world, file_b).await.attempts, 2);
-    assert_eq!(object_keys(world).await.len(), 2);
+    assert_eq!(world.object_keys().await.len(), 2);
     assert_all_parsed(&faulty);
 }
 

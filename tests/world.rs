@@ -311,6 +311,46 @@ pub async fn setup_at(
 }
 
 impl World {
+    /// Every object key in the raw bucket.
+    pub async fn object_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..100 {
+            let page = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .unwrap();
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        keys
+    }
+
+    /// The multipart uploads left open in the raw bucket, as `key (id)`.
+    pub async fn open_uploads(&self) -> Vec<String> {
+        self.s3
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap()
+            .uploads()
+            .iter()
+            .map(|u| format!("{:?} ({:?})", u.key(), u.upload_id()))
+            .collect()
+    }
+
     /// Receives every message visible on `url` (moto: visible at once).
     pub async fn drain(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
         let mut all = Vec::new();
