@@ -109,18 +109,39 @@ export TRIBUTARY_TINK_FIXTURES=$WORK/tink
 # The interop test writes Rust-encrypted streams here; Tink must decrypt them.
 export TRIBUTARY_TINK_RUST_OUT=$WORK/tink-rust
 
+step "Crates for every target (cargo fetch)"
+# Everything below that reads the dependency graph offline (cargo deny runs
+# `cargo metadata` for all targets) needs every target's crates on disk, not only
+# the host's that a build downloads: on a fresh CARGO_HOME it fails without this.
+cargo fetch --locked
+
 step "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "Dependencies: licences, banned crates, sources (cargo deny, deny.toml)"
-# The RustSec advisories are not checked here: their database is a git
-# repository on GitHub, which these machines cannot reach (see deny.toml).
+step "Dependencies: advisories, licences, banned crates, sources (cargo deny, deny.toml)"
 TOOLS=$CACHE_DIR/tools
 if [[ ! -x $TOOLS/bin/cargo-deny ]]; then
     cargo install cargo-deny --version 0.20.2 --locked --root "$TOOLS"
 fi
-PATH=$TOOLS/bin:$PATH cargo deny --locked --offline check bans licenses sources
+deny() { PATH=$TOOLS/bin:$PATH cargo deny --locked "$@"; }
+deny --offline check bans licenses sources
+# The RustSec advisory database is a git repository on GitHub. Where a snapshot of it
+# is at hand (the team's handbook folder beside the clone, or TRIBUTARY_ADVISORY_SNAPSHOT),
+# unpack it where deny.toml's db-path points and check offline against it; otherwise
+# let cargo deny fetch the live database.
+ADVISORY_SNAPSHOT=${TRIBUTARY_ADVISORY_SNAPSHOT:-$PWD/../shared/rustsec-advisory-db.tar.gz}
+if [[ -f $ADVISORY_SNAPSHOT ]]; then
+    export TRIBUTARY_ADVISORY_DB_PATH=$CACHE_DIR/advisory-dbs
+    rm -rf "$TRIBUTARY_ADVISORY_DB_PATH"
+    mkdir -p "$TRIBUTARY_ADVISORY_DB_PATH"
+    tar -xzf "$ADVISORY_SNAPSHOT" -C "$TRIBUTARY_ADVISORY_DB_PATH"
+    echo "advisories from the snapshot $ADVISORY_SNAPSHOT"
+    deny --offline check advisories
+else
+    echo "no advisory snapshot at $ADVISORY_SNAPSHOT: fetching the live RustSec database"
+    deny check advisories
+fi
 
 step "Tests"
 cargo test --workspace --locked
