@@ -46,7 +46,7 @@ printf '%s, %s cores, %s\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2
 if ((CRITERION)); then
     step "Engine against bare flate2 on a ${MIB} MiB CSV (criterion)"
     TRIBUTARY_BENCH_MIB=$MIB TRIBUTARY_BENCH_CASES=gzip,tink,stages \
-        cargo bench --locked -p tributary-shared --bench engine
+        cargo bench --locked -p tributary --bench engine
     python3 benches/criterion_summary.py "$CARGO_TARGET_DIR/criterion" "csv_${MIB}MiB" \
         baseline/flate2_gzip_decode
     python3 benches/criterion_summary.py "$CARGO_TARGET_DIR/criterion" "sha256_of_gzip_${MIB}MiB" sha2

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use tributary::engine::key::DataKey;
+use tributary::engine::data_key::DataKey;
 use tributary::engine::spec::{Format, Layer, ParseSpec, ValidationSpec};
 use tributary::engine::validate;
 use tributary::registry::{Registry, Rule};

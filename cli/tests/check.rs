@@ -10,7 +10,7 @@ use flate2::write::GzEncoder;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
-use tributary::engine::key::DataKey;
+use tributary::engine::data_key::DataKey;
 use tributary::engine::layers::whole_file_gcm;
 
 fn tributary() -> Command {

@@ -8,7 +8,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 use tributary::ftp::Password;
-use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer};
+use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
 
 const USER: &str = "tenant";
 const PASSWORD: &str = "pw-Zq81-not-for-logs";

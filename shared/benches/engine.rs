@@ -5,8 +5,8 @@
 //! by sha2 and by ring, the csv counter against the `csv` crate). Throughput is
 //! in bytes of decoded data, but for the hashes, which run on the gzip bytes.
 //!
-//!     cargo bench -p tributary-shared --bench engine
-//!     TRIBUTARY_BENCH_MIB=512 TRIBUTARY_BENCH_CASES=gzip,tink cargo bench -p tributary-shared --bench engine
+//!     cargo bench -p tributary --bench engine
+//!     TRIBUTARY_BENCH_MIB=512 TRIBUTARY_BENCH_CASES=gzip,tink cargo bench -p tributary --bench engine
 //!
 //! `TRIBUTARY_BENCH_CASES` (default `plain,gzip,bzip2,tink,stages`) picks the
 //! cases; `benches/run.sh` runs the ones the performance goals name.
@@ -20,7 +20,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use tributary::engine::count::count_rows;
-use tributary::engine::key::DataKey;
+use tributary::engine::data_key::DataKey;
 use tributary::engine::layers::tink_stream::{SEGMENT_SIZE_1MB, TinkStreamWriter};
 use tributary::engine::spec::{Format, Layer, ValidationSpec};
 use tributary::engine::{Verdict, validate};

@@ -8,7 +8,7 @@ use bzip2::write::BzEncoder;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-use tributary::engine::key::DataKey;
+use tributary::engine::data_key::DataKey;
 use tributary::engine::layers::tink_stream::{SEGMENT_SIZE_4KB, TinkStreamWriter};
 use tributary::engine::layers::whole_file_gcm;
 use tributary::engine::spec::{Format, Layer, ValidationSpec};

@@ -12,7 +12,7 @@ use support::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
 use support::{PASSWORD, USER, config, download_sha256};
 use tokio::io::AsyncReadExt;
 use tributary::failure::FailureKind;
-use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer, TestPki};
+use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer, TestPki};
 use tributary::ftp::{
     FtpClient, FtpConfig, FtpError, FtpPool, ListingStyle, Password, PostActionOutcome, Protocol,
     apply_post_action,

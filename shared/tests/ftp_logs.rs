@@ -6,7 +6,7 @@
 mod support;
 
 use support::{PASSWORD, USER, config};
-use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer, TestPki};
+use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer, TestPki};
 use tributary::ftp::{FtpClient, FtpConfig, Password, Protocol};
 
 struct Fixture {

@@ -14,7 +14,7 @@ use support::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
 use support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
 use support::{PASSWORD, USER, config, download_sha256};
 use tributary::failure::FailureKind;
-use tributary::ftp::testing::{PkiFiles, TestPki};
+use tributary::ftp::embedded::{PkiFiles, TestPki};
 use tributary::ftp::{
     FtpClient, FtpConfig, FtpError, ListingStyle, Password, PostActionOutcome, Protocol,
     apply_post_action,

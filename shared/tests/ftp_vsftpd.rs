@@ -22,7 +22,7 @@ use support::process::{
 };
 use support::{config, download_sha256};
 use tributary::failure::FailureKind;
-use tributary::ftp::testing::{PkiFiles, TestPki};
+use tributary::ftp::embedded::{PkiFiles, TestPki};
 use tributary::ftp::{
     FtpClient, FtpConfig, FtpError, ListingStyle, Password, PostActionOutcome, Protocol,
     apply_post_action,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use tributary::failure::FailureKind;
-use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer};
+use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
 use tributary::ftp::{Password, SourcePools};
 use tributary::ingest::handle::{
     Disposition, IngestContext, IngestSettings, RegistryView, ingest_message,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tributary::engine::key::DataKey;
+use tributary::engine::data_key::DataKey;
 use tributary::engine::spec::{Format, Layer, ValidationSpec};
 use tributary::engine::{Verdict, validate};
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{Duration, Utc};
 use tributary::failure::FailureKind;
 use tributary::ftp::Password;
-use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer};
+use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
 use tributary::local::{FileLedger, MemoryQueue};
 use tributary::poll::source_poll::{PollContext, PollSettings, poll_source};
 use tributary::poll::walk::WalkLimits;

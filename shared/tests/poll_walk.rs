@@ -2,8 +2,8 @@
 //! listed files, against the embedded libunftp server.
 
 use chrono::{Duration, Utc};
+use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
 use tributary::ftp::listing::Precision;
-use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer};
 use tributary::ftp::{FtpClient, FtpConfig, Password};
 use tributary::poll::walk::{WalkLimits, refine, walk};
 use tributary::registry::{Protocol, Registry, Source};

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tributary::engine::key::DataKey;
+use tributary::engine::data_key::DataKey;
 use tributary::engine::layers::LayerError;
 use tributary::engine::layers::tink_stream::{
     SEGMENT_SIZE_1MB, SEGMENT_SIZE_4KB, SegmentSize, TinkStreamReader, TinkStreamWriter,

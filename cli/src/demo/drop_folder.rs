@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use base64::Engine as _;
-use tributary::engine::key::DataKey;
+use tributary::engine::data_key::DataKey;
 use tributary::engine::layers::tink_stream::{SEGMENT_SIZE_4KB, TinkStreamWriter};
 use tributary::engine::layers::whole_file_gcm;
 

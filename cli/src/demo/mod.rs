@@ -20,7 +20,7 @@ use anyhow::Context;
 use chrono::{Duration, Utc};
 use clap::Args;
 use tributary::ftp::Password;
-use tributary::ftp::testing::{EmbeddedFtpOptions, EmbeddedFtpServer};
+use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
 use tributary::lambda::Env;
 use tributary::poll::observations::ObservationStore;
 use tributary::ports::clock::Clock;

@@ -121,7 +121,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use chrono::Utc;
-    use tributary::catalog::event::{Notification, parse};
+    use tributary::catalog::event::{S3Event, parse};
     use tributary::metrics::EmfLine;
 
     use super::*;
@@ -132,7 +132,7 @@ mod tests {
             serde_json::from_str(include_str!("../../../events/catalog-trigger-sqs.json")).unwrap();
         let message = received(0, &event.records[0]).unwrap();
         assert_eq!(message.receive_count, 1);
-        let Notification::Objects(objects) = parse(&message.body).unwrap() else {
+        let S3Event::Objects(objects) = parse(&message.body).unwrap() else {
             panic!("not an object notification");
         };
         assert_eq!(objects.len(), 1);

@@ -48,7 +48,7 @@ impl IngesterConfig {
                 name: "TRIBUTARY_KEY_TEMPLATE".into(),
                 value: env
                     .get("TRIBUTARY_KEY_TEMPLATE")
-                    .unwrap_or_else(|| tributary::ingest::key::DEFAULT_TEMPLATE.to_owned()),
+                    .unwrap_or_else(|| tributary::ingest::object_key::DEFAULT_TEMPLATE.to_owned()),
                 reason: format!(
                     "keys must begin with TRIBUTARY_RAW_PREFIX {prefix:?} (the raw prefix the \
                      function may write under and the catalog trigger reads), but the \

@@ -23,7 +23,7 @@ pub const MAX_KEY_BYTES: usize = 1024;
 
 /// What a catalog-queue message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notification {
+pub enum S3Event {
     /// `s3:TestEvent`, sent when the notification is configured: nothing to do.
     Test { bucket: Option<String> },
     /// One or more object events.
@@ -111,7 +111,7 @@ struct Object {
 }
 
 /// Reads a catalog-queue message body.
-pub fn parse(body: &str) -> Result<Notification, EventError> {
+pub fn parse(body: &str) -> Result<S3Event, EventError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(EventError::TooLarge { bytes: body.len() });
     }
@@ -119,7 +119,7 @@ pub fn parse(body: &str) -> Result<Notification, EventError> {
         reason: e.to_string(),
     })?;
     if parsed.event.as_deref() == Some("s3:TestEvent") {
-        return Ok(Notification::Test {
+        return Ok(S3Event::Test {
             bucket: parsed.bucket,
         });
     }
@@ -164,7 +164,7 @@ pub fn parse(body: &str) -> Result<Notification, EventError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()
-        .map(Notification::Objects)
+        .map(S3Event::Objects)
 }
 
 /// Decodes a key as S3 event notifications encode it (form-URL-encoding):
@@ -199,14 +199,14 @@ mod tests {
 
     fn key_of(body: &str) -> Result<String, EventError> {
         match parse(body)? {
-            Notification::Objects(mut events) => Ok(events.remove(0).key),
+            S3Event::Objects(mut events) => Ok(events.remove(0).key),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn a_notification_gives_its_decoded_objects() {
-        let Notification::Objects(events) = parse(&body(
+        let S3Event::Objects(events) = parse(&body(
             "raw/tenant%3Dacme/dataset%3Dsales/sales+2026-11-21.csv",
         ))
         .unwrap() else {
@@ -254,7 +254,7 @@ mod tests {
         let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-21T06:00:00.000Z","Bucket":"raw-bucket","RequestId":"X","HostId":"Y"}"#;
         assert_eq!(
             parse(test).unwrap(),
-            Notification::Test {
+            S3Event::Test {
                 bucket: Some("raw-bucket".into())
             }
         );
@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn other_event_names_are_read_and_told_apart() {
         let text = body("raw/x.csv").replace("ObjectCreated:Put", "ObjectRemoved:Delete");
-        let Notification::Objects(events) = parse(&text).unwrap() else {
+        let S3Event::Objects(events) = parse(&text).unwrap() else {
             panic!()
         };
         assert!(!events[0].is_created());

@@ -44,7 +44,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use super::event::{self, Notification, ObjectEvent};
+use super::event::{self, ObjectEvent, S3Event};
 use super::job_name::{CrawlerTemplate, JobNaming, JobOverrides, job_name, segment};
 use crate::alerts::{self, ObjectRef};
 use crate::failure::FailureKind;
@@ -53,7 +53,7 @@ use crate::poll::select::FileVersion;
 use crate::ports::clock::Clock;
 use crate::ports::job_trigger::{CrawlerStart, JobTrigger};
 use crate::ports::ledger::{FileState, Ledger};
-use crate::ports::notifier::{Notification as Notice, Notifier};
+use crate::ports::notifier::{Notification, Notifier};
 use crate::ports::object_store::ObjectStore;
 use crate::ports::work_queue::{Received, WorkQueue};
 
@@ -185,8 +185,8 @@ where
     C: Clock,
 {
     let events = match event::parse(&received.body) {
-        Ok(Notification::Objects(events)) => events,
-        Ok(Notification::Test { bucket }) => {
+        Ok(S3Event::Objects(events)) => events,
+        Ok(S3Event::Test { bucket }) => {
             info!(message_id = %received.id, bucket = bucket.as_deref().unwrap_or("-"), "S3 test event; acknowledged.");
             return Disposition {
                 objects: Vec::new(),
@@ -679,8 +679,10 @@ where
 }
 
 /// Publishes `notice`; a failure is logged (the DLQ and its alarm still reach ops).
-async fn notify<L, St, Q, N, J, C>(ctx: &CatalogContext<'_, L, St, Q, N, J, C>, notice: Notice)
-where
+async fn notify<L, St, Q, N, J, C>(
+    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+    notice: Notification,
+) where
     N: Notifier,
 {
     if let Err(error) = ctx.notifier.publish(&notice).await {

@@ -8,11 +8,11 @@
 //! - [`meter`]: counting and guarding both ends of the layer chain.
 //! - [`worker`]: the second thread, which hashes and counts while the first decodes.
 //! - [`count`]: row counters per format; [`checks`]: the rule's bounds.
-//! - [`spec`], [`key`], [`report`]: what goes in and what comes out.
+//! - [`spec`], [`data_key`], [`report`]: what goes in and what comes out.
 
 pub mod checks;
 pub mod count;
-pub mod key;
+pub mod data_key;
 pub mod layers;
 pub mod meter;
 pub mod pipeline;

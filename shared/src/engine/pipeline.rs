@@ -25,7 +25,7 @@ use std::sync::mpsc::Receiver;
 
 use super::checks::{self, Measured};
 use super::count::{CountError, RowStats};
-use super::key::DataKey;
+use super::data_key::DataKey;
 use super::layers::chain::{self, Decryption, Plan, StageGuard};
 use super::layers::infer;
 use super::meter::{Classified, DecodedGuard, DecodedMeter, ReceivedMeter, SinkFailure, classify};

@@ -10,7 +10,8 @@
 //! - [`pool`]: [`FtpPool`], at most `max_connections` per source, reused.
 //! - [`actions`]: [`PostAction`] leave / delete / move to an archive folder.
 //! - [`error`]: [`FtpError`] and its [`crate::failure::FailureKind`].
-//! - `testing` (feature `embedded-ftp`): an embedded libunftp server and a test PKI.
+//! - `embedded` (feature `embedded-ftp`): an embedded libunftp server and a test PKI, for
+//!   hermetic tests and the demo.
 //!
 //! - [`listing`]: the parser that turns [`RawListing`] lines (`LIST`, `MLSD`) into
 //!   typed entries.
@@ -19,14 +20,14 @@ pub mod actions;
 pub mod client;
 pub mod config;
 pub mod download;
+#[cfg(feature = "embedded-ftp")]
+pub mod embedded;
 pub mod error;
 pub mod listing;
 pub mod pool;
 pub mod pools;
 pub mod raw_listing;
 pub mod remote_path;
-#[cfg(feature = "embedded-ftp")]
-pub mod testing;
 mod tls;
 
 pub use actions::{PostActionOutcome, apply_post_action};

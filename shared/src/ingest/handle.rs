@@ -29,11 +29,11 @@ use serde::Serialize;
 use sha2::Digest;
 use tracing::{error, info, warn};
 
-use super::key::{KeyInput, KeyTemplate};
 use super::lineage::Lineage;
+use super::object_key::{KeyInput, KeyTemplate};
 use super::upload::{Destination, FileToIngest, Ingested, UploadOptions, validate_and_upload};
 use crate::alerts::{self, FileRef};
-use crate::engine::key::DataKey;
+use crate::engine::data_key::DataKey;
 use crate::failure::FailureKind;
 use crate::ftp::pools::SourcePools;
 use crate::ftp::{Password, apply_post_action};
@@ -526,7 +526,7 @@ async fn free_key<St: ObjectStore>(
     );
     let digest = sha2::Sha256::digest(identity.as_bytes());
     let tag = hex::encode(&digest[..6]);
-    let tagged = super::key::with_version_tag(&key, &tag);
+    let tagged = super::object_key::with_version_tag(&key, &tag);
     warn!(key = %key, tagged = %tagged, path = %message.path, "Another file already holds this key; landing this version on a tagged key.");
     Ok(tagged)
 }

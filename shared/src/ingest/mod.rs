@@ -1,7 +1,7 @@
 //! Where a validated file lands and how its bytes get there: the ingester's
 //! half of the flow between the FTP download and the ledger.
 //!
-//! - [`key`]: the object key, from a template, deterministic and sanitised.
+//! - [`object_key`]: the object key, from a template, deterministic and sanitised.
 //! - [`lineage`]: the lineage metadata stored on the object.
 //! - [`upload`]: [`validate_and_upload`], one pass of the engine whose decoded
 //!   bytes stream into a multipart upload completed only on acceptance.
@@ -12,12 +12,12 @@
 
 pub mod bridge;
 pub mod handle;
-pub mod key;
 pub mod lineage;
+pub mod object_key;
 pub mod upload;
 
-pub use key::{KeyInput, KeyTemplate};
 pub use lineage::Lineage;
+pub use object_key::{KeyInput, KeyTemplate};
 pub use upload::{
     Destination, FileToIngest, IngestError, Ingested, Landed, UploadOptions, validate_and_upload,
 };

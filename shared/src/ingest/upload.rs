@@ -33,7 +33,7 @@ use tracing::{debug, warn};
 
 use super::bridge::{CHUNKS_QUEUED, ChannelReader, Part, PartSink, Tail, Tokens, pump};
 use super::lineage::Lineage;
-use crate::engine::key::DataKey;
+use crate::engine::data_key::DataKey;
 use crate::engine::spec::ValidationSpec;
 use crate::engine::{EngineError, Report, validate};
 use crate::failure::FailureKind;
@@ -114,7 +114,7 @@ pub struct FileToIngest {
 /// Where and how it lands.
 #[derive(Debug, Clone, Copy)]
 pub struct Destination<'a> {
-    /// The object key (see [`super::key`]).
+    /// The object key (see [`super::object_key`]).
     pub object_key: &'a str,
     pub lineage: &'a Lineage,
     pub options: UploadOptions,

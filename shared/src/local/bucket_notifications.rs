@@ -142,7 +142,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::catalog::event::{self, Notification};
+    use crate::catalog::event::{self, S3Event};
     use crate::local::{FsObjectStore, MemoryQueue};
     use crate::ports::clock::{Clock, SystemClock};
 
@@ -172,7 +172,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(got.len(), 1, "only the object under raw/ is notified");
-        let Notification::Objects(objects) = event::parse(&got[0].body).unwrap() else {
+        let S3Event::Objects(objects) = event::parse(&got[0].body).unwrap() else {
             panic!("not an object notification: {}", got[0].body);
         };
         assert_eq!(objects.len(), 1);

@@ -33,7 +33,7 @@ pub fn registry_reference_markdown() -> String {
     let mut out = String::from(
         "# Registry reference\n\n\
          Generated from the registry's JSON Schema (`docs/registry.schema.json`) by\n\
-         `TRIBUTARY_BLESS=1 cargo test -p tributary-shared registry`; do not edit by hand.\n\
+         `TRIBUTARY_BLESS=1 cargo test -p tributary registry`; do not edit by hand.\n\
          `examples/registry.yaml` uses every field. Unknown fields are refused.\n",
     );
     object(&mut out, "Registry (the file)", &schema);
@@ -183,7 +183,7 @@ mod tests {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == generated,
-            "docs/registry.md is stale: run `TRIBUTARY_BLESS=1 cargo test -p tributary-shared registry` and commit it"
+            "docs/registry.md is stale: run `TRIBUTARY_BLESS=1 cargo test -p tributary registry` and commit it"
         );
     }
 

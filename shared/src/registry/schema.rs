@@ -40,7 +40,7 @@ mod tests {
         assert!(
             committed == generated,
             "{} is out of date with the registry types; refresh it with \
-             `TRIBUTARY_BLESS=1 cargo test -p tributary-shared registry` and commit it",
+             `TRIBUTARY_BLESS=1 cargo test -p tributary registry` and commit it",
             path.display()
         );
     }

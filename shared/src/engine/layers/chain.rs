@@ -10,7 +10,7 @@ use super::infer::{self, MAGIC_LEN};
 use super::tink_stream::{SegmentSize, TinkStreamReader};
 use super::whole_file_gcm::WholeFileGcmReader;
 use super::{LayerError, decompress};
-use crate::engine::key::DataKey;
+use crate::engine::data_key::DataKey;
 use crate::engine::meter::LayerMeter;
 use crate::engine::spec::{Layer, Limits};
 

@@ -39,7 +39,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 
 use super::LayerError;
-use crate::engine::key::DataKey;
+use crate::engine::data_key::DataKey;
 use crate::engine::spec::Layer;
 
 /// The ciphertext segment size of Tink's `AES256_GCM_HKDF_4KB` template.

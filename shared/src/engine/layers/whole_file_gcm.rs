@@ -13,7 +13,7 @@ use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 
 use super::LayerError;
-use crate::engine::key::DataKey;
+use crate::engine::data_key::DataKey;
 use crate::engine::spec::Layer;
 
 /// Nonce length in bytes.
