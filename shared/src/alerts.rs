@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use crate::failure::FailureKind;
-use crate::ports::notifier::{Notification, Severity};
+use crate::ports::notifier::{Notification, Notifier, Severity};
 use crate::ports::sla_store::Breach;
 use crate::registry::NotifyPolicy;
 
@@ -66,6 +66,14 @@ impl FileRef<'_> {
             "Tenant: {}\nSource: {}\nFile:   {}\nRule:   {}\n",
             self.tenant, self.source, self.path, self.rule
         )
+    }
+}
+
+/// Publishes `notification`; a failure is logged, not returned: the ledger and
+/// the dead-letter queue keep the truth, and the DLQ alarm still reaches ops.
+pub async fn publish(notifier: &impl Notifier, notification: Notification) {
+    if let Err(error) = notifier.publish(&notification).await {
+        tracing::error!(event = %notification.event, tenant = %notification.tenant, %error, "Could not publish a notification.");
     }
 }
 

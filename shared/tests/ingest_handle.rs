@@ -13,12 +13,12 @@ use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
 use tributary::ftp::{Password, SourcePools};
 use tributary::ingest::handle::{
-    Disposition, IngestContext, IngestSettings, RegistryView, ingest_message,
+    IngestContext, IngestSettings, Ingestion, RegistryView, ingest_message,
 };
 use tributary::local::{FileLedger, FileNotifier, FsObjectStore, MemoryQueue};
 use tributary::ports::clock::{Clock, ManualClock};
 use tributary::ports::messages::FileDiscovered;
-use tributary::ports::work_queue::{OutgoingMessage, Received, attr};
+use tributary::ports::work_queue::{Fate, OutgoingMessage, Received, attr};
 use tributary::ports::{FileState, Ledger, NewFile, ObjectStore, WorkQueue};
 use tributary::registry::{Registry, SecretRef};
 use tributary::secrets::{SecretError, SecretStore, SecretValue};
@@ -157,7 +157,7 @@ impl World {
         got.remove(0)
     }
 
-    async fn handle(&self, received: &Received, owner: &str) -> Disposition {
+    async fn handle(&self, received: &Received, owner: &str) -> Fate<Ingestion> {
         let ctx = IngestContext {
             ledger: &self.ledger,
             store: &self.store,
@@ -171,7 +171,9 @@ impl World {
             registry: &self.registry,
             version: "7",
         };
-        ingest_message(&ctx, view, received, owner, &self.settings).await
+        ingest_message(&ctx, view, received, owner, &self.settings)
+            .await
+            .fate
     }
 
     fn events(&self) -> Vec<String> {
@@ -201,12 +203,12 @@ async fn a_good_file_lands_once_and_a_duplicate_delivery_changes_nothing() {
     let key = "raw/tenant=acme/dataset=orders/ingest_date=2026-11-21/orders.csv";
     assert_eq!(
         disposition,
-        Disposition::Ingested {
+        Fate::Done(Ingestion::Ingested {
             object_key: key.into(),
             rows: 2,
             bytes_in: CSV.len() as u64,
             bytes_out: CSV.len() as u64,
-        }
+        })
     );
     assert_eq!(w.store.get(key).await.unwrap().unwrap(), CSV.as_bytes());
     let meta = w.store.head(key).await.unwrap().unwrap().metadata;
@@ -216,9 +218,9 @@ async fn a_good_file_lands_once_and_a_duplicate_delivery_changes_nothing() {
     let again = w.deliver(&file.encode()).await;
     assert_eq!(
         w.handle(&again, "req-2/m-2").await,
-        Disposition::Duplicate {
+        Fate::Done(Ingestion::Duplicate {
             state: FileState::Ingested
-        }
+        })
     );
     assert_eq!(w.events(), ["file_ingested"], "no second notice");
 }
@@ -227,7 +229,7 @@ async fn a_good_file_lands_once_and_a_duplicate_delivery_changes_nothing() {
 async fn unreadable_and_unknown_messages_are_dead_lettered_with_their_reason() {
     let w = world().await;
     let received = w.deliver(r#"{"v":9,"path":"/x"}"#).await;
-    let Disposition::DeadLettered { kind, reason } = w.handle(&received, "r/1").await else {
+    let Fate::DeadLettered { kind, reason } = w.handle(&received, "r/1").await else {
         panic!("an unreadable message is dead-lettered");
     };
     assert_eq!(kind, FailureKind::Misconfigured);
@@ -243,7 +245,7 @@ async fn unreadable_and_unknown_messages_are_dead_lettered_with_their_reason() {
     assert!(disposition.retry(), "{disposition:?}");
     w.clock.advance(Duration::minutes(16));
     let last = w.redeliver().await;
-    let Disposition::DeadLettered { kind, reason } = w.handle(&last, "r/3").await else {
+    let Fate::DeadLettered { kind, reason } = w.handle(&last, "r/3").await else {
         panic!("on its last receive a file without a ledger item is dead-lettered");
     };
     assert_eq!(kind, FailureKind::Transient);
@@ -286,7 +288,7 @@ async fn a_missing_key_is_misconfigured_and_recorded() {
     let file = message("secure", "/in/secret.csv.aes", 20);
     w.claim(&file).await;
     let received = w.deliver(&file.encode()).await;
-    let Disposition::DeadLettered { kind, reason } = w.handle(&received, "r/1").await else {
+    let Fate::DeadLettered { kind, reason } = w.handle(&received, "r/1").await else {
         panic!("a missing key is dead-lettered");
     };
     assert_eq!(kind, FailureKind::Misconfigured);
@@ -315,7 +317,7 @@ async fn a_vanished_file_is_retried_then_dead_lettered_on_its_last_receive() {
     w.clock.advance(Duration::minutes(16));
     let second = w.redeliver().await;
     assert_eq!(second.receive_count, 2);
-    let Disposition::DeadLettered { kind, reason } = w.handle(&second, "r/2").await else {
+    let Fate::DeadLettered { kind, reason } = w.handle(&second, "r/2").await else {
         panic!("the last receive is dead-lettered with its reason");
     };
     assert_eq!(kind, FailureKind::Transient);
@@ -340,9 +342,9 @@ async fn a_new_version_under_the_same_name_never_replaces_the_first() {
     let first = message("orders", "/in/orders.csv", CSV.len() as u64);
     w.claim(&first).await;
     let received = w.deliver(&first.encode()).await;
-    let Disposition::Ingested {
+    let Fate::Done(Ingestion::Ingested {
         object_key: key1, ..
-    } = w.handle(&received, "r/1").await
+    }) = w.handle(&received, "r/1").await
     else {
         panic!("the first version lands");
     };
@@ -354,11 +356,11 @@ async fn a_new_version_under_the_same_name_never_replaces_the_first() {
     second.mtime = Some("2026-11-21T07:00:00Z".parse().unwrap());
     w.claim(&second).await;
     let received = w.deliver(&second.encode()).await;
-    let Disposition::Ingested {
+    let Fate::Done(Ingestion::Ingested {
         object_key: key2,
         rows,
         ..
-    } = w.handle(&received, "r/2").await
+    }) = w.handle(&received, "r/2").await
     else {
         panic!("the second version lands");
     };

@@ -26,15 +26,13 @@ use tributary::local::{
     FileJobTrigger, FileLedger, FileNotifier, FileRegistryStore, FsObjectStore, MemoryQueue,
     NotifyingStore,
 };
-use tributary::poll::observations::ObservationStore;
-use tributary::ports::clock::{Clock, SystemClock};
-use tributary::ports::registry_store::RegistryStore;
+use tributary::ports::Backends;
+use tributary::ports::clock::SystemClock;
 use tributary::ports::work_queue::WorkQueue;
 use tributary::ports::{
-    CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger, Ledger, Notification, Notifier,
-    NotifyError, ObjectStore, PollLog, SlaStore,
+    CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger, Notification, Notifier, NotifyError,
 };
-use tributary::secrets::{LocalSecrets, SecretStore};
+use tributary::secrets::LocalSecrets;
 use tributary::sla::monitor::SlaReport;
 use tributary_catalog_trigger::{CatalogConfig, CatalogTrigger};
 use tributary_ingester::{Ingester, IngesterConfig};
@@ -48,49 +46,55 @@ const CALL_DEADLINE: StdDuration = StdDuration::from_secs(120);
 /// The prefix under which created objects notify the catalog queue.
 pub const RAW_PREFIX: &str = "raw/";
 
-type LocalIngestStore = NotifyingStore<FsObjectStore, MemoryQueue>;
-
-/// The functions, each with the adapters the SAM template would give it:
-/// the poller, the ingester, the catalog trigger and the SLA monitor over one
-/// ledger type `L`, registry store `R`, queue type `Q`, notifier `N`, secrets
-/// `S`, the ingester's and the catalog trigger's object stores `Si`/`Sc`, job
-/// trigger `J` and clock `C`.
-pub struct Functions<L, R, Q, N, S, Si, Sc, J, C> {
-    pub poller: Poller<L, R, Q, N, S>,
-    pub ingester: Ingester<L, R, Si, Q, N, S, C>,
-    pub catalog: CatalogTrigger<L, Sc, Q, N, J, C>,
-    pub sla: SlaMonitor<L, R, N>,
+/// The functions, each with the adapters the SAM template would give it: the
+/// poller, the ingester, the catalog trigger and the SLA monitor over one set
+/// of back-ends `B`.
+pub struct Functions<B: Backends> {
+    pub poller: Poller<B>,
+    pub ingester: Ingester<B>,
+    pub catalog: CatalogTrigger<B>,
+    pub sla: SlaMonitor<B>,
     /// The catalog queue (the ingester's store notifies it; the catalog
     /// trigger's own queue handle is for dead-lettering).
-    pub catalog_queue: Q,
+    pub catalog_queue: B::Queue,
+}
+
+/// The local back-ends, with alerts and job runs noted in the demo's journal.
+/// The raw bucket notifies the catalog queue of each created object, as S3
+/// does (the catalog trigger only reads it).
+pub struct Local;
+
+impl Backends for Local {
+    type Ledger = FileLedger;
+    type Registry = FileRegistryStore;
+    type Queue = MemoryQueue;
+    type Store = NotifyingStore<FsObjectStore, MemoryQueue>;
+    type Notifier = Recording<FileNotifier>;
+    type Secrets = LocalSecrets;
+    type Jobs = Recording<FileJobTrigger>;
+    type Clock = SystemClock;
+}
+
+/// The AWS back-ends, with alerts and job runs noted in the demo's journal.
+pub struct OnAws;
+
+impl Backends for OnAws {
+    type Ledger = DynamoLedger;
+    type Registry = DynamoRegistryStore;
+    type Queue = SqsWorkQueue;
+    type Store = S3ObjectStore;
+    type Notifier = Recording<SnsNotifier>;
+    type Secrets = AwsSecrets;
+    type Jobs = Recording<GlueJobTrigger>;
+    type Clock = SystemClock;
 }
 
 /// The functions on the local back-ends.
-pub type LocalFunctions = Functions<
-    FileLedger,
-    FileRegistryStore,
-    MemoryQueue,
-    Recording<FileNotifier>,
-    LocalSecrets,
-    LocalIngestStore,
-    FsObjectStore,
-    Recording<FileJobTrigger>,
-    SystemClock,
->;
+pub type LocalFunctions = Functions<Local>;
 
 /// The functions on AWS, built from the environment exactly as each Lambda
 /// builds itself (`TRIBUTARY_*`, `AWS_ENDPOINT_URL`, the credential chain).
-pub type AwsFunctions = Functions<
-    DynamoLedger,
-    DynamoRegistryStore,
-    SqsWorkQueue,
-    Recording<SnsNotifier>,
-    AwsSecrets,
-    S3ObjectStore,
-    S3ObjectStore,
-    Recording<GlueJobTrigger>,
-    SystemClock,
->;
+pub type AwsFunctions = Functions<OnAws>;
 
 /// The environment the template sets, as far as the local world has it:
 /// the registry is reread at every call, a file counts as unchanged after
@@ -117,6 +121,12 @@ impl LocalFunctions {
         let metrics = backends.metrics_path();
         let registry = || RegistryCache::new(backends.registry.clone(), StdDuration::ZERO);
         let notifier = || Recording::new(backends.notifier.clone(), journal);
+        let lake = NotifyingStore::new(
+            backends.lake.clone(),
+            BUCKET,
+            RAW_PREFIX,
+            backends.catalog_queue.clone(),
+        );
 
         let mut poller_config = PollerConfig::from_env(&env).context("poller configuration")?;
         poller_config.reporting.metrics_file = Some(metrics.clone());
@@ -143,12 +153,7 @@ impl LocalFunctions {
             ingester: Ingester {
                 ledger: backends.ledger.clone(),
                 registry: registry(),
-                store: NotifyingStore::new(
-                    backends.lake.clone(),
-                    BUCKET,
-                    RAW_PREFIX,
-                    backends.catalog_queue.clone(),
-                ),
+                store: lake.clone(),
                 queue: backends.ingest_queue.clone(),
                 notifier: notifier(),
                 secrets: LocalSecrets,
@@ -158,7 +163,7 @@ impl LocalFunctions {
             },
             catalog: CatalogTrigger {
                 ledger: backends.ledger.clone(),
-                store: backends.lake.clone(),
+                store: lake,
                 queue: backends.catalog_queue.clone(),
                 notifier: notifier(),
                 jobs: Recording::new(backends.jobs(), journal),
@@ -247,18 +252,7 @@ impl AwsFunctions {
     }
 }
 
-impl<L, R, Q, N, S, Si, Sc, J, C> Functions<L, R, Q, N, S, Si, Sc, J, C>
-where
-    L: Ledger + ObservationStore + SlaStore + PollLog,
-    R: RegistryStore,
-    Q: WorkQueue,
-    N: Notifier,
-    S: SecretStore,
-    Si: ObjectStore,
-    Sc: ObjectStore,
-    J: JobTrigger,
-    C: Clock,
-{
+impl<B: Backends> Functions<B> {
     /// One pass of the flow: schedule → poll (two looks, a second apart, so
     /// that files are seen unchanged) → ingest → catalog → SLA. Returns how
     /// many messages the ingester handled.
@@ -473,6 +467,7 @@ pub fn scheduled_event(time: DateTime<Utc>, rule: &str) -> Value {
 mod tests {
     use serde_json::json;
     use tributary::ports::OutgoingMessage;
+    use tributary::ports::registry_store::RegistryStore;
     use tributary::ports::work_queue::attr;
     use tributary::registry::Syntax;
 

@@ -22,13 +22,10 @@ use clap::Args;
 use tributary::ftp::Password;
 use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
 use tributary::lambda::Env;
-use tributary::poll::observations::ObservationStore;
-use tributary::ports::clock::Clock;
+use tributary::ports::Backends;
+use tributary::ports::SlaStore;
 use tributary::ports::registry_store::RegistryStore;
-use tributary::ports::work_queue::WorkQueue;
-use tributary::ports::{JobTrigger, Ledger, Notifier, ObjectStore, PollLog, SlaStore};
 use tributary::registry::{Registry, Syntax};
-use tributary::secrets::SecretStore;
 
 use crate::exit::Outcome;
 use crate::local_backends::LocalBackends;
@@ -134,23 +131,12 @@ struct Run<'a> {
 impl Run<'_> {
     /// Pushes the registry, then runs passes (one, or until `--passes` with
     /// `--watch`), printing each one's summary.
-    async fn passes<L, R, Q, N, S, Si, Sc, J, C>(
+    async fn passes<B: Backends>(
         &self,
-        functions: &Functions<L, R, Q, N, S, Si, Sc, J, C>,
-        store: &R,
+        functions: &Functions<B>,
+        store: &B::Registry,
         locate: impl Fn(&str) -> String,
-    ) -> anyhow::Result<Outcome>
-    where
-        L: Ledger + ObservationStore + SlaStore + PollLog,
-        R: RegistryStore,
-        Q: WorkQueue,
-        N: Notifier,
-        S: SecretStore,
-        Si: ObjectStore,
-        Sc: ObjectStore,
-        J: JobTrigger,
-        C: Clock,
-    {
+    ) -> anyhow::Result<Outcome> {
         let (version, registry) = push_registry(store, self.folder, self.port).await?;
         start_sla_clock(&functions.sla.ledger, &registry).await?;
         let mut pass = 0u32;

@@ -2,25 +2,18 @@
 //! one SDK configuration, once per container.
 
 use aws_config::SdkConfig;
+use tributary::aws::Aws;
 use tributary::aws::dynamodb::DynamoLedger;
 use tributary::aws::glue::GlueJobTrigger;
 use tributary::aws::s3::S3ObjectStore;
 use tributary::aws::sns::SnsNotifier;
-use tributary::aws::sqs::SqsWorkQueue;
 use tributary::lambda::{Env, EnvError, queue_from_env, s3_client};
 use tributary::ports::SystemClock;
 
 use crate::{CatalogConfig, CatalogTrigger};
 
 /// The catalog trigger with the AWS adapters.
-pub type AwsCatalogTrigger = CatalogTrigger<
-    DynamoLedger,
-    S3ObjectStore,
-    SqsWorkQueue,
-    SnsNotifier,
-    GlueJobTrigger,
-    SystemClock,
->;
+pub type AwsCatalogTrigger = CatalogTrigger<Aws>;
 
 /// Builds the catalog trigger from `env` (see
 /// `docs/functions/catalog-trigger.md`) and `sdk`.

@@ -3,7 +3,7 @@
 //! with its own dead-letter queue); for each message of a batch,
 //! [`tributary::catalog::trigger::handle_message`] starts the Glue job named
 //! after the object and records the run in the ledger; this crate turns the
-//! dispositions into the partial batch response (`ReportBatchItemFailures`),
+//! fates into the partial batch response (`ReportBatchItemFailures`),
 //! so only transient failures stay on the queue.
 //!
 //! Why a queue between S3 and the function, not a direct S3 invoke: the queue
@@ -19,38 +19,30 @@ use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use tokio::time::Instant;
-use tracing::{error, info};
-use tributary::catalog::trigger::{CatalogContext, Disposition, ObjectOutcome, handle_message};
+use tracing::{Instrument, info};
+use tributary::catalog::trigger::{CatalogContext, Handled, ObjectOutcome, handle_message};
 use tributary::digest::RunNotices;
-use tributary::lambda::sqs::{batch_response, received};
+use tributary::lambda::sqs;
 use tributary::metrics::{Metric, Metrics};
+use tributary::ports::Backends;
 use tributary::ports::clock::Clock;
-use tributary::ports::{JobTrigger, Ledger, Notifier, ObjectStore, WorkQueue};
 
 pub use config::CatalogConfig;
 
 /// The catalog trigger with its adapters, built once per container.
-pub struct CatalogTrigger<L, St, Q, N, J, C> {
-    pub ledger: L,
+pub struct CatalogTrigger<B: Backends> {
+    pub ledger: B::Ledger,
     /// The raw bucket.
-    pub store: St,
+    pub store: B::Store,
     /// The catalog queue and its dead-letter queue.
-    pub queue: Q,
-    pub notifier: N,
-    pub jobs: J,
-    pub clock: C,
+    pub queue: B::Queue,
+    pub notifier: B::Notifier,
+    pub jobs: B::Jobs,
+    pub clock: B::Clock,
     pub config: CatalogConfig,
 }
 
-impl<L, St, Q, N, J, C> CatalogTrigger<L, St, Q, N, J, C>
-where
-    L: Ledger,
-    St: ObjectStore,
-    Q: WorkQueue,
-    N: Notifier,
-    J: JobTrigger,
-    C: Clock,
-{
+impl<B: Backends> CatalogTrigger<B> {
     /// Handles one batch; in-call retries end before `deadline`.
     pub async fn handle(&self, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
         let notices = RunNotices::new(&self.notifier, self.config.reporting.digest_after);
@@ -63,33 +55,26 @@ where
             jobs: &self.jobs,
             clock: &self.clock,
         };
-        let mut retry = Vec::new();
-        for (index, record) in event.records.iter().enumerate() {
-            let message = match received(index, record) {
-                Ok(message) => message,
-                Err(error) => {
-                    error!(%error, "Malformed SQS record; skipped.");
-                    continue;
-                }
-            };
-            let disposition = handle_message(&ctx, &self.config.settings, &message, deadline).await;
-            info!(message_id = %message.id, disposition = %serde_json::to_string(&disposition).unwrap_or_default(), "Message handled.");
-            measure(&mut metrics, &disposition);
-            if disposition.retry() {
-                retry.push(message.id.clone());
-            }
+        let mut batch = sqs::PartialBatch::default();
+        for message in sqs::messages(&event) {
+            let handled = handle_message(&ctx, &self.config.settings, &message, deadline)
+                .instrument(sqs::span(&message))
+                .await;
+            info!(message_id = %message.id, objects = %serde_json::to_string(&handled.objects).unwrap_or_default(), "Objects handled.");
+            measure(&mut metrics, &handled);
+            batch.settle(&message, &handled.fate);
         }
         notices.flush().await;
         metrics.emit(self.clock.now());
-        batch_response(retry)
+        batch.response()
     }
 }
 
 /// Adds a message's job runs to the run's metrics, per tenant and source as
 /// the trigger found them (the key's `tenant=` segment or the lineage; the
 /// lineage's source id); `-` for what neither names.
-pub fn measure(metrics: &mut Metrics, disposition: &Disposition) {
-    for object in &disposition.objects {
+pub fn measure(metrics: &mut Metrics, handled: &Handled) {
+    for object in &handled.objects {
         let (metric, tenant, source) = match object {
             ObjectOutcome::Started { tenant, source, .. } => (Metric::JobsStarted, tenant, source),
             ObjectOutcome::Failed { tenant, source, .. } => (Metric::JobsFailed, tenant, source),
@@ -125,6 +110,7 @@ mod tests {
     use tributary::metrics::EmfLine;
 
     use super::*;
+    use tributary::lambda::sqs::{batch_response, received};
 
     #[test]
     fn the_sample_event_reads_as_a_received_s3_notification() {
@@ -173,7 +159,7 @@ mod tests {
                 source,
             }
         };
-        let disposition = Disposition {
+        let handled = Handled {
             objects: vec![
                 started(
                     key("acme-retail", "a.csv"),
@@ -210,10 +196,10 @@ mod tests {
                     reason: "Glue is busy".into(),
                 },
             ],
-            fate: tributary::catalog::MessageFate::Done,
+            fate: tributary::ports::work_queue::Fate::Done(()),
         };
         let mut metrics = Metrics::new("tributary", "catalog-trigger");
-        measure(&mut metrics, &disposition);
+        measure(&mut metrics, &handled);
 
         let lines: Vec<EmfLine> = metrics
             .emf_lines(Utc::now())

@@ -2,11 +2,8 @@
 //! configuration, once per container.
 
 use aws_config::SdkConfig;
-use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
+use tributary::aws::Aws;
 use tributary::aws::s3::S3ObjectStore;
-use tributary::aws::secrets::AwsSecrets;
-use tributary::aws::sns::SnsNotifier;
-use tributary::aws::sqs::SqsWorkQueue;
 use tributary::ftp::SourcePools;
 use tributary::lambda::{
     Common, Env, EnvError, queue_from_env, s3_client, s3_endpoint, unsigned_payload_is_safe,
@@ -16,15 +13,7 @@ use tributary::ports::SystemClock;
 use crate::{Ingester, IngesterConfig};
 
 /// The ingester with the AWS adapters.
-pub type AwsIngester = Ingester<
-    DynamoLedger,
-    DynamoRegistryStore,
-    S3ObjectStore,
-    SqsWorkQueue,
-    SnsNotifier,
-    AwsSecrets,
-    SystemClock,
->;
+pub type AwsIngester = Ingester<Aws>;
 
 /// Builds the ingester from `env` (see `docs/deployment.md`) and `sdk`.
 pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<AwsIngester, EnvError> {

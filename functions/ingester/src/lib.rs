@@ -1,7 +1,7 @@
 //! The ingester Lambda (ARCHITECTURE.md, flow step 2): for each message of an
 //! ingest-queue batch, [`tributary::ingest::handle::ingest_message`] leases,
-//! streams, validates and lands the file; this crate turns the dispositions
-//! into the partial batch response (`ReportBatchItemFailures`), so only
+//! streams, validates and lands the file; this crate turns the fates into
+//! the partial batch response (`ReportBatchItemFailures`), so only
 //! transient failures stay on the queue. A batch's alerts go out at its end,
 //! folded into a digest per tenant when there are many, and its metrics are
 //! written as EMF lines.
@@ -10,46 +10,36 @@ pub mod aws;
 pub mod config;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use tracing::{error, info};
+use tracing::{Instrument, error, info};
 use tributary::digest::RunNotices;
 use tributary::failure::FailureKind;
 use tributary::ftp::SourcePools;
-use tributary::ingest::handle::{Disposition, IngestContext, RegistryView, ingest_message};
+use tributary::ingest::handle::{IngestContext, Ingestion, RegistryView, ingest_message};
 use tributary::lambda::RegistryCache;
-use tributary::lambda::sqs::{batch_response, received};
+use tributary::lambda::sqs;
 use tributary::metrics::{Metric, Metrics};
+use tributary::ports::Backends;
 use tributary::ports::clock::Clock;
 use tributary::ports::messages::FileDiscovered;
-use tributary::ports::registry_store::RegistryStore;
-use tributary::ports::{Ledger, Notifier, ObjectStore, WorkQueue};
-use tributary::secrets::SecretStore;
+use tributary::ports::work_queue::Fate;
 
 pub use config::IngesterConfig;
 
 /// The ingester with its adapters, built once per container; the FTP
 /// connection pools live as long as the container.
-pub struct Ingester<L, R, St, Q, N, S, C> {
-    pub ledger: L,
-    pub registry: RegistryCache<R>,
-    pub store: St,
-    pub queue: Q,
-    pub notifier: N,
-    pub secrets: S,
-    pub clock: C,
+pub struct Ingester<B: Backends> {
+    pub ledger: B::Ledger,
+    pub registry: RegistryCache<B::Registry>,
+    pub store: B::Store,
+    pub queue: B::Queue,
+    pub notifier: B::Notifier,
+    pub secrets: B::Secrets,
+    pub clock: B::Clock,
     pub pools: SourcePools,
     pub config: IngesterConfig,
 }
 
-impl<L, R, St, Q, N, S, C> Ingester<L, R, St, Q, N, S, C>
-where
-    L: Ledger,
-    R: RegistryStore,
-    St: ObjectStore,
-    Q: WorkQueue,
-    N: Notifier,
-    S: SecretStore,
-    C: Clock,
-{
+impl<B: Backends> Ingester<B> {
     /// Handles one batch; `request_id` (the invocation's) names the leases.
     pub async fn handle(&self, event: SqsEvent, request_id: &str) -> SqsBatchResponse {
         let mut registry = self.registry.current().await;
@@ -70,7 +60,9 @@ where
                 // Without a registry no message can be read against its rule:
                 // all stay on the queue (and reach the DLQ if this persists).
                 error!(%error, kind = %error.kind(), "No registry; the whole batch is retried.");
-                return batch_response(event.records.iter().filter_map(|r| r.message_id.clone()));
+                return sqs::batch_response(
+                    event.records.iter().filter_map(|r| r.message_id.clone()),
+                );
             }
         };
         let version = registry.version.to_string();
@@ -89,33 +81,23 @@ where
             pools: &self.pools,
             clock: &self.clock,
         };
-        let mut retry = Vec::new();
-        for (index, record) in event.records.iter().enumerate() {
-            let message = match received(index, record) {
-                Ok(message) => message,
-                Err(error) => {
-                    error!(%error, "Malformed SQS record; skipped.");
-                    continue;
-                }
-            };
+        let mut batch = sqs::PartialBatch::default();
+        for message in sqs::messages(&event) {
             let owner = format!("{request_id}/{}", message.id);
-            let disposition =
-                ingest_message(&ctx, view, &message, &owner, &self.config.settings).await;
-            info!(message_id = %message.id, disposition = ?disposition, "Message handled.");
-            if let Ok(file) = FileDiscovered::decode(&message.body) {
-                let now = self.clock.now();
-                measure(&mut metrics, &file, &disposition, now);
+            let handled = ingest_message(&ctx, view, &message, &owner, &self.config.settings)
+                .instrument(sqs::span(&message))
+                .await;
+            if let Some(file) = &handled.file {
+                measure(&mut metrics, file, &handled.fate, self.clock.now());
             }
-            if disposition.retry() {
-                retry.push(message.id.clone());
-            }
+            batch.settle(&message, &handled.fate);
         }
         let flushed = notices.flush().await;
         if flushed != Default::default() {
             info!(?flushed, "Alerts published.");
         }
         metrics.emit(self.clock.now());
-        batch_response(retry)
+        batch.response()
     }
 }
 
@@ -123,17 +105,17 @@ where
 pub fn measure(
     metrics: &mut Metrics,
     file: &FileDiscovered,
-    disposition: &Disposition,
+    fate: &Fate<Ingestion>,
     now: chrono::DateTime<chrono::Utc>,
 ) {
     let (tenant, source) = (file.tenant.as_str(), file.source.as_str());
-    match disposition {
-        Disposition::Ingested {
+    match fate {
+        Fate::Done(Ingestion::Ingested {
             rows,
             bytes_in,
             bytes_out,
             ..
-        } => {
+        }) => {
             metrics.count(tenant, source, Metric::FilesIngested);
             metrics.add(tenant, source, Metric::BytesReceived, *bytes_in as f64);
             metrics.add(tenant, source, Metric::BytesIngested, *bytes_out as f64);
@@ -141,12 +123,12 @@ pub fn measure(
             let latency = (now - file.discovered_at).num_milliseconds().max(0);
             metrics.add(tenant, source, Metric::IngestLatency, latency as f64);
         }
-        Disposition::DeadLettered {
+        Fate::DeadLettered {
             kind: FailureKind::Rejected,
             ..
         } => metrics.count(tenant, source, Metric::FilesRejected),
-        Disposition::DeadLettered { .. } => metrics.count(tenant, source, Metric::FilesFailed),
-        Disposition::Duplicate { .. } | Disposition::Retry { .. } => {}
+        Fate::DeadLettered { .. } => metrics.count(tenant, source, Metric::FilesFailed),
+        Fate::Done(Ingestion::Duplicate { .. }) | Fate::Retry { .. } => {}
     }
 }
 
@@ -169,32 +151,33 @@ fn names_unknown_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tributary::lambda::sqs::{batch_response, received};
 
     #[test]
-    fn dispositions_become_metrics() {
+    fn fates_become_metrics() {
         let event: SqsEvent =
             serde_json::from_str(include_str!("../../../events/ingester-sqs.json")).unwrap();
         let file = FileDiscovered::decode(&received(0, &event.records[0]).unwrap().body).unwrap();
         let now = file.discovered_at + chrono::Duration::seconds(90);
         let mut metrics = Metrics::new("tributary", "ingester");
-        let landed = Disposition::Ingested {
+        let landed = Fate::Done(Ingestion::Ingested {
             object_key: "raw/x.csv".into(),
             rows: 10,
             bytes_in: 300,
             bytes_out: 900,
-        };
+        });
         measure(&mut metrics, &file, &landed, now);
-        let rejected = Disposition::DeadLettered {
+        let rejected = Fate::DeadLettered {
             kind: FailureKind::Rejected,
             reason: "rows".into(),
         };
         measure(&mut metrics, &file, &rejected, now);
-        let failed = Disposition::DeadLettered {
+        let failed = Fate::DeadLettered {
             kind: FailureKind::Misconfigured,
             reason: "secret".into(),
         };
         measure(&mut metrics, &file, &failed, now);
-        let retry = Disposition::Retry { reason: "x".into() };
+        let retry = Fate::Retry { reason: "x".into() };
         measure(&mut metrics, &file, &retry, now);
         assert_eq!(metrics.total(Metric::FilesIngested), 1.0);
         assert_eq!(metrics.total(Metric::FilesRejected), 1.0);

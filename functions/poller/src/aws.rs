@@ -2,17 +2,13 @@
 //! configuration, once per container.
 
 use aws_config::SdkConfig;
-use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
-use tributary::aws::secrets::AwsSecrets;
-use tributary::aws::sns::SnsNotifier;
-use tributary::aws::sqs::SqsWorkQueue;
+use tributary::aws::Aws;
 use tributary::lambda::{Common, Env, EnvError, queue_from_env};
 
 use crate::{Poller, PollerConfig};
 
 /// The poller with the AWS adapters.
-pub type AwsPoller =
-    Poller<DynamoLedger, DynamoRegistryStore, SqsWorkQueue, SnsNotifier, AwsSecrets>;
+pub type AwsPoller = Poller<Aws>;
 
 /// Builds the poller from `env` (see `docs/deployment.md`) and `sdk`.
 pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<AwsPoller, EnvError> {

@@ -20,34 +20,31 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, warn};
 use tributary::alerts;
 use tributary::digest::RunNotices;
 use tributary::failure::FailureKind;
-use tributary::lambda::sqs::{batch_response, received};
+use tributary::lambda::sqs;
 use tributary::lambda::{RegistryCache, RegistryCacheError};
 use tributary::metrics::{Metric, Metrics};
 use tributary::poll::fan_out::fan_out;
-use tributary::poll::observations::ObservationStore;
 use tributary::poll::source_poll::{PollContext, PollError, PollReport, PollSettings, poll_source};
 use tributary::poll::walk::WalkLimits;
+use tributary::ports::Backends;
 use tributary::ports::messages::PollSource;
-use tributary::ports::notifier::Notifier;
-use tributary::ports::registry_store::RegistryStore;
-use tributary::ports::work_queue::{QueueError, WorkQueue};
-use tributary::ports::{Ledger, PollLog, PollOutcome, PollRecord};
-use tributary::secrets::SecretStore;
+use tributary::ports::work_queue::{self, Fate, QueueError, Received};
+use tributary::ports::{PollLog, PollOutcome, PollRecord};
 
 pub use config::PollerConfig;
 
 /// The poller with its adapters, built once per container.
-pub struct Poller<L, R, Q, N, S> {
-    pub ledger: L,
-    pub registry: RegistryCache<R>,
-    pub poll_queue: Q,
-    pub ingest_queue: Q,
-    pub notifier: N,
-    pub secrets: S,
+pub struct Poller<B: Backends> {
+    pub ledger: B::Ledger,
+    pub registry: RegistryCache<B::Registry>,
+    pub poll_queue: B::Queue,
+    pub ingest_queue: B::Queue,
+    pub notifier: B::Notifier,
+    pub secrets: B::Secrets,
     pub config: PollerConfig,
 }
 
@@ -127,14 +124,7 @@ pub fn deadline(deadline_ms: u64, reserve: StdDuration) -> Instant {
         .unwrap_or_else(|| Instant::now() + FALLBACK_TIMEOUT.saturating_sub(reserve))
 }
 
-impl<L, R, Q, N, S> Poller<L, R, Q, N, S>
-where
-    L: Ledger + ObservationStore + PollLog,
-    R: RegistryStore,
-    Q: WorkQueue,
-    N: Notifier,
-    S: SecretStore,
-{
+impl<B: Backends> Poller<B> {
     /// Handles one invocation; `deadline` is when listing must stop.
     pub async fn handle(&self, payload: Value, deadline: Instant) -> Result<Value, PollerError> {
         match Event::parse(payload)? {
@@ -208,70 +198,76 @@ where
     ) -> aws_lambda_events::sqs::SqsBatchResponse {
         let notices = RunNotices::new(&self.notifier, self.config.reporting.digest_after);
         let mut metrics = self.config.reporting.metrics();
-        let mut retry = Vec::new();
-        for (index, record) in event.records.iter().enumerate() {
-            let message = match received(index, record) {
-                Ok(message) => message,
-                Err(error) => {
-                    error!(%error, "Malformed SQS record; skipped.");
-                    continue;
-                }
-            };
-            let request = match PollSource::decode(&message.body) {
-                Ok(request) => request,
-                Err(error) => {
-                    let reason = error.to_string();
-                    notices.hold(alerts::message_unreadable(
-                        "the poll queue",
-                        &message.id,
-                        &reason,
-                    ));
-                    if let Err(dlq_error) = self
-                        .poll_queue
-                        .dead_letter(&message, error.kind(), &reason)
-                        .await
-                    {
-                        error!(error = %dlq_error, "Dead-lettering an unreadable poll message failed; it is retried.");
-                        retry.push(message.id.clone());
-                    }
-                    continue;
-                }
-            };
-            match self.poll(&request.source, Utc::now(), deadline).await {
-                Ok(report) => {
-                    info!(source = %report.source, sent = report.sent, complete = report.complete, partial = ?report.partial, "Polled.");
-                    measure(&mut metrics, &report);
-                }
-                Err(PollerError::UnknownSource(source)) => {
-                    warn!(%source, "The source is no longer in the registry; the poll message is dropped.");
-                }
-                Err(error) => {
-                    let kind = match &error {
-                        PollerError::Poll(e) => e.kind(),
-                        PollerError::Registry(e) => e.kind(),
-                        _ => FailureKind::Transient,
-                    };
-                    measure_failed(&mut metrics, &request);
-                    if kind == FailureKind::Transient {
-                        warn!(source = %request.source, %error, "Poll failed; SQS retries it.");
-                        retry.push(message.id.clone());
-                    } else {
-                        // Retrying cannot help; the next scheduled poll tries
-                        // again once ops fixed the configuration.
-                        error!(source = %request.source, %kind, %error, "Poll failed.");
-                        notices.hold(alerts::poll_failed(
-                            &request.tenant,
-                            &request.source,
-                            kind,
-                            &error.to_string(),
-                        ));
-                    }
-                }
-            }
+        let mut batch = sqs::PartialBatch::default();
+        for message in sqs::messages(&event) {
+            let fate = self
+                .poll_message(&message, &notices, &mut metrics, deadline)
+                .instrument(sqs::span(&message))
+                .await;
+            batch.settle(&message, &fate);
         }
         notices.flush().await;
         metrics.emit(Utc::now());
-        batch_response(retry)
+        batch.response()
+    }
+
+    /// Polls the source one poll-queue message names. An unreadable message
+    /// is dead-lettered; a poll that failed for a reason retrying cannot mend
+    /// is alerted and dropped (the next scheduled poll tries again once ops
+    /// fixed the configuration).
+    async fn poll_message(
+        &self,
+        message: &Received,
+        notices: &RunNotices<'_, B::Notifier>,
+        metrics: &mut Metrics,
+        deadline: Instant,
+    ) -> Fate {
+        let request = match PollSource::decode(&message.body) {
+            Ok(request) => request,
+            Err(error) => {
+                let reason = error.to_string();
+                notices.hold(alerts::message_unreadable(
+                    "the poll queue",
+                    &message.id,
+                    &reason,
+                ));
+                return work_queue::dead_letter(&self.poll_queue, message, error.kind(), reason)
+                    .await;
+            }
+        };
+        match self.poll(&request.source, Utc::now(), deadline).await {
+            Ok(report) => {
+                info!(source = %report.source, sent = report.sent, complete = report.complete, partial = ?report.partial, "Polled.");
+                measure(metrics, &report);
+                Fate::Done(())
+            }
+            Err(PollerError::UnknownSource(source)) => {
+                warn!(%source, "The source is no longer in the registry; the poll message is dropped.");
+                Fate::Done(())
+            }
+            Err(error) => {
+                let kind = match &error {
+                    PollerError::Poll(e) => e.kind(),
+                    PollerError::Registry(e) => e.kind(),
+                    _ => FailureKind::Transient,
+                };
+                measure_failed(metrics, &request);
+                if kind == FailureKind::Transient {
+                    warn!(source = %request.source, %error, "Poll failed; SQS retries it.");
+                    return Fate::Retry {
+                        reason: error.to_string(),
+                    };
+                }
+                error!(source = %request.source, %kind, %error, "Poll failed.");
+                notices.hold(alerts::poll_failed(
+                    &request.tenant,
+                    &request.source,
+                    kind,
+                    &error.to_string(),
+                ));
+                Fate::Done(())
+            }
+        }
     }
 }
 

@@ -2,15 +2,14 @@
 //! SDK configuration, once per container.
 
 use aws_config::SdkConfig;
-use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
-use tributary::aws::sns::SnsNotifier;
+use tributary::aws::Aws;
 use tributary::lambda::{Common, Env, EnvError};
 
 use crate::{SlaMonitor, SlaMonitorConfig};
 
 /// The SLA monitor with the AWS adapters: the DynamoDB ledger is both the
 /// evidence and the SLA store.
-pub type AwsSlaMonitor = SlaMonitor<DynamoLedger, DynamoRegistryStore, SnsNotifier>;
+pub type AwsSlaMonitor = SlaMonitor<Aws>;
 
 /// Builds the SLA monitor from `env` (see `docs/functions/sla-monitor.md`)
 /// and `sdk`.

@@ -27,20 +27,17 @@ use serde_json::Value;
 use tracing::error;
 use tributary::lambda::{RegistryCache, RegistryCacheError};
 use tributary::metrics::{Metric, Metrics};
-use tributary::ports::Ledger;
-use tributary::ports::notifier::Notifier;
-use tributary::ports::registry_store::RegistryStore;
-use tributary::ports::sla_store::SlaStore;
+use tributary::ports::Backends;
 use tributary::sla::{SlaContext, SlaReport, run};
 
 pub use config::SlaMonitorConfig;
 
 /// The SLA monitor with its adapters, built once per container.
-pub struct SlaMonitor<L, R, N> {
+pub struct SlaMonitor<B: Backends> {
     /// The ledger: the evidence of arrivals, and the SLA store.
-    pub ledger: L,
-    pub registry: RegistryCache<R>,
-    pub notifier: N,
+    pub ledger: B::Ledger,
+    pub registry: RegistryCache<B::Registry>,
+    pub notifier: B::Notifier,
     pub config: SlaMonitorConfig,
 }
 
@@ -99,12 +96,7 @@ impl Event {
     }
 }
 
-impl<L, R, N> SlaMonitor<L, R, N>
-where
-    L: Ledger + SlaStore,
-    R: RegistryStore,
-    N: Notifier,
-{
+impl<B: Backends> SlaMonitor<B> {
     /// Handles one invocation; `run_id` (the invocation's request id) marks
     /// the breaches it opens.
     pub async fn handle(&self, payload: Value, run_id: &str) -> Result<SlaReport, SlaMonitorError> {

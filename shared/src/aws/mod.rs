@@ -22,6 +22,21 @@ pub mod secrets;
 pub mod sns;
 pub mod sqs;
 
+/// The functions' adapters on AWS, one per port.
+#[derive(Debug, Clone, Copy)]
+pub struct Aws;
+
+impl crate::ports::Backends for Aws {
+    type Ledger = dynamodb::DynamoLedger;
+    type Registry = dynamodb::DynamoRegistryStore;
+    type Queue = sqs::SqsWorkQueue;
+    type Store = s3::S3ObjectStore;
+    type Notifier = sns::SnsNotifier;
+    type Secrets = secrets::AwsSecrets;
+    type Jobs = glue::GlueJobTrigger;
+    type Clock = crate::ports::SystemClock;
+}
+
 /// The HTTP client every SDK client uses: hyper 1 with rustls on ring and the
 /// system's root certificates. Pass it to `aws_config::defaults(..).http_client(..)`
 /// once at cold start (the SDK's default client would pull aws-lc-rs).

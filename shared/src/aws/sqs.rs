@@ -20,6 +20,7 @@ use super::{ErrorClass, classify, code, describe};
 use crate::failure::FailureKind;
 use crate::ports::work_queue::{
     Attributes, DeadLetter, MAX_BATCH, OutgoingMessage, QueueError, Received, WorkQueue, attr,
+    reason_attribute,
 };
 
 /// The longest visibility timeout SQS takes (12 hours).
@@ -415,14 +416,10 @@ impl WorkQueue for SqsWorkQueue {
     ) -> Result<(), QueueError> {
         let mut attributes = message.attributes.clone();
         attributes.insert(attr::ERROR_KIND.into(), kind.name().into());
-        let reason = sqs_text(reason, MAX_REASON_CHARS);
-        // SQS refuses empty attribute values.
-        let reason = if reason.trim().is_empty() {
-            "(no reason given)".to_owned()
-        } else {
-            reason
-        };
-        attributes.insert(attr::ERROR_REASON.into(), reason);
+        attributes.insert(
+            attr::ERROR_REASON.into(),
+            reason_attribute(&sqs_text(reason, MAX_REASON_CHARS)),
+        );
         self.move_message(
             Which::Main,
             Which::Dead,

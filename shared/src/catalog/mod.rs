@@ -13,4 +13,4 @@ pub mod job_name;
 pub mod trigger;
 
 pub use job_name::{CrawlerTemplate, JobNaming, JobOverrides};
-pub use trigger::{CatalogContext, CatalogSettings, Disposition, MessageFate, ObjectOutcome};
+pub use trigger::{CatalogContext, CatalogSettings, Handled, ObjectOutcome};

@@ -53,9 +53,9 @@ use crate::poll::select::FileVersion;
 use crate::ports::clock::Clock;
 use crate::ports::job_trigger::{CrawlerStart, JobTrigger};
 use crate::ports::ledger::{FileState, Ledger};
-use crate::ports::notifier::{Notification, Notifier};
+use crate::ports::notifier::Notifier;
 use crate::ports::object_store::ObjectStore;
-use crate::ports::work_queue::{Received, WorkQueue};
+use crate::ports::work_queue::{self, Fate, Received, WorkQueue};
 
 /// What the catalog trigger reaches the outside through.
 pub struct CatalogContext<'a, L, St, Q, N, J, C> {
@@ -141,30 +141,18 @@ pub enum ObjectOutcome {
     Retry { key: String, reason: String },
 }
 
-/// What becomes of the message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "fate", rename_all = "snake_case")]
-pub enum MessageFate {
-    /// Handled (started, duplicate or ignored): deleted from the queue.
-    Done,
-    /// Moved to the dead-letter queue with its reason.
-    DeadLettered { kind: FailureKind, reason: String },
-    /// Left on the queue (a batch item failure).
-    Retry { reason: String },
-}
-
 /// One message handled: its objects' outcomes and the message's fate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Disposition {
+pub struct Handled {
     pub objects: Vec<ObjectOutcome>,
     #[serde(flatten)]
-    pub fate: MessageFate,
+    pub fate: Fate,
 }
 
-impl Disposition {
+impl Handled {
     /// Whether the message must stay on the queue (reported as a failure).
     pub fn retry(&self) -> bool {
-        matches!(self.fate, MessageFate::Retry { .. })
+        self.fate.retry()
     }
 }
 
@@ -175,7 +163,7 @@ pub async fn handle_message<L, St, Q, N, J, C>(
     settings: &CatalogSettings,
     received: &Received,
     deadline: Instant,
-) -> Disposition
+) -> Handled
 where
     L: Ledger,
     St: ObjectStore,
@@ -188,26 +176,26 @@ where
         Ok(S3Event::Objects(events)) => events,
         Ok(S3Event::Test { bucket }) => {
             info!(message_id = %received.id, bucket = bucket.as_deref().unwrap_or("-"), "S3 test event; acknowledged.");
-            return Disposition {
+            return Handled {
                 objects: Vec::new(),
-                fate: MessageFate::Done,
+                fate: Fate::Done(()),
             };
         }
         Err(error) => {
             let reason = error.to_string();
             error!(message_id = %received.id, %reason, "Unreadable catalog message.");
-            notify(
-                ctx,
+            alerts::publish(
+                ctx.notifier,
                 alerts::message_unreadable("the catalog queue", &received.id, &reason),
             )
             .await;
-            return Disposition {
+            return Handled {
                 objects: Vec::new(),
-                fate: dead_letter(ctx, received, error.kind(), reason).await,
+                fate: work_queue::dead_letter(ctx.queue, received, error.kind(), reason).await,
             };
         }
     };
-    let last_receive = received.receive_count >= settings.max_receives;
+    let last_receive = received.is_last_receive(settings.max_receives);
     let mut objects = Vec::with_capacity(events.len());
     for object in &events {
         objects.push(handle_object(ctx, settings, object, last_receive, deadline).await);
@@ -238,15 +226,15 @@ where
             .map(|(_, r)| *r)
             .collect::<Vec<_>>()
             .join("; ");
-        dead_letter(ctx, received, kind, reason).await
+        work_queue::dead_letter(ctx.queue, received, kind, reason).await
     } else if !retry.is_empty() {
-        MessageFate::Retry {
+        Fate::Retry {
             reason: retry.join("; "),
         }
     } else {
-        MessageFate::Done
+        Fate::Done(())
     };
-    Disposition { objects, fate }
+    Handled { objects, fate }
 }
 
 /// What the job is started for: the object, its tenant and dataset, and the
@@ -569,8 +557,8 @@ where
             }
             Err(error) => {
                 error!(key = target.key, %job, %run_id, %error, "The run id could not be recorded.");
-                notify(
-                    ctx,
+                alerts::publish(
+                    ctx.notifier,
                     alerts::job_run_unrecorded(target.object(), job, run_id, &error.to_string()),
                 )
                 .await;
@@ -601,8 +589,8 @@ async fn crawl<L, St, Q, N, J, C>(
         Ok(crawler) => crawler,
         Err(error) => {
             warn!(key = target.key, %error, "No valid crawler name.");
-            notify(
-                ctx,
+            alerts::publish(
+                ctx.notifier,
                 alerts::crawler_not_started(target.object(), run_id, "-", &error.to_string()),
             )
             .await;
@@ -629,8 +617,8 @@ async fn crawl<L, St, Q, N, J, C>(
                     continue;
                 }
                 warn!(key = target.key, %crawler, %error, "The crawler was not started.");
-                notify(
-                    ctx,
+                alerts::publish(
+                    ctx.notifier,
                     alerts::crawler_not_started(
                         target.object(),
                         run_id,
@@ -664,8 +652,8 @@ where
         return ObjectOutcome::Retry { key, reason };
     }
     error!(%key, job = job.unwrap_or("-"), %kind, %reason, "The catalog job was not started; dead-lettered.");
-    notify(
-        ctx,
+    alerts::publish(
+        ctx.notifier,
         alerts::job_not_started(target.object(), job, kind, &reason),
     )
     .await;
@@ -675,40 +663,6 @@ where
         reason,
         tenant: target.tenant.clone(),
         source: target.source.clone(),
-    }
-}
-
-/// Publishes `notice`; a failure is logged (the DLQ and its alarm still reach ops).
-async fn notify<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
-    notice: Notification,
-) where
-    N: Notifier,
-{
-    if let Err(error) = ctx.notifier.publish(&notice).await {
-        error!(event = %notice.event, tenant = %notice.tenant, %error, "Could not publish a notification.");
-    }
-}
-
-/// Moves the message to the dead-letter queue with its reason; if that fails,
-/// the message is retried instead (never lost).
-async fn dead_letter<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
-    received: &Received,
-    kind: FailureKind,
-    reason: String,
-) -> MessageFate
-where
-    Q: WorkQueue,
-{
-    match ctx.queue.dead_letter(received, kind, &reason).await {
-        Ok(()) => MessageFate::DeadLettered { kind, reason },
-        Err(error) => {
-            error!(message_id = %received.id, %error, "Dead-lettering failed; the message is retried.");
-            MessageFate::Retry {
-                reason: format!("{reason} (and dead-lettering failed: {error})"),
-            }
-        }
     }
 }
 
@@ -902,7 +856,7 @@ mod tests {
             got.remove(0)
         }
 
-        async fn handle(&self, received: &Received) -> Disposition {
+        async fn handle(&self, received: &Received) -> Handled {
             let ctx = CatalogContext {
                 ledger: &self.ledger,
                 store: &self.store,
@@ -914,7 +868,7 @@ mod tests {
             let deadline = Instant::now() + StdDuration::from_secs(60);
             let disposition = handle_message(&ctx, &self.settings, received, deadline).await;
             // What Lambda does with a message not named in the batch response.
-            if disposition.fate == MessageFate::Done {
+            if disposition.fate == Fate::Done(()) {
                 self.queue.delete(&received.receipt).await.unwrap();
             }
             disposition
@@ -947,7 +901,7 @@ mod tests {
         assert_eq!(runs.len(), 1);
         assert_eq!(
             disposition,
-            Disposition {
+            Handled {
                 objects: vec![ObjectOutcome::Started {
                     key: KEY.into(),
                     job: "daily-sales".into(),
@@ -956,7 +910,7 @@ mod tests {
                     tenant: Some("acme-retail".into()),
                     source: Some("acme-ftp".into()),
                 }],
-                fate: MessageFate::Done,
+                fate: Fate::Done(()),
             }
         );
         assert!(!disposition.retry());
@@ -983,7 +937,7 @@ mod tests {
                 job_run_id: runs[0].run_id.clone(),
             }]
         );
-        assert_eq!(disposition.fate, MessageFate::Done);
+        assert_eq!(disposition.fate, Fate::Done(()));
         assert_eq!(w.jobs.inner.runs().unwrap().len(), 1);
     }
 
@@ -993,7 +947,7 @@ mod tests {
         w.landed(KEY, FileState::Ingested).await;
         let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-21T06:00:00.000Z","Bucket":"raw-bucket"}"#;
         let disposition = w.handle(&w.deliver(test).await).await;
-        assert_eq!(disposition.fate, MessageFate::Done);
+        assert_eq!(disposition.fate, Fate::Done(()));
         assert!(disposition.objects.is_empty());
 
         let removed =
@@ -1009,7 +963,7 @@ mod tests {
             (removed, "not an object creation"),
         ] {
             let disposition = w.handle(&w.deliver(&body).await).await;
-            assert_eq!(disposition.fate, MessageFate::Done, "{body}");
+            assert_eq!(disposition.fate, Fate::Done(()), "{body}");
             assert!(
                 matches!(&disposition.objects[..], [ObjectOutcome::Ignored { why: got, .. }] if got.contains(why)),
                 "{why}: {disposition:?}"
@@ -1026,7 +980,7 @@ mod tests {
         let received = w.deliver(r#"{"v":1,"tenant":"acme"}"#).await;
         let disposition = w.handle(&received).await;
         assert!(
-            matches!(&disposition.fate, MessageFate::DeadLettered { kind: FailureKind::Misconfigured, reason } if reason.contains("no Records")),
+            matches!(&disposition.fate, Fate::DeadLettered { kind: FailureKind::Misconfigured, reason } if reason.contains("no Records")),
             "{disposition:?}"
         );
         let dead = w.dead_letters().await;
@@ -1046,7 +1000,7 @@ mod tests {
         let received = w.deliver(&notification(BUCKET, "raw/100%.csv")).await;
         let disposition = w.handle(&received).await;
         assert!(
-            matches!(&disposition.fate, MessageFate::DeadLettered { reason, .. } if reason.contains("raw/100%.csv") && reason.contains("invalid escape")),
+            matches!(&disposition.fate, Fate::DeadLettered { reason, .. } if reason.contains("raw/100%.csv") && reason.contains("invalid escape")),
             "{disposition:?}"
         );
     }
@@ -1058,7 +1012,7 @@ mod tests {
         w.landed(key, FileState::Ingested).await;
         let received = w.deliver(&notification(BUCKET, key)).await;
         let disposition = w.handle(&received).await;
-        let MessageFate::DeadLettered { kind, reason } = &disposition.fate else {
+        let Fate::DeadLettered { kind, reason } = &disposition.fate else {
             panic!("{disposition:?}");
         };
         assert_eq!(*kind, FailureKind::Misconfigured);
@@ -1100,7 +1054,7 @@ mod tests {
             .unwrap();
         let disposition = w.handle(&w.deliver(&notification(BUCKET, key)).await).await;
         assert!(
-            matches!(&disposition.fate, MessageFate::DeadLettered { kind: FailureKind::Misconfigured, reason } if reason.contains("no dataset= segment") && reason.contains("TRIBUTARY_JOB_NAMING=dataset")),
+            matches!(&disposition.fate, Fate::DeadLettered { kind: FailureKind::Misconfigured, reason } if reason.contains("no dataset= segment") && reason.contains("TRIBUTARY_JOB_NAMING=dataset")),
             "{disposition:?}"
         );
         assert_eq!(w.alerts()[0].event, "job_failed");
@@ -1139,7 +1093,7 @@ mod tests {
             let disposition = w.handle(&received).await;
             assert!(disposition.retry(), "{disposition:?}");
             assert!(
-                matches!(&disposition.fate, MessageFate::Retry { reason } if reason.contains("ConcurrentRunsExceededException")),
+                matches!(&disposition.fate, Fate::Retry { reason } if reason.contains("ConcurrentRunsExceededException")),
                 "{disposition:?}"
             );
             assert!(w.alerts().is_empty());
@@ -1149,7 +1103,7 @@ mod tests {
         assert!(
             matches!(
                 &disposition.fate,
-                MessageFate::DeadLettered {
+                Fate::DeadLettered {
                     kind: FailureKind::Transient,
                     ..
                 }
@@ -1201,7 +1155,7 @@ mod tests {
             .handle(&w.deliver(&notification(BUCKET, ENCODED)).await)
             .await;
         assert!(
-            matches!(&disposition.fate, MessageFate::Retry { reason } if reason.contains("is ingesting, not yet ingested")),
+            matches!(&disposition.fate, Fate::Retry { reason } if reason.contains("is ingesting, not yet ingested")),
             "{disposition:?}"
         );
         assert!(w.jobs.inner.runs().unwrap().is_empty());
@@ -1307,7 +1261,7 @@ mod tests {
         let disposition = w
             .handle(&w.deliver(&notification(BUCKET, ENCODED)).await)
             .await;
-        assert_eq!(disposition.fate, MessageFate::Done);
+        assert_eq!(disposition.fate, Fate::Done(()));
         assert!(matches!(
             &disposition.objects[..],
             [ObjectOutcome::Started { recorded: true, .. }]

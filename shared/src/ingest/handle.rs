@@ -16,8 +16,8 @@
 //!      its last allowed receive, when it is dead-lettered with the reason and
 //!      ops are alerted (SQS's own redrive would drop the reason).
 //!
-//! [`ingest_message`] never fails: every path ends in a [`Disposition`] the
-//! Lambda turns into "delete" or "retry". A ledger write that fails leaves the
+//! [`ingest_message`] never fails: every path ends in a [`Fate`] the Lambda
+//! turns into "delete" or "retry". A ledger write that fails leaves the
 //! message for a retry; the deterministic key makes the retry land on the same
 //! object.
 
@@ -36,13 +36,14 @@ use crate::alerts::{self, FileRef};
 use crate::engine::data_key::DataKey;
 use crate::failure::FailureKind;
 use crate::ftp::pools::SourcePools;
-use crate::ftp::{Password, apply_post_action};
+use crate::ftp::{FtpPool, Password, apply_post_action};
+use crate::poll::select::FileVersion;
 use crate::ports::clock::Clock;
 use crate::ports::ledger::{FileError, FileState, Lease, Ledger, LedgerError, Outcome};
 use crate::ports::messages::FileDiscovered;
-use crate::ports::notifier::{Notification, Notifier};
+use crate::ports::notifier::{Notifier, Severity};
 use crate::ports::object_store::ObjectStore;
-use crate::ports::work_queue::{Received, WorkQueue};
+use crate::ports::work_queue::{self, Fate, Received, WorkQueue};
 use crate::registry::{PostAction, Registry, Rule, Source, Tenant};
 use crate::secrets::SecretStore;
 
@@ -92,10 +93,10 @@ impl Default for IngestSettings {
     }
 }
 
-/// What became of a message.
+/// What a handled message came to, besides its [`Fate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "disposition", rename_all = "snake_case")]
-pub enum Disposition {
+#[serde(tag = "ingestion", rename_all = "snake_case")]
+pub enum Ingestion {
     /// The file landed: its key, data rows, bytes as received and decoded.
     Ingested {
         object_key: String,
@@ -105,18 +106,14 @@ pub enum Disposition {
     },
     /// Already ingested or rejected: a duplicate delivery.
     Duplicate { state: FileState },
-    /// Dead-lettered with its reason (rejected, misconfigured, or transient
-    /// on its last receive).
-    DeadLettered { kind: FailureKind, reason: String },
-    /// Left on the queue for another delivery (a batch item failure).
-    Retry { reason: String },
 }
 
-impl Disposition {
-    /// Whether the message must stay on the queue (reported as a failure).
-    pub fn retry(&self) -> bool {
-        matches!(self, Disposition::Retry { .. })
-    }
+/// One message handled: the file it named (`None` when the body was
+/// unreadable) and what became of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub file: Option<FileDiscovered>,
+    pub fate: Fate<Ingestion>,
 }
 
 /// A failure inside an attempt, classified.
@@ -135,13 +132,23 @@ impl Failure {
     }
 }
 
-/// What an attempt with the lease came to.
+/// The message's file with its tenant, source and rule, looked up once.
+struct Job<'r> {
+    message: &'r FileDiscovered,
+    tenant: &'r Tenant,
+    source: &'r Source,
+    rule: &'r Rule,
+}
+
+/// What an attempt with the lease came to: the ledger's outcome, and for a
+/// landed file its key and the pool its post-action reuses.
 enum Attempt {
     Landed {
         object_key: String,
         outcome: Outcome,
         rows: u64,
         decoded: u64,
+        pool: FtpPool,
     },
     Rejected {
         outcome: Outcome,
@@ -160,45 +167,7 @@ pub async fn ingest_message<L, St, Q, N, S, C>(
     received: &Received,
     owner: &str,
     settings: &IngestSettings,
-) -> Disposition
-where
-    L: Ledger,
-    St: ObjectStore,
-    Q: WorkQueue,
-    N: Notifier,
-    S: SecretStore,
-    C: Clock,
-{
-    let disposition = ingest_once(ctx, registry, received, owner, settings).await;
-    let Disposition::Retry { reason } = disposition else {
-        return disposition;
-    };
-    if received.receive_count < settings.max_receives {
-        return Disposition::Retry { reason };
-    }
-    error!(message_id = %received.id, receive = received.receive_count, %reason, "Last allowed receive; dead-lettered with its reason.");
-    if let Ok(message) = FileDiscovered::decode(&received.body) {
-        notify(
-            ctx,
-            alerts::file_failed(
-                file_ref(&message),
-                FailureKind::Transient,
-                &reason,
-                received.receive_count,
-            ),
-        )
-        .await;
-    }
-    dead_letter(ctx, received, FailureKind::Transient, reason).await
-}
-
-async fn ingest_once<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
-    registry: RegistryView<'_>,
-    received: &Received,
-    owner: &str,
-    settings: &IngestSettings,
-) -> Disposition
+) -> Handled
 where
     L: Ledger,
     St: ObjectStore,
@@ -211,15 +180,59 @@ where
         Ok(message) => message,
         Err(error) => {
             let reason = error.to_string();
-            error!(message_id = %received.id, %reason, "Unreadable message.");
-            notify(
-                ctx,
+            error!(%reason, "Unreadable message.");
+            alerts::publish(
+                ctx.notifier,
                 alerts::message_unreadable("the ingest queue", &received.id, &reason),
             )
             .await;
-            return dead_letter(ctx, received, error.kind(), reason).await;
+            return Handled {
+                file: None,
+                fate: work_queue::dead_letter(ctx.queue, received, error.kind(), reason).await,
+            };
         }
     };
+    let fate = match ingest_file(ctx, registry, received, &message, owner, settings).await {
+        Fate::Retry { reason } if received.is_last_receive(settings.max_receives) => {
+            error!(receive = received.receive_count, %reason, "Last allowed receive; dead-lettered with its reason.");
+            alerts::publish(
+                ctx.notifier,
+                alerts::file_failed(
+                    file_ref(&message),
+                    FailureKind::Transient,
+                    &reason,
+                    received.receive_count,
+                ),
+            )
+            .await;
+            work_queue::dead_letter(ctx.queue, received, FailureKind::Transient, reason).await
+        }
+        fate => fate,
+    };
+    Handled {
+        file: Some(message),
+        fate,
+    }
+}
+
+/// The file of a readable message: lease, attempt, ledger, then the
+/// post-action, alerts and dead letters its outcome calls for.
+async fn ingest_file<L, St, Q, N, S, C>(
+    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
+    registry: RegistryView<'_>,
+    received: &Received,
+    message: &FileDiscovered,
+    owner: &str,
+    settings: &IngestSettings,
+) -> Fate<Ingestion>
+where
+    L: Ledger,
+    St: ObjectStore,
+    Q: WorkQueue,
+    N: Notifier,
+    S: SecretStore,
+    C: Clock,
+{
     let version = message.version();
     let now = ctx.clock.now();
     let lease = ctx
@@ -230,10 +243,10 @@ where
         Ok(Lease::Taken(record)) => record,
         Ok(Lease::Finished(state)) => {
             info!(path = %message.path, %state, "Duplicate delivery of a finished file.");
-            return Disposition::Duplicate { state };
+            return Fate::Done(Ingestion::Duplicate { state });
         }
         Ok(Lease::Held { owner, until }) => {
-            return Disposition::Retry {
+            return Fate::Retry {
                 reason: format!(
                     "another ingester ({}) holds the lease until {}",
                     owner.as_deref().unwrap_or("?"),
@@ -248,22 +261,31 @@ where
             // looked failed but was delivered: the next poll claims it again,
             // so retry (and dead-letter with the reason on the last receive).
             if kind == FailureKind::Transient || matches!(error, LedgerError::NotFound { .. }) {
-                return Disposition::Retry { reason };
+                return Fate::Retry { reason };
             }
-            let file = file_ref(&message);
-            notify(ctx, alerts::file_failed(file, kind, &reason, 0)).await;
-            return dead_letter(ctx, received, kind, reason).await;
+            let file = file_ref(message);
+            alerts::publish(ctx.notifier, alerts::file_failed(file, kind, &reason, 0)).await;
+            return work_queue::dead_letter(ctx.queue, received, kind, reason).await;
         }
     };
 
-    let attempt = attempt(ctx, registry, &message, settings, now);
+    let job = find(registry.registry, message);
+    let policy = match &job {
+        Ok(job) => job.rule.notify,
+        Err(_) => registry
+            .registry
+            .find_rule(&message.rule)
+            .map(|(_, _, rule)| rule.notify)
+            .unwrap_or_default(),
+    };
+    let attempt = async {
+        let job = job
+            .as_ref()
+            .map_err(|f| Failure::new(f.kind, f.reason.clone()))?;
+        attempt(ctx, registry.version, job, settings, now).await
+    };
     let attempt = with_visibility(ctx.queue, &received.receipt, settings.visibility, attempt).await;
-    let policy = registry
-        .registry
-        .find_rule(&message.rule)
-        .map(|(_, _, rule)| rule.notify)
-        .unwrap_or_default();
-    let file = file_ref(&message);
+    let file = file_ref(message);
 
     match attempt {
         Ok(Attempt::Landed {
@@ -271,67 +293,74 @@ where
             outcome,
             rows,
             decoded,
+            pool,
         }) => {
             let bytes_in = match &outcome {
                 Outcome::Ingested { bytes_in, .. } => *bytes_in,
                 _ => 0,
             };
-            if let Err(error) = finish(ctx, &version, owner, outcome).await {
-                return Disposition::Retry {
+            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
+                return Fate::Retry {
                     reason: error.to_string(),
                 };
             }
             info!(path = %message.path, key = %object_key, rows, "Ingested.");
-            post_action(ctx, registry, &message, policy).await;
-            if alerts::wanted(policy, crate::ports::notifier::Severity::Info) {
-                notify(ctx, alerts::file_ingested(file, &object_key, rows, decoded)).await;
+            if let Ok(job) = &job {
+                post_action(ctx.notifier, &pool, job, ctx.clock.now()).await;
             }
-            Disposition::Ingested {
+            if alerts::wanted(policy, Severity::Info) {
+                alerts::publish(
+                    ctx.notifier,
+                    alerts::file_ingested(file, &object_key, rows, decoded),
+                )
+                .await;
+            }
+            Fate::Done(Ingestion::Ingested {
                 object_key,
                 rows,
                 bytes_in,
                 bytes_out: decoded,
-            }
+            })
         }
         Ok(Attempt::Rejected { outcome, reasons }) => {
-            if let Err(error) = finish(ctx, &version, owner, outcome).await {
-                return Disposition::Retry {
+            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
+                return Fate::Retry {
                     reason: error.to_string(),
                 };
             }
             let reason = reasons.join("; ");
             warn!(path = %message.path, %reason, "Rejected.");
-            if alerts::wanted(policy, crate::ports::notifier::Severity::Error) {
-                notify(ctx, alerts::file_rejected(file, &reasons)).await;
+            if alerts::wanted(policy, Severity::Error) {
+                alerts::publish(ctx.notifier, alerts::file_rejected(file, &reasons)).await;
             }
-            dead_letter(ctx, received, FailureKind::Rejected, reason).await
+            work_queue::dead_letter(ctx.queue, received, FailureKind::Rejected, reason).await
         }
         Err(failure) => {
             let outcome = Outcome::Failed(FileError {
                 kind: failure.kind,
                 reason: failure.reason.clone(),
             });
-            if let Err(error) = finish(ctx, &version, owner, outcome).await {
+            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
                 warn!(path = %message.path, %error, "Recording the failure failed; the message is retried.");
-                return Disposition::Retry {
+                return Fate::Retry {
                     reason: failure.reason,
                 };
             }
             if failure.kind == FailureKind::Transient {
                 warn!(path = %message.path, reason = %failure.reason, receive = received.receive_count, "Transient failure; SQS delivers the message again.");
-                return Disposition::Retry {
+                return Fate::Retry {
                     reason: failure.reason,
                 };
             }
             error!(path = %message.path, kind = %failure.kind, reason = %failure.reason, "Failed; dead-lettered.");
-            if alerts::wanted(policy, crate::ports::notifier::Severity::Error) {
-                notify(
-                    ctx,
+            if alerts::wanted(policy, Severity::Error) {
+                alerts::publish(
+                    ctx.notifier,
                     alerts::file_failed(file, failure.kind, &failure.reason, record.attempts),
                 )
                 .await;
             }
-            dead_letter(ctx, received, failure.kind, failure.reason).await
+            work_queue::dead_letter(ctx.queue, received, failure.kind, failure.reason).await
         }
     }
 }
@@ -345,11 +374,8 @@ fn file_ref(message: &FileDiscovered) -> FileRef<'_> {
     }
 }
 
-/// The rule of the message with its tenant and source.
-fn find<'r>(
-    registry: &'r Registry,
-    message: &FileDiscovered,
-) -> Result<(&'r Tenant, &'r Source, &'r Rule), Failure> {
+/// The message's rule with its tenant and source.
+fn find<'r>(registry: &'r Registry, message: &'r FileDiscovered) -> Result<Job<'r>, Failure> {
     let (tenant, source) = registry.find_source(&message.source).ok_or_else(|| {
         Failure::new(
             FailureKind::Misconfigured,
@@ -369,14 +395,19 @@ fn find<'r>(
                 ),
             )
         })?;
-    Ok((tenant, source, rule))
+    Ok(Job {
+        message,
+        tenant,
+        source,
+        rule,
+    })
 }
 
 /// One attempt under the lease: fetch, validate, upload.
 async fn attempt<L, St, Q, N, S, C>(
     ctx: &IngestContext<'_, L, St, Q, N, S, C>,
-    registry: RegistryView<'_>,
-    message: &FileDiscovered,
+    registry_version: &str,
+    job: &Job<'_>,
     settings: &IngestSettings,
     now: DateTime<Utc>,
 ) -> Result<Attempt, Failure>
@@ -384,7 +415,12 @@ where
     St: ObjectStore,
     S: SecretStore,
 {
-    let (tenant, source, rule) = find(registry.registry, message)?;
+    let Job {
+        message,
+        tenant,
+        source,
+        rule,
+    } = job;
     let secret_failure = |e: crate::secrets::SecretError| Failure::new(e.kind(), e.to_string());
     let password = ctx
         .secrets
@@ -426,7 +462,7 @@ where
         listed_size: message.size,
         ftp_mtime: message.mtime,
         rule_id: rule.id.clone(),
-        registry_version: registry.version.to_owned(),
+        registry_version: registry_version.to_owned(),
         ingested_at: now,
     };
     let object_key = free_key(ctx.store, object_key, &lineage, message).await?;
@@ -457,6 +493,7 @@ where
     )
     .await
     .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
+    drop(client);
     Ok(match ingested {
         Ingested::Landed(landed) => {
             let report = landed.report;
@@ -471,6 +508,7 @@ where
                 object_key: landed.object_key,
                 rows: report.rows,
                 decoded: report.decoded_bytes,
+                pool,
             }
         }
         Ingested::Rejected(report) => Attempt::Rejected {
@@ -558,25 +596,21 @@ async fn with_visibility<Q: WorkQueue, T>(
     }
 }
 
-async fn finish<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
-    version: &crate::poll::select::FileVersion,
+async fn finish(
+    ledger: &impl Ledger,
+    clock: &impl Clock,
+    version: &FileVersion,
     owner: &str,
     outcome: Outcome,
-) -> Result<(), LedgerError>
-where
-    L: Ledger,
-    C: Clock,
-{
+) -> Result<(), LedgerError> {
     // The object may already be visible: a few quick retries keep a brief
     // table hiccup from sending the whole file through again.
     let mut delay = std::time::Duration::from_millis(200);
     let mut tries = 0;
     loop {
         tries += 1;
-        match ctx
-            .ledger
-            .finish(version, owner, outcome.clone(), ctx.clock.now())
+        match ledger
+            .finish(version, owner, outcome.clone(), clock.now())
             .await
         {
             Ok(_) => return Ok(()),
@@ -593,92 +627,29 @@ where
 /// Attempts at recording an outcome before the message is left for a retry.
 const FINISH_TRIES: u32 = 3;
 
-/// Applies the rule's post-action; a failure is a warning (the file landed).
-async fn post_action<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
-    registry: RegistryView<'_>,
-    message: &FileDiscovered,
-    policy: crate::registry::NotifyPolicy,
-) where
-    N: Notifier,
-    S: SecretStore,
-    C: Clock,
-{
-    let Ok((_, source, rule)) = find(registry.registry, message) else {
-        return;
-    };
-    if rule.post_action == PostAction::Leave {
-        return;
-    }
+/// Applies the rule's post-action on the server, with a connection from the
+/// pool the file came through; a failure is a warning (the file landed).
+async fn post_action(notifier: &impl Notifier, pool: &FtpPool, job: &Job<'_>, now: DateTime<Utc>) {
+    let Job { message, rule, .. } = job;
     let action = match &rule.post_action {
-        PostAction::Leave => "leave".to_owned(),
+        PostAction::Leave => return,
         PostAction::Delete => "delete".to_owned(),
         PostAction::MoveTo(dir) => format!("move to {dir}"),
     };
     let result = async {
-        let password = ctx
-            .secrets
-            .resolve(&source.password)
-            .await
-            .map_err(|e| e.to_string())?;
-        let pool = ctx
-            .pools
-            .pool_for(source, Password::new(password.expose()))
-            .map_err(|e| e.to_string())?;
-        let mut client = pool.get().await.map_err(|e| e.to_string())?;
-        apply_post_action(
-            &mut client,
-            &message.path,
-            &rule.post_action,
-            ctx.clock.now(),
-        )
-        .await
-        .map_err(|e| e.to_string())
+        let mut client = pool.get().await?;
+        apply_post_action(&mut client, &message.path, &rule.post_action, now).await
     }
     .await;
-    if let Err(reason) = result {
+    if let Err(error) = result {
+        let reason = error.to_string();
         warn!(path = %message.path, %action, %reason, "The post-action failed; the file stays on the server.");
-        if alerts::wanted(policy, crate::ports::notifier::Severity::Warning) {
-            notify(
-                ctx,
+        if alerts::wanted(rule.notify, Severity::Warning) {
+            alerts::publish(
+                notifier,
                 alerts::post_action_failed(file_ref(message), &action, &reason),
             )
             .await;
-        }
-    }
-}
-
-/// Publishes `notification`; a failure is logged (the ledger and the DLQ keep
-/// the truth, and the DLQ alarm still reaches ops).
-async fn notify<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
-    notification: Notification,
-) where
-    N: Notifier,
-{
-    if let Err(error) = ctx.notifier.publish(&notification).await {
-        error!(event = %notification.event, tenant = %notification.tenant, %error, "Could not publish a notification.");
-    }
-}
-
-/// Moves the message to the dead-letter queue with its reason; if that fails,
-/// the message is retried instead (never lost).
-async fn dead_letter<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
-    received: &Received,
-    kind: FailureKind,
-    reason: String,
-) -> Disposition
-where
-    Q: WorkQueue,
-{
-    match ctx.queue.dead_letter(received, kind, &reason).await {
-        Ok(()) => Disposition::DeadLettered { kind, reason },
-        Err(error) => {
-            error!(message_id = %received.id, %error, "Dead-lettering failed; the message is retried.");
-            Disposition::Retry {
-                reason: format!("{reason} (and dead-lettering failed: {error})"),
-            }
         }
     }
 }

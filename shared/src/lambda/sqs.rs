@@ -1,13 +1,15 @@
 //! SQS events as Lambda delivers them, turned into the work-queue port's
 //! [`Received`] messages, and the partial batch response
 //! (`ReportBatchItemFailures`) that tells Lambda which messages to leave on
-//! the queue; and the other way, the event Lambda would deliver for messages
-//! received from a queue (what the demo hands the functions).
+//! the queue ([`for_each`] does both for a handler of one message); and the
+//! other way, the event Lambda would deliver for messages received from a
+//! queue (what the demo hands the functions).
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::{Value, json};
+use tracing::{Span, error, info, info_span};
 
-use crate::ports::work_queue::{Attributes, Received};
+use crate::ports::work_queue::{Attributes, Fate, Received};
 
 /// The attribute Lambda sets with the receive count.
 const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
@@ -49,6 +51,55 @@ pub fn received(index: usize, record: &SqsMessage) -> Result<Received, Malformed
         attributes,
         receive_count,
     })
+}
+
+/// The records of `event` as the port's [`Received`] messages, in order; a
+/// record without an id or receipt is logged and skipped (Lambda deletes it).
+///
+/// A function handles a batch as
+/// `for message in messages(&event) { let fate = handle(&message).instrument(span(&message)).await; batch.settle(&message, &fate); }`
+/// and answers `batch.response()`.
+pub fn messages(event: &SqsEvent) -> impl Iterator<Item = Received> + '_ {
+    event
+        .records
+        .iter()
+        .enumerate()
+        .filter_map(|(index, record)| match received(index, record) {
+            Ok(message) => Some(message),
+            Err(error) => {
+                error!(%error, "Malformed SQS record; skipped.");
+                None
+            }
+        })
+}
+
+/// The span a message is handled in: its id and receive count, so the log
+/// lines inside need not repeat them.
+pub fn span(message: &Received) -> Span {
+    info_span!("message", id = %message.id, receive = message.receive_count)
+}
+
+/// The partial batch response of a batch, built as each message's [`Fate`]
+/// is settled.
+#[derive(Debug, Default)]
+pub struct PartialBatch {
+    retry: Vec<String>,
+}
+
+impl PartialBatch {
+    /// Logs what became of `message` and keeps it for a retry if its fate
+    /// says so.
+    pub fn settle<D: std::fmt::Debug>(&mut self, message: &Received, fate: &Fate<D>) {
+        info!(message_id = %message.id, ?fate, "Message handled.");
+        if fate.retry() {
+            self.retry.push(message.id.clone());
+        }
+    }
+
+    /// The response naming the messages to leave on the queue.
+    pub fn response(self) -> SqsBatchResponse {
+        batch_response(self.retry)
+    }
 }
 
 /// The response naming the messages to retry.

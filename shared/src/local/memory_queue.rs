@@ -20,7 +20,7 @@ use super::fs_util::{random_id, write_atomic};
 use crate::failure::FailureKind;
 use crate::ports::clock::Clock;
 use crate::ports::work_queue::{
-    DeadLetter, MAX_BATCH, OutgoingMessage, QueueError, Received, WorkQueue, attr,
+    DeadLetter, MAX_BATCH, OutgoingMessage, QueueError, Received, WorkQueue, attr, reason_attribute,
 };
 
 /// The largest body SQS takes.
@@ -317,7 +317,7 @@ impl MemoryQueue {
                 .insert(attr::ERROR_KIND.into(), kind.name().into());
             stored
                 .attributes
-                .insert(attr::ERROR_REASON.into(), reason.into());
+                .insert(attr::ERROR_REASON.into(), reason_attribute(reason));
             stored.receive_count = 0;
             stored.receipt = None;
             stored.visible_at = now;

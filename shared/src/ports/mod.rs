@@ -3,11 +3,14 @@
 //! store, poll log), the clock they read, and the messages that travel between functions.
 //! Two adapter sets implement them: [`crate::local`] (filesystem, in-process) and
 //! [`crate::aws`]; one contract suite (`shared/tests/contract/`) runs against both.
+//! [`Backends`] names one adapter per port, so a function takes one type
+//! parameter for all of them.
 //!
 //! Every error type here has `kind()`, mapping it onto the failure taxonomy.
 //! Outcomes that are part of normal concurrent operation (another poller claimed
 //! the file first, another ingester holds the lease) are values, not errors.
 
+pub mod backends;
 pub mod clock;
 pub mod job_trigger;
 pub mod ledger;
@@ -19,6 +22,7 @@ pub mod registry_store;
 pub mod sla_store;
 pub mod work_queue;
 
+pub use backends::Backends;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use job_trigger::{CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger};
 pub use ledger::{

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::Duration;
+use serde::Serialize;
 
 use crate::failure::FailureKind;
 
@@ -49,8 +50,68 @@ pub struct Received {
     pub receive_count: u32,
 }
 
+impl Received {
+    /// Whether this is the last receive the queue allows (its
+    /// `maxReceiveCount`): a message left on the queue now is moved to the
+    /// dead-letter queue by the queue itself, without its reason.
+    pub fn is_last_receive(&self, max_receives: u32) -> bool {
+        self.receive_count >= max_receives
+    }
+}
+
 /// A message received from the dead-letter queue.
 pub type DeadLetter = Received;
+
+/// What becomes of a received message once handled. `D` is what a handled
+/// message came to (the ingester's landed file or duplicate; nothing for the
+/// catalog trigger, whose objects are reported beside it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "fate", rename_all = "snake_case")]
+pub enum Fate<D = ()> {
+    /// Handled: deleted from the queue.
+    Done(D),
+    /// Moved to the dead-letter queue with its reason.
+    DeadLettered { kind: FailureKind, reason: String },
+    /// Left on the queue for another delivery (a batch item failure).
+    Retry { reason: String },
+}
+
+impl<D> Fate<D> {
+    /// Whether the message must stay on the queue (reported as a failure).
+    pub fn retry(&self) -> bool {
+        matches!(self, Fate::Retry { .. })
+    }
+}
+
+/// Moves `message` to the dead-letter queue of `queue` with its reason; if
+/// that fails, the message is left for a retry instead (never lost).
+pub async fn dead_letter<D>(
+    queue: &impl WorkQueue,
+    message: &Received,
+    kind: FailureKind,
+    reason: String,
+) -> Fate<D> {
+    match queue.dead_letter(message, kind, &reason).await {
+        Ok(()) => Fate::DeadLettered { kind, reason },
+        Err(error) => {
+            tracing::error!(message_id = %message.id, %error, "Dead-lettering failed; the message is retried.");
+            Fate::Retry {
+                reason: format!("{reason} (and dead-lettering failed: {error})"),
+            }
+        }
+    }
+}
+
+/// The reason attribute a dead letter carries: `reason`, or a placeholder
+/// when it is blank (SQS refuses empty attribute values, and every adapter
+/// stores the same).
+pub fn reason_attribute(reason: &str) -> String {
+    if reason.trim().is_empty() {
+        "(no reason given)".to_owned()
+    } else {
+        reason.to_owned()
+    }
+}
 
 /// Attribute names `dead_letter` sets.
 pub mod attr {
@@ -154,4 +215,41 @@ pub trait WorkQueue: Send + Sync {
         &self,
         receipt: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fates_serialise_with_their_tag_and_the_last_receive_is_the_queues_count() {
+        let done: Fate = Fate::Done(());
+        assert_eq!(
+            serde_json::to_value(&done).unwrap(),
+            serde_json::json!({"fate": "done"})
+        );
+        let dead: Fate = Fate::DeadLettered {
+            kind: FailureKind::Rejected,
+            reason: "rows".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&dead).unwrap(),
+            serde_json::json!({"fate": "dead_lettered", "kind": "rejected", "reason": "rows"})
+        );
+        assert!(Fate::<()>::Retry { reason: "x".into() }.retry());
+        assert!(!done.retry());
+
+        let mut message = Received {
+            id: "m".into(),
+            receipt: "r".into(),
+            body: String::new(),
+            attributes: Attributes::new(),
+            receive_count: 4,
+        };
+        assert!(!message.is_last_receive(5));
+        message.receive_count = 5;
+        assert!(message.is_last_receive(5));
+        assert_eq!(reason_attribute(" "), "(no reason given)");
+        assert_eq!(reason_attribute("bad header"), "bad header");
+    }
 }
