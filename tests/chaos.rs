@@ -1,4 +1,4 @@
-//! The chaos run (issue 7): a few hundred files of mixed kinds on the FTP
+//! The chaos run: a few hundred files of mixed kinds on the FTP
 //! server (plain CSV, gzip, bzip2, AES-256-GCM over gzip, some larger than one
 //! multipart part, and invalid ones: too few rows, a truncated gzip, a wrong
 //! authentication tag), the world of `world.rs` behind the fault proxy of

@@ -1,4 +1,4 @@
-//! A test-only TCP fault proxy (issue 7): it listens on 127.0.0.1, forwards
+//! A test-only TCP fault proxy: it listens on 127.0.0.1, forwards
 //! each connection to a target, and misbehaves on the test's command, set at
 //! run time: cut a connection after N bytes (or before a byte pattern) in
 //! either direction, stall it for a while, delay every chunk, or answer the

@@ -1,4 +1,4 @@
-//! Fault injection end to end (issue 7): the world of `world.rs` (pyftpdlib,
+//! Fault injection end to end: the world of `world.rs` (pyftpdlib,
 //! moto, the functions built from their environment) with a fault proxy
 //! (`fault_proxy.rs`) between the functions and every server. pyftpdlib
 //! listens on 127.0.0.2; the proxy listens on 127.0.0.1 on its control port

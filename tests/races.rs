@@ -1,4 +1,4 @@
-//! Races the design promises to survive (issue 7), on the real servers of
+//! Races the design promises to survive, on the real servers of
 //! `world.rs` (pyftpdlib, moto): two pollers at once send each file once; the
 //! same message delivered twice, to two ingesters at once, lands the file
 //! once; a file replaced on the server between listing and download is never

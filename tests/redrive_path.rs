@@ -1,4 +1,4 @@
-//! Ops bring a rejected file back (issue 5's end-to-end scenario; see
+//! Ops bring a rejected file back (the end-to-end scenario; see
 //! `world.rs` for the servers and how the handlers are driven): a file
 //! rejected for a too-strict row bound goes to the ingest DLQ → the registry
 //! is fixed and pushed → the dlq-redrive function moves the dead letter back

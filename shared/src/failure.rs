@@ -1,5 +1,5 @@
 //! The failure taxonomy: every error tributary reports is one of three kinds, and
-//! the kind decides what happens to the file (see ARCHITECTURE.md).
+//! the kind decides what happens to the file (see docs/architecture.md, "Failure taxonomy").
 
 use std::fmt;
 

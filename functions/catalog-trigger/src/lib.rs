@@ -1,4 +1,4 @@
-//! The catalog-trigger Lambda (ARCHITECTURE.md, flow step 3): the raw bucket's
+//! The catalog-trigger Lambda (docs/architecture.md, flow step 3): the raw bucket's
 //! S3 `ObjectCreated` notifications reach it through the catalog queue (SQS,
 //! with its own dead-letter queue); for each message of a batch,
 //! [`tributary::catalog::trigger::handle_message`] starts the Glue job named

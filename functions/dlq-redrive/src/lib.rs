@@ -1,4 +1,4 @@
-//! The dlq-redrive Lambda (ARCHITECTURE.md, flow step 5), invoked by ops:
+//! The dlq-redrive Lambda (docs/architecture.md, flow step 5), invoked by ops:
 //! `{"tenant", "source", "rule", "error_kind", "max", "dry_run"}` in (every
 //! field optional), [`tributary::redrive::redrive`] run on the ingest queue's
 //! dead letters, the report out as JSON.

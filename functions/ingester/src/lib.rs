@@ -1,4 +1,4 @@
-//! The ingester Lambda (ARCHITECTURE.md, flow step 2): for each message of an
+//! The ingester Lambda (docs/architecture.md, flow step 2): for each message of an
 //! ingest-queue batch, [`tributary::ingest::handle::ingest_message`] leases,
 //! streams, validates and lands the file; this crate turns the fates into
 //! the partial batch response (`ReportBatchItemFailures`), so only

@@ -1,4 +1,4 @@
-//! The poller Lambda (ARCHITECTURE.md, flow step 1). One function, three events:
+//! The poller Lambda (docs/architecture.md, flow step 1). One function, three events:
 //!
 //! - the EventBridge schedule: fan out, one `PollSource` message per due source
 //!   on the poll queue ([`tributary::poll::fan_out`]);

@@ -1,4 +1,4 @@
-//! The SLA monitor Lambda (ARCHITECTURE.md, flow step 4). On its EventBridge
+//! The SLA monitor Lambda (docs/architecture.md, flow step 4). On its EventBridge
 //! schedule it runs [`tributary::sla::monitor`] over the current registry:
 //! windows whose deadline passed without an ingested file become breaches
 //! (one alert each), and late files that landed send a "recovered" notice;

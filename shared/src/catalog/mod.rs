@@ -1,4 +1,4 @@
-//! The catalog trigger's domain (ARCHITECTURE.md, flow step 3): a landed
+//! The catalog trigger's domain (docs/architecture.md, flow step 3): a landed
 //! object's S3 event starts the Glue job named after its key, with the run id
 //! written to the file's ledger item.
 //!

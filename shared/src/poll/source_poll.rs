@@ -4,9 +4,10 @@
 //! new version with a conditional write and send one `FileDiscovered` message
 //! per claimed file to the ingest queue. Nothing is downloaded.
 //!
-//! Claims and sends go in steps of one queue batch (10), so a failed send
-//! strands at most one batch of claims; those are released (deleted while
-//! still untouched) so that the next poll claims them again. A claim that
+//! Claims go in steps of [`MAX_CLAIMS`](crate::ports::ledger::MAX_CLAIMS)
+//! (one ledger transaction), their messages in queue batches of ten; when a
+//! send fails, the claims whose message was not sent are released (deleted
+//! while still untouched) so that the next poll claims them again. A claim that
 //! could not be released is named in the error, for ops.
 //!
 //! Time: the walk, the refinement and the claim loop each stop once the

@@ -1,6 +1,6 @@
 //! Redrive: dead letters of the ingest queue moved back to it, filtered, so
 //! that the files behind them are ingested again once ops fixed the cause
-//! (ARCHITECTURE.md, flow step 5). The `dlq-redrive` function and the CLI call
+//! (docs/architecture.md, flow step 5). The `dlq-redrive` function and the CLI call
 //! [`redrive`]; a dry run lists what a redrive would move and moves nothing.
 //!
 //! # Procedure
