@@ -148,6 +148,7 @@ impl LocalFunctions {
                 ingest_queue: backends.ingest_queue.clone(),
                 notifier: notifier(),
                 secrets: LocalSecrets,
+                clock: SystemClock,
                 config: poller_config,
             },
             ingester: Ingester {
@@ -174,6 +175,7 @@ impl LocalFunctions {
                 ledger: backends.ledger.clone(),
                 registry: registry(),
                 notifier: notifier(),
+                clock: SystemClock,
                 config: sla_config,
             },
             catalog_queue: backends.catalog_queue.clone(),
@@ -219,6 +221,7 @@ impl AwsFunctions {
                 ingest_queue: poller.ingest_queue,
                 notifier: Recording::new(poller.notifier, journal),
                 secrets: poller.secrets,
+                clock: poller.clock,
                 config: poller_config,
             },
             ingester: Ingester {
@@ -246,6 +249,7 @@ impl AwsFunctions {
                 ledger: sla.ledger,
                 registry: fresh(sla.registry),
                 notifier: Recording::new(sla.notifier, journal),
+                clock: sla.clock,
                 config: sla_config,
             },
         })
@@ -453,7 +457,7 @@ pub fn scheduled_event(time: DateTime<Utc>, rule: &str) -> Value {
     json!({
         "version": "0",
         "id": format!("demo-{}", time.timestamp_millis()),
-        "detail-type": "Scheduled Event",
+        "detail-type": tributary::lambda::schedule::DETAIL_TYPE,
         "source": "aws.events",
         "account": "000000000000",
         "time": time.to_rfc3339_opts(SecondsFormat::Secs, true),

@@ -4,6 +4,7 @@
 use aws_config::SdkConfig;
 use tributary::aws::Aws;
 use tributary::lambda::{Common, Env, EnvError, queue_from_env};
+use tributary::ports::SystemClock;
 
 use crate::{Poller, PollerConfig};
 
@@ -34,6 +35,7 @@ pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<AwsPoller, EnvError> {
         )?,
         notifier: common.notifier,
         secrets: common.secrets,
+        clock: SystemClock,
         config,
     })
 }

@@ -24,15 +24,15 @@ use tracing::{Instrument, error, info, warn};
 use tributary::alerts;
 use tributary::digest::RunNotices;
 use tributary::failure::FailureKind;
-use tributary::lambda::sqs;
 use tributary::lambda::{RegistryCache, RegistryCacheError};
+use tributary::lambda::{schedule, sqs};
 use tributary::metrics::{Metric, Metrics};
 use tributary::poll::fan_out::fan_out;
 use tributary::poll::source_poll::{PollContext, PollError, PollReport, PollSettings, poll_source};
 use tributary::poll::walk::WalkLimits;
-use tributary::ports::Backends;
 use tributary::ports::messages::PollSource;
 use tributary::ports::work_queue::{self, Fate, QueueError, Received};
+use tributary::ports::{Backends, Clock};
 use tributary::ports::{PollLog, PollOutcome, PollRecord};
 
 pub use config::PollerConfig;
@@ -45,6 +45,8 @@ pub struct Poller<B: Backends> {
     pub ingest_queue: B::Queue,
     pub notifier: B::Notifier,
     pub secrets: B::Secrets,
+    /// What "now" is: the schedule's fire time aside, every poll reads it here.
+    pub clock: B::Clock,
     pub config: PollerConfig,
 }
 
@@ -93,7 +95,7 @@ impl Event {
         if payload.get("Records").is_some() {
             return serde_json::from_value(payload).map(Event::Sqs).map_err(bad);
         }
-        if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        if schedule::is_scheduled(&payload) {
             let scheduled: Scheduled = serde_json::from_value(payload).map_err(bad)?;
             return Ok(Event::Schedule {
                 time: scheduled.time,
@@ -140,10 +142,10 @@ impl<B: Backends> Poller<B> {
                 Ok(json!(report))
             }
             Event::Manual { source } => {
-                let report = self.poll(&source, Utc::now(), deadline).await?;
+                let report = self.poll(&source, self.clock.now(), deadline).await?;
                 let mut metrics = self.config.reporting.metrics();
                 measure(&mut metrics, &report);
-                metrics.emit(Utc::now());
+                metrics.emit(self.clock.now());
                 Ok(json!(report))
             }
             Event::Sqs(event) => Ok(json!(self.poll_batch(event, deadline).await)),
@@ -207,7 +209,7 @@ impl<B: Backends> Poller<B> {
             batch.settle(&message, &fate);
         }
         notices.flush().await;
-        metrics.emit(Utc::now());
+        metrics.emit(self.clock.now());
         batch.response()
     }
 
@@ -235,7 +237,7 @@ impl<B: Backends> Poller<B> {
                     .await;
             }
         };
-        match self.poll(&request.source, Utc::now(), deadline).await {
+        match self.poll(&request.source, self.clock.now(), deadline).await {
             Ok(report) => {
                 info!(source = %report.source, sent = report.sent, complete = report.complete, partial = ?report.partial, "Polled.");
                 measure(metrics, &report);

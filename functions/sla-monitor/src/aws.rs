@@ -4,6 +4,7 @@
 use aws_config::SdkConfig;
 use tributary::aws::Aws;
 use tributary::lambda::{Common, Env, EnvError};
+use tributary::ports::SystemClock;
 
 use crate::{SlaMonitor, SlaMonitorConfig};
 
@@ -20,6 +21,7 @@ pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<AwsSlaMonitor, EnvError> {
         ledger: common.ledger,
         registry: common.registry,
         notifier: common.notifier,
+        clock: SystemClock,
         config,
     })
 }

@@ -27,7 +27,7 @@ use serde_json::Value;
 use tracing::error;
 use tributary::lambda::{RegistryCache, RegistryCacheError};
 use tributary::metrics::{Metric, Metrics};
-use tributary::ports::Backends;
+use tributary::ports::{Backends, Clock};
 use tributary::sla::{SlaContext, SlaReport, run};
 
 pub use config::SlaMonitorConfig;
@@ -38,6 +38,8 @@ pub struct SlaMonitor<B: Backends> {
     pub ledger: B::Ledger,
     pub registry: RegistryCache<B::Registry>,
     pub notifier: B::Notifier,
+    /// What "now" is when the event does not say.
+    pub clock: B::Clock,
     pub config: SlaMonitorConfig,
 }
 
@@ -83,7 +85,7 @@ impl Event {
         if payload.as_object().is_some_and(|o| o.is_empty()) {
             return Ok(Event::Schedule { time: None });
         }
-        if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        if tributary::lambda::schedule::is_scheduled(&payload) {
             let scheduled: Scheduled = serde_json::from_value(payload)
                 .map_err(|e| SlaMonitorError::UnknownEvent(e.to_string()))?;
             return Ok(Event::Schedule {
@@ -101,7 +103,7 @@ impl<B: Backends> SlaMonitor<B> {
     /// the breaches it opens.
     pub async fn handle(&self, payload: Value, run_id: &str) -> Result<SlaReport, SlaMonitorError> {
         let Event::Schedule { time } = Event::parse(payload)?;
-        let now = time.unwrap_or_else(Utc::now);
+        let now = time.unwrap_or_else(|| self.clock.now());
         let current = self.registry.current().await?;
         let ctx = SlaContext {
             ledger: &self.ledger,
@@ -112,7 +114,7 @@ impl<B: Backends> SlaMonitor<B> {
         let report = run(&ctx, &current.registry, now, self.config.settings).await;
         let mut metrics = self.config.reporting.metrics();
         measure(&mut metrics, &report);
-        metrics.emit(Utc::now());
+        metrics.emit(self.clock.now());
         if report.failures.is_empty() {
             return Ok(report);
         }

@@ -2,12 +2,14 @@
 //! invocation: their configuration from the environment ([`env`]), the AWS SDK
 //! configuration ([`sdk_config`]), the registry cached per container
 //! ([`registry_cache`]), SQS events in and partial batch responses out
-//! ([`sqs`]), and how a run reports (digests, metrics: [`reporting`]). The
-//! domain never reads these; functions hand it what they built.
+//! ([`sqs`]), scheduled events ([`schedule`]), and how a run reports (digests,
+//! metrics: [`reporting`]). The domain never reads these; functions hand it
+//! what they built.
 
 pub mod env;
 pub mod registry_cache;
 pub mod reporting;
+pub mod schedule;
 pub mod sqs;
 
 use std::time::Duration as StdDuration;
