@@ -317,7 +317,7 @@ where
         }
         Err(error) => {
             return fail(
-                ctx,
+                ctx.notifier,
                 &target,
                 None,
                 error.kind(),
@@ -342,7 +342,7 @@ where
         Err(error) => {
             let reason = format!("{error} (TRIBUTARY_JOB_NAMING={})", settings.naming);
             return fail(
-                ctx,
+                ctx.notifier,
                 &target,
                 None,
                 FailureKind::Misconfigured,
@@ -363,7 +363,7 @@ where
     };
     let record_on = match version {
         None => None,
-        Some(version) => match ledger_check(ctx, settings, &version, key, deadline).await {
+        Some(version) => match ledger_check(ctx.ledger, settings, &version, key, deadline).await {
             Ok(LedgerCheck::Record) => Some(version),
             Ok(LedgerCheck::Unrecorded) => None,
             Ok(LedgerCheck::Duplicate(job_run_id)) => {
@@ -374,7 +374,15 @@ where
                 };
             }
             Err((kind, reason)) => {
-                return fail(ctx, &target, Some(&job), kind, reason, last_receive).await;
+                return fail(
+                    ctx.notifier,
+                    &target,
+                    Some(&job),
+                    kind,
+                    reason,
+                    last_receive,
+                )
+                .await;
             }
         },
     };
@@ -408,7 +416,7 @@ where
                     }
                     None => {
                         return fail(
-                            ctx,
+                            ctx.notifier,
                             &target,
                             Some(&job),
                             FailureKind::Transient,
@@ -421,7 +429,7 @@ where
             }
             Err(error) => {
                 return fail(
-                    ctx,
+                    ctx.notifier,
                     &target,
                     Some(&job),
                     error.kind(),
@@ -435,11 +443,31 @@ where
     info!(key, %job, run_id = %run.run_id, "Catalog job started.");
 
     let recorded = match &record_on {
-        Some(version) => record_run(ctx, &target, version, &job, &run.run_id).await,
+        Some(version) => {
+            record_run(
+                ctx.ledger,
+                ctx.notifier,
+                ctx.clock,
+                &target,
+                version,
+                &job,
+                &run.run_id,
+            )
+            .await
+        }
         None => false,
     };
     if let Some(template) = &settings.crawler {
-        crawl(ctx, settings, &target, template, &run.run_id, deadline).await;
+        crawl(
+            ctx.jobs,
+            ctx.notifier,
+            settings,
+            &target,
+            template,
+            &run.run_id,
+            deadline,
+        )
+        .await;
     }
     ObjectOutcome::Started {
         key: key.to_owned(),
@@ -464,19 +492,16 @@ enum LedgerCheck {
 /// Reads the item of `version`, waiting (per the backoff) for one that is not
 /// yet `ingested`. `Err` is the failure (kind, reason) when it stays so or the
 /// ledger cannot be read.
-async fn ledger_check<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+async fn ledger_check(
+    ledger: &impl Ledger,
     settings: &CatalogSettings,
     version: &FileVersion,
     key: &str,
     deadline: Instant,
-) -> Result<LedgerCheck, (FailureKind, String)>
-where
-    L: Ledger,
-{
+) -> Result<LedgerCheck, (FailureKind, String)> {
     let mut attempt = 0;
     loop {
-        let reason = match ctx.ledger.get(version).await {
+        let reason = match ledger.get(version).await {
             Ok(None) => {
                 warn!(key, source = %version.source, path = %version.path, version = %version.version_key(),
                     "The object's lineage names no ledger item; the job is started, the run id is not recorded.");
@@ -528,27 +553,20 @@ const RECORD_TRIES: u32 = 3;
 
 /// Writes the run id to the ledger item; a failure is a warning alert (the run
 /// started; retrying the message would start another).
-async fn record_run<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+async fn record_run(
+    ledger: &impl Ledger,
+    notifier: &impl Notifier,
+    clock: &impl Clock,
     target: &Target<'_>,
     version: &FileVersion,
     job: &str,
     run_id: &str,
-) -> bool
-where
-    L: Ledger,
-    N: Notifier,
-    C: Clock,
-{
+) -> bool {
     let mut delay = StdDuration::from_millis(200);
     let mut tries = 0;
     loop {
         tries += 1;
-        match ctx
-            .ledger
-            .set_job_run(version, run_id, ctx.clock.now())
-            .await
-        {
+        match ledger.set_job_run(version, run_id, clock.now()).await {
             Ok(()) => return true,
             Err(error) if error.kind() == FailureKind::Transient && tries < RECORD_TRIES => {
                 warn!(key = target.key, %error, tries, "Recording the run id failed; trying again.");
@@ -558,7 +576,7 @@ where
             Err(error) => {
                 error!(key = target.key, %job, %run_id, %error, "The run id could not be recorded.");
                 alerts::publish(
-                    ctx.notifier,
+                    notifier,
                     alerts::job_run_unrecorded(target.object(), job, run_id, &error.to_string()),
                 )
                 .await;
@@ -569,17 +587,15 @@ where
 }
 
 /// Starts the dataset's crawler; failures are warnings.
-async fn crawl<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+async fn crawl(
+    jobs: &impl JobTrigger,
+    notifier: &impl Notifier,
     settings: &CatalogSettings,
     target: &Target<'_>,
     template: &CrawlerTemplate,
     run_id: &str,
     deadline: Instant,
-) where
-    N: Notifier,
-    J: JobTrigger,
-{
+) {
     let Some(dataset) = target.dataset.as_deref() else {
         warn!(key = target.key, "No dataset: no crawler to start.");
         return;
@@ -590,7 +606,7 @@ async fn crawl<L, St, Q, N, J, C>(
         Err(error) => {
             warn!(key = target.key, %error, "No valid crawler name.");
             alerts::publish(
-                ctx.notifier,
+                notifier,
                 alerts::crawler_not_started(target.object(), run_id, "-", &error.to_string()),
             )
             .await;
@@ -599,7 +615,7 @@ async fn crawl<L, St, Q, N, J, C>(
     };
     let mut attempt = 0;
     loop {
-        match ctx.jobs.start_crawler(&crawler).await {
+        match jobs.start_crawler(&crawler).await {
             Ok(CrawlerStart::Started) => {
                 info!(key = target.key, %crawler, "Crawler started.");
                 return;
@@ -618,7 +634,7 @@ async fn crawl<L, St, Q, N, J, C>(
                 }
                 warn!(key = target.key, %crawler, %error, "The crawler was not started.");
                 alerts::publish(
-                    ctx.notifier,
+                    notifier,
                     alerts::crawler_not_started(
                         target.object(),
                         run_id,
@@ -635,17 +651,14 @@ async fn crawl<L, St, Q, N, J, C>(
 
 /// A failure of one object: transient ones are retried by the queue except on
 /// the last receive; the others, and those, are alerted and dead-lettered.
-async fn fail<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+async fn fail(
+    notifier: &impl Notifier,
     target: &Target<'_>,
     job: Option<&str>,
     kind: FailureKind,
     reason: String,
     last_receive: bool,
-) -> ObjectOutcome
-where
-    N: Notifier,
-{
+) -> ObjectOutcome {
     let key = target.key.to_owned();
     if kind == FailureKind::Transient && !last_receive {
         warn!(%key, job = job.unwrap_or("-"), %reason, "Transient failure; SQS delivers the message again.");
@@ -653,7 +666,7 @@ where
     }
     error!(%key, job = job.unwrap_or("-"), %kind, %reason, "The catalog job was not started; dead-lettered.");
     alerts::publish(
-        ctx.notifier,
+        notifier,
         alerts::job_not_started(target.object(), job, kind, &reason),
     )
     .await;
