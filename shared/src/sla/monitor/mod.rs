@@ -1,4 +1,4 @@
-//! One run of the SLA monitor (ARCHITECTURE.md, flow step 4), on a schedule:
+//! One run of the SLA monitor (docs/architecture.md, flow step 4), on a schedule:
 //! for every rule with an SLA, judge the windows whose deadline passed since
 //! the last run, record one breach per window that no ingested file met (a
 //! conditional write: one alert per window, however many runs overlap), alert,
