@@ -120,6 +120,11 @@ async fn queue_max_receives_dead_letters() {
 }
 
 #[tokio::test]
+async fn queue_dead_letter_with_a_blank_reason() {
+    contract::queue_dead_letter_with_a_blank_reason(&work_queue(5).await).await;
+}
+
+#[tokio::test]
 async fn queue_explicit_dead_letter_keeps_reason() {
     contract::queue_explicit_dead_letter_keeps_reason(&work_queue(5).await).await;
 }

@@ -332,6 +332,15 @@ async fn queue_max_receives_dead_letters() {
 }
 
 #[tokio::test]
+async fn queue_dead_letter_with_a_blank_reason() {
+    queue_on_disk_too(5, |queue, _| async move {
+        contract::queue_dead_letter_with_a_blank_reason(&queue).await;
+        queue
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn queue_explicit_dead_letter_keeps_reason() {
     queue_on_disk_too(5, |queue, _| async move {
         contract::queue_explicit_dead_letter_keeps_reason(&queue).await;

@@ -53,8 +53,9 @@ pub use sla_store::{
     sla_store_opens_a_breach_once, sla_store_resolves_once_and_tracks_notices,
 };
 pub use work_queue::{
-    queue_explicit_dead_letter_keeps_reason, queue_max_receives_dead_letters,
-    queue_return_dead_letter_is_visible_at_once, queue_visibility_and_delete,
+    queue_dead_letter_with_a_blank_reason, queue_explicit_dead_letter_keeps_reason,
+    queue_max_receives_dead_letters, queue_return_dead_letter_is_visible_at_once,
+    queue_visibility_and_delete,
 };
 
 /// Moves the queue's clock forward.

@@ -176,6 +176,25 @@ pub async fn queue_explicit_dead_letter_keeps_reason<Q: WorkQueue>(queue: &Q) {
     queue.delete(&back[0].receipt).await.unwrap();
 }
 
+/// A dead letter with a blank reason carries the same placeholder on every
+/// adapter (SQS refuses an empty attribute value), so ops and the redrive
+/// filters see one shape.
+pub async fn queue_dead_letter_with_a_blank_reason<Q: WorkQueue>(queue: &Q) {
+    queue.send_batch(&[message("no reason")]).await.unwrap();
+    let vis = Duration::seconds(30);
+    let got = receive_n(queue, 1, vis).await;
+    assert_eq!(got.len(), 1);
+    queue
+        .dead_letter(&got[0], FailureKind::Transient, "  ")
+        .await
+        .unwrap();
+    let dead = dead_letters_n(queue, 1, vis).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "no reason");
+    assert_eq!(dead[0].attributes[attr::ERROR_KIND], "transient");
+    assert_eq!(dead[0].attributes[attr::ERROR_REASON], "(no reason given)");
+}
+
 /// A dead letter browsed and returned is visible again at once, unchanged (body,
 /// reason attributes, id), while one browsed and not returned stays hidden; a
 /// returned message is received with a new receipt and can then be redriven;
