@@ -16,7 +16,7 @@ use tributary::engine::EngineError;
 use tributary::engine::spec::{Format, ValidationSpec};
 use tributary::failure::FailureKind;
 use tributary::ingest::{
-    Destination, FileToIngest, IngestError, Ingested, Landed, Lineage, UploadOptions,
+    Destination, FileToIngest, IngestError, Landed, Landing, Lineage, UploadOptions,
     validate_and_upload,
 };
 use tributary::local::FsObjectStore;
@@ -79,7 +79,7 @@ async fn run<S: ObjectStore, R: AsyncRead + Unpin>(
     source: R,
     file: FileToIngest,
     options: UploadOptions,
-) -> Result<Ingested, IngestError> {
+) -> Result<Landing, IngestError> {
     let lineage = lineage();
     let dest = Destination {
         object_key: KEY,
@@ -89,10 +89,10 @@ async fn run<S: ObjectStore, R: AsyncRead + Unpin>(
     validate_and_upload(source, file, store, dest).await
 }
 
-fn landed(outcome: Ingested) -> Landed {
+fn landed(outcome: Landing) -> Landed {
     match outcome {
-        Ingested::Landed(landed) => landed,
-        Ingested::Rejected(report) => panic!("rejected: {:?}", report.reasons),
+        Landing::Landed(landed) => landed,
+        Landing::Rejected(report) => panic!("rejected: {:?}", report.reasons),
     }
 }
 
@@ -310,7 +310,7 @@ async fn a_file_over_max_rows_is_rejected_and_leaves_nothing() {
     )
     .await
     .unwrap();
-    let Ingested::Rejected(report) = outcome else {
+    let Landing::Rejected(report) = outcome else {
         panic!("accepted a file over max_rows");
     };
     assert!(
@@ -339,7 +339,7 @@ async fn a_corrupt_gzip_is_rejected_after_parts_were_stored_and_leaves_nothing()
     )
     .await
     .unwrap();
-    let Ingested::Rejected(report) = outcome else {
+    let Landing::Rejected(report) = outcome else {
         panic!("accepted a corrupt gzip");
     };
     assert!(

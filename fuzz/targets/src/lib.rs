@@ -114,22 +114,19 @@ pub fn count_csv(data: &[u8]) {
 /// The jsonl row counter on arbitrary bytes, read in small chunks: no panic, and
 /// memory bounded by the record limit.
 pub fn count_jsonl(data: &[u8]) {
-    let mut spec = ParseSpec::new(Format::Jsonl);
-    spec.record_element = Some("r".into());
-    spec.parse_json = data.first().is_some_and(|b| b & 1 == 1);
-    let limits = Limits {
-        max_record_bytes: 4096,
-        max_xml_depth: 32,
-        ..Limits::default()
-    };
-    let chunk = 1 + data.first().map_or(0, |&b| usize::from(b) % 64);
-    let _ = count_rows(BufReader::with_capacity(chunk, data), &spec, &limits);
+    count_in_chunks(Format::Jsonl, data);
 }
 
 /// The xml row counter on arbitrary bytes, read in small chunks: no panic, and
 /// memory bounded by the record limit.
 pub fn count_xml(data: &[u8]) {
-    let mut spec = ParseSpec::new(Format::Xml);
+    count_in_chunks(Format::Xml, data);
+}
+
+/// Counts `data` as `format`, read in chunks of 1 to 64 bytes (from the first
+/// byte, which also turns JSON parsing on or off); any result is fine.
+fn count_in_chunks(format: Format, data: &[u8]) {
+    let mut spec = ParseSpec::new(format);
     spec.record_element = Some("r".into());
     spec.parse_json = data.first().is_some_and(|b| b & 1 == 1);
     let limits = Limits {

@@ -31,7 +31,7 @@ use tracing::{error, info, warn};
 
 use super::lineage::Lineage;
 use super::object_key::{KeyInput, KeyTemplate};
-use super::upload::{Destination, FileToIngest, Ingested, UploadOptions, validate_and_upload};
+use super::upload::{Destination, FileToIngest, Landing, UploadOptions, validate_and_upload};
 use crate::alerts::{self, FileRef};
 use crate::engine::data_key::DataKey;
 use crate::failure::FailureKind;
@@ -495,7 +495,7 @@ where
     .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
     drop(client);
     Ok(match ingested {
-        Ingested::Landed(landed) => {
+        Landing::Landed(landed) => {
             let report = landed.report;
             Attempt::Landed {
                 outcome: Outcome::Ingested {
@@ -511,7 +511,7 @@ where
                 pool,
             }
         }
-        Ingested::Rejected(report) => Attempt::Rejected {
+        Landing::Rejected(report) => Attempt::Rejected {
             outcome: Outcome::Rejected {
                 sha256: report.sha256_hex(),
                 bytes_in: report.received_bytes,

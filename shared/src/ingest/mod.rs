@@ -19,5 +19,5 @@ pub mod upload;
 pub use lineage::Lineage;
 pub use object_key::{KeyInput, KeyTemplate};
 pub use upload::{
-    Destination, FileToIngest, IngestError, Ingested, Landed, UploadOptions, validate_and_upload,
+    Destination, FileToIngest, IngestError, Landed, Landing, UploadOptions, validate_and_upload,
 };

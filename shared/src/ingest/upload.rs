@@ -131,9 +131,9 @@ pub struct Landed {
     pub report: Report,
 }
 
-/// What became of a file that was read to a verdict.
+/// Where a file read to a verdict ended: landed at its key, or rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ingested {
+pub enum Landing {
     /// Accepted and visible at its key.
     Landed(Landed),
     /// Rejected: nothing is visible and no upload is left.
@@ -200,7 +200,7 @@ pub async fn validate_and_upload<R, S>(
     file: FileToIngest,
     store: &S,
     dest: Destination<'_>,
-) -> Result<Ingested, IngestError>
+) -> Result<Landing, IngestError>
 where
     R: AsyncRead + Unpin,
     S: ObjectStore,
@@ -279,7 +279,7 @@ where
     if !report.accepted() {
         debug!(file = %name, reasons = ?report.reasons, "Rejected; nothing lands.");
         abort(uploaded.upload).await;
-        return Ok(Ingested::Rejected(report));
+        return Ok(Landing::Rejected(report));
     }
 
     let Some(upload) = uploaded.upload else {
@@ -288,7 +288,7 @@ where
             .put(dest.object_key, body, &metadata)
             .await
             .map_err(store_error)?;
-        return Ok(Ingested::Landed(Landed {
+        return Ok(Landing::Landed(Landed {
             object_key: dest.object_key.to_owned(),
             parts: 0,
             peak_parts_held: gauge.peak(),
@@ -306,7 +306,7 @@ where
         abort(Some(upload)).await;
         return Err(store_error(error));
     }
-    Ok(Ingested::Landed(Landed {
+    Ok(Landing::Landed(Landed {
         object_key: dest.object_key.to_owned(),
         parts: last,
         peak_parts_held: gauge.peak(),
