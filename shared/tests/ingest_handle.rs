@@ -15,11 +15,13 @@ use tributary::ftp::{Password, SourcePools};
 use tributary::ingest::handle::{
     IngestContext, IngestSettings, Ingestion, RegistryView, ingest_message,
 };
-use tributary::local::{FileLedger, FileNotifier, FsObjectStore, MemoryQueue};
+use tributary::local::{
+    FileJobTrigger, FileLedger, FileNotifier, FileRegistryStore, FsObjectStore, MemoryQueue,
+};
 use tributary::ports::clock::{Clock, ManualClock};
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::work_queue::{Fate, OutgoingMessage, Received, attr};
-use tributary::ports::{FileState, Ledger, NewFile, ObjectStore, WorkQueue};
+use tributary::ports::{Backends, FileState, Ledger, NewFile, ObjectStore, WorkQueue};
 use tributary::registry::{Registry, SecretRef};
 use tributary::secrets::{SecretError, SecretStore, SecretValue};
 
@@ -38,6 +40,20 @@ impl SecretStore for MapSecrets {
                 reference: reference.to_string(),
             })
     }
+}
+
+/// The adapters these tests run the ingester on.
+struct Local;
+
+impl Backends for Local {
+    type Ledger = FileLedger;
+    type Registry = FileRegistryStore;
+    type Queue = MemoryQueue;
+    type Store = FsObjectStore;
+    type Notifier = FileNotifier;
+    type Secrets = MapSecrets;
+    type Jobs = FileJobTrigger;
+    type Clock = Arc<ManualClock>;
 }
 
 struct World {
@@ -158,7 +174,7 @@ impl World {
     }
 
     async fn handle(&self, received: &Received, owner: &str) -> Fate<Ingestion> {
-        let ctx = IngestContext {
+        let ctx = IngestContext::<Local> {
             ledger: &self.ledger,
             store: &self.store,
             queue: &self.queue,

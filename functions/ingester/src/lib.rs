@@ -72,7 +72,7 @@ impl<B: Backends> Ingester<B> {
             registry: &registry.registry,
             version: &version,
         };
-        let ctx = IngestContext {
+        let ctx = IngestContext::<B, _> {
             ledger: &self.ledger,
             store: &self.store,
             queue: &self.queue,

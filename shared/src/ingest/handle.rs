@@ -2,7 +2,8 @@
 //!
 //! 1. read the message (unreadable → dead letter, alert);
 //! 2. take the ledger lease (a finished file is a duplicate delivery: done; a
-//!    lease held by another ingester: retry later; no ledger item: dead letter);
+//!    lease held by another ingester: retry later; no ledger item: retry, as
+//!    the poller may claim it again);
 //! 3. with the lease, and the message's visibility extended while it runs:
 //!    look up the rule, fetch the password and key, stream the file from FTP
 //!    through [`validate_and_upload`];
@@ -25,7 +26,6 @@ use std::future::Future;
 use std::pin::pin;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
 use sha2::Digest;
 use tracing::{error, info, warn};
 
@@ -38,6 +38,7 @@ use crate::failure::FailureKind;
 use crate::ftp::pools::SourcePools;
 use crate::ftp::{FtpPool, Password, apply_post_action};
 use crate::poll::select::FileVersion;
+use crate::ports::Backends;
 use crate::ports::clock::Clock;
 use crate::ports::ledger::{FileError, FileState, Lease, Ledger, LedgerError, Outcome};
 use crate::ports::messages::FileDiscovered;
@@ -47,16 +48,17 @@ use crate::ports::work_queue::{self, Fate, Received, WorkQueue};
 use crate::registry::{PostAction, Registry, Rule, Source, Tenant};
 use crate::secrets::SecretStore;
 
-/// What the ingester reaches the outside through.
-pub struct IngestContext<'a, L, St, Q, N, S, C> {
-    pub ledger: &'a L,
-    pub store: &'a St,
+/// What the ingester reaches the outside through: the adapters of `B`, and a
+/// notifier `N` (`B`'s own, or the run's digest that wraps it).
+pub struct IngestContext<'a, B: Backends, N: Notifier = <B as Backends>::Notifier> {
+    pub ledger: &'a B::Ledger,
+    pub store: &'a B::Store,
     /// The ingest queue the message came from (visibility, dead letters).
-    pub queue: &'a Q,
+    pub queue: &'a B::Queue,
     pub notifier: &'a N,
-    pub secrets: &'a S,
+    pub secrets: &'a B::Secrets,
     pub pools: &'a SourcePools,
-    pub clock: &'a C,
+    pub clock: &'a B::Clock,
 }
 
 /// The registry the message is read against, and its stored version (lineage).
@@ -94,8 +96,7 @@ impl Default for IngestSettings {
 }
 
 /// What a handled message came to, besides its [`Fate`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "ingestion", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingestion {
     /// The file landed: its key, data rows, bytes as received and decoded.
     Ingested {
@@ -161,23 +162,18 @@ enum Attempt {
 ///
 /// A message that would be retried on its last allowed receive is
 /// dead-lettered here with its reason instead, so the DLQ always says why.
-pub async fn ingest_message<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
+pub async fn ingest_message<B: Backends, N: Notifier>(
+    ctx: &IngestContext<'_, B, N>,
     registry: RegistryView<'_>,
     received: &Received,
     owner: &str,
     settings: &IngestSettings,
-) -> Handled
-where
-    L: Ledger,
-    St: ObjectStore,
-    Q: WorkQueue,
-    N: Notifier,
-    S: SecretStore,
-    C: Clock,
-{
-    let message = match FileDiscovered::decode(&received.body) {
-        Ok(message) => message,
+) -> Handled {
+    let (file, fate) = match FileDiscovered::decode(&received.body) {
+        Ok(message) => {
+            let fate = ingest_file(ctx, registry, received, &message, owner, settings).await;
+            (Some(message), fate)
+        }
         Err(error) => {
             let reason = error.to_string();
             error!(%reason, "Unreadable message.");
@@ -186,53 +182,42 @@ where
                 alerts::message_unreadable("the ingest queue", &received.id, &reason),
             )
             .await;
-            return Handled {
-                file: None,
-                fate: work_queue::dead_letter(ctx.queue, received, error.kind(), reason).await,
-            };
+            let fate = work_queue::dead_letter(ctx.queue, received, error.kind(), reason).await;
+            (None, fate)
         }
     };
-    let fate = match ingest_file(ctx, registry, received, &message, owner, settings).await {
+    let fate = match fate {
         Fate::Retry { reason } if received.is_last_receive(settings.max_receives) => {
             error!(receive = received.receive_count, %reason, "Last allowed receive; dead-lettered with its reason.");
-            alerts::publish(
-                ctx.notifier,
-                alerts::file_failed(
-                    file_ref(&message),
-                    FailureKind::Transient,
-                    &reason,
-                    received.receive_count,
-                ),
-            )
-            .await;
+            if let Some(message) = &file {
+                alerts::publish(
+                    ctx.notifier,
+                    alerts::file_failed(
+                        file_ref(message),
+                        FailureKind::Transient,
+                        &reason,
+                        received.receive_count,
+                    ),
+                )
+                .await;
+            }
             work_queue::dead_letter(ctx.queue, received, FailureKind::Transient, reason).await
         }
         fate => fate,
     };
-    Handled {
-        file: Some(message),
-        fate,
-    }
+    Handled { file, fate }
 }
 
 /// The file of a readable message: lease, attempt, ledger, then the
 /// post-action, alerts and dead letters its outcome calls for.
-async fn ingest_file<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
+async fn ingest_file<B: Backends, N: Notifier>(
+    ctx: &IngestContext<'_, B, N>,
     registry: RegistryView<'_>,
     received: &Received,
     message: &FileDiscovered,
     owner: &str,
     settings: &IngestSettings,
-) -> Fate<Ingestion>
-where
-    L: Ledger,
-    St: ObjectStore,
-    Q: WorkQueue,
-    N: Notifier,
-    S: SecretStore,
-    C: Clock,
-{
+) -> Fate<Ingestion> {
     let version = message.version();
     let now = ctx.clock.now();
     let lease = ctx
@@ -282,7 +267,16 @@ where
         let job = job
             .as_ref()
             .map_err(|f| Failure::new(f.kind, f.reason.clone()))?;
-        attempt(ctx, registry.version, job, settings, now).await
+        attempt(
+            ctx.store,
+            ctx.secrets,
+            ctx.pools,
+            registry.version,
+            job,
+            settings,
+            now,
+        )
+        .await
     };
     let attempt = with_visibility(ctx.queue, &received.receipt, settings.visibility, attempt).await;
     let file = file_ref(message);
@@ -404,17 +398,15 @@ fn find<'r>(registry: &'r Registry, message: &'r FileDiscovered) -> Result<Job<'
 }
 
 /// One attempt under the lease: fetch, validate, upload.
-async fn attempt<L, St, Q, N, S, C>(
-    ctx: &IngestContext<'_, L, St, Q, N, S, C>,
+async fn attempt(
+    store: &impl ObjectStore,
+    secrets: &impl SecretStore,
+    pools: &SourcePools,
     registry_version: &str,
     job: &Job<'_>,
     settings: &IngestSettings,
     now: DateTime<Utc>,
-) -> Result<Attempt, Failure>
-where
-    St: ObjectStore,
-    S: SecretStore,
-{
+) -> Result<Attempt, Failure> {
     let Job {
         message,
         tenant,
@@ -422,18 +414,13 @@ where
         rule,
     } = job;
     let secret_failure = |e: crate::secrets::SecretError| Failure::new(e.kind(), e.to_string());
-    let password = ctx
-        .secrets
+    let password = secrets
         .resolve(&source.password)
         .await
         .map_err(secret_failure)?;
     let key = match &rule.key {
         Some(reference) => {
-            let value = ctx
-                .secrets
-                .resolve(reference)
-                .await
-                .map_err(secret_failure)?;
+            let value = secrets.resolve(reference).await.map_err(secret_failure)?;
             Some(DataKey::from_base64(value.expose()).map_err(|e| {
                 Failure::new(
                     FailureKind::Misconfigured,
@@ -465,10 +452,9 @@ where
         registry_version: registry_version.to_owned(),
         ingested_at: now,
     };
-    let object_key = free_key(ctx.store, object_key, &lineage, message).await?;
+    let object_key = free_key(store, object_key, &lineage, message).await?;
     let ftp_failure = |e: crate::ftp::FtpError| Failure::new(e.kind(), e.to_string());
-    let pool = ctx
-        .pools
+    let pool = pools
         .pool_for(source, Password::new(password.expose()))
         .map_err(ftp_failure)?;
     drop(password);
@@ -484,7 +470,7 @@ where
             spec: rule.validation_spec(),
             key,
         },
-        ctx.store,
+        store,
         Destination {
             object_key: &object_key,
             lineage: &lineage,

@@ -1,7 +1,7 @@
 //! SQS events as Lambda delivers them, turned into the work-queue port's
 //! [`Received`] messages, and the partial batch response
 //! (`ReportBatchItemFailures`) that tells Lambda which messages to leave on
-//! the queue ([`for_each`] does both for a handler of one message); and the
+//! the queue ([`messages`], [`span`] and [`PartialBatch`] walk a batch); and the
 //! other way, the event Lambda would deliver for messages received from a
 //! queue (what the demo hands the functions).
 
