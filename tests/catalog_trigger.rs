@@ -25,7 +25,7 @@ use tributary::aws::dynamodb::DynamoLedger;
 use tributary::aws::s3::S3ObjectStore;
 use tributary::ingest::Lineage;
 use tributary::lambda::Env;
-use tributary::poll::select::FileVersion;
+use tributary::ports::FileVersion;
 use tributary::ports::notifier::Severity;
 use tributary::ports::{Ledger, NewFile, ObjectStore, Outcome};
 use tributary_catalog_trigger::aws::AwsCatalogTrigger;

@@ -615,7 +615,7 @@ async fn queue_depth(world: &World, url: &str) -> u64 {
 /// Moves the lease of `version` into the past, as it is when SQS delivers a
 /// message again: the visibility timeout (960 s) outlasts the lease (905 s).
 /// The test's own client writes straight to moto.
-async fn expire_lease(world: &World, version: &tributary::poll::select::FileVersion) {
+async fn expire_lease(world: &World, version: &tributary::ports::FileVersion) {
     use aws_sdk_dynamodb::types::AttributeValue;
     let dynamodb = moto().dynamodb().await;
     let source_and_path = json!([version.source, version.path]);

@@ -17,7 +17,7 @@ use std::time::Duration as StdDuration;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use tributary::poll::select::FileVersion;
+use tributary::ports::FileVersion;
 use tributary::ports::ledger::FileState;
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::{Ledger, ObjectStore};

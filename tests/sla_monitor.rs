@@ -14,7 +14,7 @@ use serde_json::Value;
 use support::moto::{moto, notification_from_envelope, topic_with_inbox, unique};
 use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
 use tributary::lambda::Env;
-use tributary::poll::select::FileVersion;
+use tributary::ports::FileVersion;
 use tributary::ports::registry_store::RegistryStore;
 use tributary::ports::{Ledger, NewFile, Notification, Outcome};
 use tributary::registry::Syntax;

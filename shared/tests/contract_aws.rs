@@ -444,7 +444,7 @@ async fn observations_expire_through_the_table_ttl() {
 #[tokio::test]
 async fn ledger_missing_table_is_misconfigured() {
     let ledger = DynamoLedger::new(moto().dynamodb().await, "tributary-no-such-table");
-    let version = tributary::poll::select::FileVersion {
+    let version = tributary::ports::FileVersion {
         source: "acme-ftp".into(),
         path: "/out/a.csv".into(),
         size: 1,
@@ -460,7 +460,7 @@ async fn ledger_racing_leases_have_one_winner() {
     use tributary::ports::{Lease, NewFile};
     let ledger = ledger().await;
     let now: chrono::DateTime<chrono::Utc> = "2024-05-01T07:00:00Z".parse().unwrap();
-    let version = tributary::poll::select::FileVersion {
+    let version = tributary::ports::FileVersion {
         source: "acme-ftp".into(),
         path: "/out/race.csv".into(),
         size: 10,

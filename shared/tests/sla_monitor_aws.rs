@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use support::moto::{moto, notification_from_envelope, topic_with_inbox, unique};
 use tributary::aws::dynamodb::DynamoLedger;
 use tributary::aws::sns::SnsNotifier;
-use tributary::poll::select::FileVersion;
+use tributary::ports::FileVersion;
 use tributary::ports::{BreachState, Ledger, NewFile, Notification, Outcome, Severity, SlaStore};
 use tributary::registry::Registry;
 use tributary::sla::{SlaContext, SlaReport, SlaSettings, run};

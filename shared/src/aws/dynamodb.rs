@@ -42,7 +42,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::{ErrorClass, classify, code, describe};
-use crate::poll::select::FileVersion;
+use crate::ports::FileVersion;
 use crate::ports::ledger::{
     Claim, Claims, FileRecord, FileState, Lease, Ledger, LedgerError, MAX_CLAIMS, NewFile, Outcome,
 };

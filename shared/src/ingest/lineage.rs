@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::Report;
 use crate::percent::{self, Plus};
-use crate::poll::select::FileVersion;
+use crate::ports::FileVersion;
 use crate::ports::object_store::Metadata;
 
 /// S3's limit on user metadata: the UTF-8 bytes of every key and value.

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::fs_util::write_atomic;
 use crate::poll::observations::ObservationStore;
-use crate::poll::select::{FileVersion, Observation};
+use crate::poll::select::Observation;
+use crate::ports::FileVersion;
 use crate::ports::ledger::{
     Claim, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };

@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ftp::listing::{EntryKind, ListEntry, Precision, join_path};
+use crate::ports::FileVersion;
 use crate::registry::{PathMatcher, PatternError, Rule, Source};
 
 /// A regular file seen in a listing.
@@ -48,28 +49,6 @@ impl ListedFile {
             Precision::Day => Duration::seconds(86_399),
         };
         self.mtime.map(|t| t + slack)
-    }
-}
-
-/// One version of one file: two listings of an unchanged file give the same
-/// version; a changed file, or a corrected file re-uploaded under the same name,
-/// gives a new one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct FileVersion {
-    pub source: String,
-    pub path: String,
-    pub size: u64,
-    pub mtime: Option<DateTime<Utc>>,
-}
-
-impl FileVersion {
-    /// A compact key for this version of `path`: `SIZE@MTIME` (Unix seconds, `-`
-    /// when unknown).
-    pub fn version_key(&self) -> String {
-        match self.mtime {
-            Some(t) => format!("{}@{}", self.size, t.timestamp()),
-            None => format!("{}@-", self.size),
-        }
     }
 }
 

@@ -25,7 +25,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::failure::FailureKind;
-use crate::poll::select::FileVersion;
+use crate::ports::FileVersion;
 
 /// Where a file version is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

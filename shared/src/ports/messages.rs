@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::failure::FailureKind;
-use crate::poll::select::FileVersion;
+use crate::ports::FileVersion;
 
 /// The message version this build writes and reads.
 pub const MESSAGE_VERSION: u64 = 1;

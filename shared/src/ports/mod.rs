@@ -12,6 +12,7 @@
 
 pub mod backends;
 pub mod clock;
+pub mod file_version;
 pub mod job_trigger;
 pub mod ledger;
 pub mod messages;
@@ -24,6 +25,7 @@ pub mod work_queue;
 
 pub use backends::Backends;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use file_version::FileVersion;
 pub use job_trigger::{CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger};
 pub use ledger::{
     Claim, FileError, FileRecord, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use tributary::failure::FailureKind;
-use tributary::poll::select::FileVersion;
+use tributary::ports::FileVersion;
 use tributary::ports::ledger::{
     Claim, Claims, FileError, FileState, Lease, Ledger, LedgerError, NewFile, Outcome,
 };

@@ -12,7 +12,7 @@ use super::{Stop, pause};
 use crate::alerts;
 use crate::failure::FailureKind;
 use crate::ingest::lineage;
-use crate::poll::select::FileVersion;
+use crate::ports::FileVersion;
 use crate::ports::clock::Clock;
 use crate::ports::ledger::{FileState, Ledger};
 use crate::ports::notifier::Notifier;

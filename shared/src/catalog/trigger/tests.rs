@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use super::*;
 use crate::ingest::Lineage;
 use crate::local::{FileJobTrigger, FileLedger, FileNotifier, FsObjectStore, MemoryQueue};
-use crate::poll::select::FileVersion;
+use crate::ports::FileVersion;
 use crate::ports::clock::ManualClock;
 use crate::ports::job_trigger::{CrawlerError, CrawlerStart, JobError, JobRun};
 use crate::ports::ledger::{FileState, NewFile, Outcome};

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{OrphanedBreach, SlaContext, SlaReport, SlaSettings, run};
 use crate::failure::FailureKind;
 use crate::local::{FileLedger, FileNotifier};
-use crate::poll::select::FileVersion;
+use crate::ports::FileVersion;
 use crate::ports::ledger::{Ledger, NewFile, Outcome};
 use crate::ports::notifier::Severity;
 use crate::ports::sla_store::{Breach, BreachOpening, BreachState, Notice, SlaStore};
