@@ -178,6 +178,10 @@ impl AsyncRead for Download<'_> {
                                 if this.expected.is_some_and(|e| this.received > e) {
                                     let error = this.size_mismatch();
                                     if let Some(error) = error {
+                                        // A read that fails fills nothing: the
+                                        // caller (tokio's `read_to_end` asserts
+                                        // it) must not see the excess bytes.
+                                        buf.set_filled(before);
                                         return this.fail(error);
                                     }
                                 }
