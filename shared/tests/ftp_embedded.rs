@@ -14,9 +14,9 @@ use tokio::io::AsyncReadExt;
 use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer, TestPki};
 use tributary::ftp::{
-    FtpClient, FtpConfig, FtpError, FtpPool, ListingStyle, Password, PostActionOutcome, Protocol,
-    apply_post_action,
+    FtpClient, FtpConfig, FtpError, FtpPool, ListingStyle, Password, Protocol, apply_post_action,
 };
+use tributary::ports::PostActionOutcome;
 use tributary::registry::PostAction;
 
 struct Fixture {
@@ -572,4 +572,14 @@ async fn ftps_to_a_server_without_tls_is_refused_not_downgraded() {
         .unwrap_err();
     assert_eq!(error.kind(), FailureKind::Misconfigured, "{error:?}");
     assert!(!format!("{error:?}").contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn the_source_port_lists_stats_and_reads_from_an_offset() {
+    let fixture = serve(false).await;
+    let content = std::fs::read(root(&fixture).join("in").join(BIG_FILE)).unwrap();
+    let mut client = FtpClient::connect(&config(fixture.server.port(), Protocol::Ftp))
+        .await
+        .unwrap();
+    support::source_port::keeps_its_promises(&mut client, "/in", BIG_FILE, &content).await;
 }

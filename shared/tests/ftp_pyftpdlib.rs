@@ -16,9 +16,9 @@ use support::{PASSWORD, USER, config, download_sha256};
 use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{PkiFiles, TestPki};
 use tributary::ftp::{
-    FtpClient, FtpConfig, FtpError, ListingStyle, Password, PostActionOutcome, Protocol,
-    apply_post_action,
+    FtpClient, FtpConfig, FtpError, ListingStyle, Password, Protocol, apply_post_action,
 };
+use tributary::ports::PostActionOutcome;
 use tributary::registry::PostAction;
 
 /// Implicit FTPS: pyftpdlib's TLS handler, with the handshake before the greeting.
@@ -298,4 +298,14 @@ async fn lists_10000_files() {
     let elapsed = started.elapsed();
     assert_eq!(listing.lines.len(), 10_000);
     eprintln!("pyftpdlib: MLSD of 10,000 files took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn the_source_port_lists_stats_and_reads_from_an_offset() {
+    let fixture = start(Mode::Plain, &[], |_| {});
+    let content = std::fs::read(fixture.root().join("in").join(BIG_FILE)).unwrap();
+    let mut client = FtpClient::connect(&fixture.config(Protocol::Ftp))
+        .await
+        .unwrap();
+    support::source_port::keeps_its_promises(&mut client, "/in", BIG_FILE, &content).await;
 }

@@ -24,9 +24,9 @@ use support::{config, download_sha256};
 use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{PkiFiles, TestPki};
 use tributary::ftp::{
-    FtpClient, FtpConfig, FtpError, ListingStyle, Password, PostActionOutcome, Protocol,
-    apply_post_action,
+    FtpClient, FtpConfig, FtpError, ListingStyle, Password, Protocol, apply_post_action,
 };
+use tributary::ports::PostActionOutcome;
 use tributary::registry::PostAction;
 
 struct Fixture {
@@ -340,4 +340,14 @@ async fn vsftpd_refuses_data_connections_without_session_reuse() {
     let error = refused.expect_err("vsftpd accepted a data connection without session reuse");
     // vsftpd: "522 SSL connection failed: session reuse required".
     assert!(error.to_string().contains("522"), "{error}");
+}
+
+#[tokio::test]
+async fn the_source_port_lists_stats_and_reads_from_an_offset() {
+    let fixture = start(false, |_| {});
+    let content = std::fs::read(fixture.data.path().join("root/in").join(BIG_FILE)).unwrap();
+    let mut client = FtpClient::connect(&fixture.config(Protocol::Ftp))
+        .await
+        .unwrap();
+    support::source_port::keeps_its_promises(&mut client, "/in", BIG_FILE, &content).await;
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
-use tributary::ftp::{Password, SourcePools};
+use tributary::ftp::{FtpConnector, Password};
 use tributary::ingest::handle::{
     IngestContext, IngestSettings, Ingestion, RegistryView, ingest_message,
 };
@@ -54,6 +54,7 @@ impl Backends for Local {
     type Secrets = MapSecrets;
     type Jobs = FileJobTrigger;
     type Clock = Arc<ManualClock>;
+    type Sources = tributary::ftp::FtpConnector;
 }
 
 struct World {
@@ -65,7 +66,7 @@ struct World {
     queue: MemoryQueue,
     notifier: FileNotifier,
     secrets: MapSecrets,
-    pools: SourcePools,
+    sources: FtpConnector,
     clock: Arc<ManualClock>,
     settings: IngestSettings,
 }
@@ -122,7 +123,7 @@ tenants:
             SecretRef::SecretsManager("tributary/acme/ftp".into()).to_string(),
             PASSWORD.to_owned(),
         )])),
-        pools: SourcePools::default(),
+        sources: FtpConnector::default(),
         clock,
         settings: IngestSettings {
             max_receives: 2,
@@ -180,7 +181,7 @@ impl World {
             queue: &self.queue,
             notifier: &self.notifier,
             secrets: &self.secrets,
-            pools: &self.pools,
+            sources: &self.sources,
             clock: &self.clock,
         };
         let view = RegistryView {

@@ -3,20 +3,23 @@
 //! claims released when their message cannot be sent, the deadline, paused
 //! sources and a refused login.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{Duration, Utc};
 use tributary::failure::FailureKind;
-use tributary::ftp::Password;
 use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer};
-use tributary::local::{FileLedger, MemoryQueue};
+use tributary::ftp::{FtpConnector, Password};
+use tributary::local::{
+    FileJobTrigger, FileLedger, FileNotifier, FileRegistryStore, FsObjectStore, MemoryQueue,
+};
 use tributary::poll::source_poll::{PollContext, PollSettings, poll_source};
 use tributary::poll::walk::WalkLimits;
-use tributary::ports::clock::ManualClock;
+use tributary::ports::clock::{ManualClock, SystemClock};
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::work_queue::{DeadLetter, OutgoingMessage, QueueError, Received, WorkQueue};
-use tributary::ports::{FileState, Ledger};
+use tributary::ports::{Backends, FileState, Ledger};
 use tributary::registry::{Registry, SecretRef};
 use tributary::secrets::{SecretError, SecretStore, SecretValue};
 
@@ -72,17 +75,34 @@ async fn server(root: &std::path::Path) -> EmbeddedFtpServer {
     .unwrap()
 }
 
+/// The local adapters, with the ingest queue `Q` (the memory queue, or one that
+/// fails on purpose).
+struct Local<Q>(PhantomData<Q>);
+
+impl<Q: WorkQueue + Send + Sync + 'static> Backends for Local<Q> {
+    type Ledger = FileLedger;
+    type Registry = FileRegistryStore;
+    type Queue = Q;
+    type Store = FsObjectStore;
+    type Notifier = FileNotifier;
+    type Secrets = Fixed;
+    type Jobs = FileJobTrigger;
+    type Clock = SystemClock;
+    type Sources = FtpConnector;
+}
+
 /// What a poll reaches the outside through, on the local adapters.
-fn context<'a, Q>(
+fn context<'a, Q: WorkQueue + Send + Sync + 'static>(
     ledger: &'a FileLedger,
     queue: &'a Q,
     secrets: &'a Fixed,
-) -> PollContext<'a, FileLedger, FileLedger, Q, Fixed> {
+    sources: &'a FtpConnector,
+) -> PollContext<'a, Local<Q>> {
     PollContext {
         ledger,
-        observations: ledger,
         ingest_queue: queue,
         secrets,
+        sources,
     }
 }
 
@@ -110,7 +130,8 @@ async fn files_are_sent_once_stable_and_never_twice() {
     let ledger = FileLedger::in_memory();
     let queue = queue();
     let ctx_secrets = Fixed(PASSWORD);
-    let ctx = context(&ledger, &queue, &ctx_secrets);
+    let sources = FtpConnector::default();
+    let ctx = context(&ledger, &queue, &ctx_secrets, &sources);
     let t0 = Utc::now();
     let first = poll_source(&ctx, tenant, source, t0, PollSettings::default())
         .await
@@ -216,7 +237,8 @@ async fn claims_whose_message_cannot_be_sent_are_released_for_the_next_poll() {
         down: AtomicBool::new(false),
     };
     let ctx_secrets = Fixed(PASSWORD);
-    let ctx = context(&ledger, &flaky, &ctx_secrets);
+    let sources = FtpConnector::default();
+    let ctx = context(&ledger, &flaky, &ctx_secrets, &sources);
     let t0 = Utc::now();
     poll_source(&ctx, tenant, source, t0, PollSettings::default())
         .await
@@ -297,7 +319,8 @@ async fn deadlines_paused_sources_and_refused_logins() {
     let registry = registry(server.port(), false);
     let (tenant, source) = (&registry.tenants[0], &registry.tenants[0].sources[0]);
     let ctx_secrets = Fixed(PASSWORD);
-    let ctx = context(&ledger, &queue, &ctx_secrets);
+    let sources = FtpConnector::default();
+    let ctx = context(&ledger, &queue, &ctx_secrets, &sources);
 
     let out_of_time = PollSettings {
         walk: WalkLimits {
@@ -327,7 +350,8 @@ async fn deadlines_paused_sources_and_refused_logins() {
     assert_eq!(report.listed, 0);
 
     let wrong_secrets = Fixed("not-the-password");
-    let wrong = context(&ledger, &queue, &wrong_secrets);
+    let sources = FtpConnector::default();
+    let wrong = context(&ledger, &queue, &wrong_secrets, &sources);
     let error = poll_source(&wrong, tenant, source, Utc::now(), PollSettings::default())
         .await
         .unwrap_err();
@@ -348,7 +372,8 @@ async fn a_claim_whose_message_was_lost_is_announced_again() {
     let ledger = FileLedger::in_memory();
     let queue = queue();
     let ctx_secrets = Fixed(PASSWORD);
-    let ctx = context(&ledger, &queue, &ctx_secrets);
+    let sources = FtpConnector::default();
+    let ctx = context(&ledger, &queue, &ctx_secrets, &sources);
     let t0 = Utc::now();
     poll_source(&ctx, tenant, source, t0, PollSettings::default())
         .await

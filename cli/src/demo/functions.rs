@@ -73,6 +73,7 @@ impl Backends for Local {
     type Secrets = LocalSecrets;
     type Jobs = Recording<FileJobTrigger>;
     type Clock = SystemClock;
+    type Sources = tributary::ftp::FtpConnector;
 }
 
 /// The AWS back-ends, with alerts and job runs noted in the demo's journal.
@@ -87,6 +88,7 @@ impl Backends for OnAws {
     type Secrets = AwsSecrets;
     type Jobs = Recording<GlueJobTrigger>;
     type Clock = SystemClock;
+    type Sources = tributary::ftp::FtpConnector;
 }
 
 /// The functions on the local back-ends.
@@ -148,6 +150,7 @@ impl LocalFunctions {
                 ingest_queue: backends.ingest_queue.clone(),
                 notifier: notifier(),
                 secrets: LocalSecrets,
+                sources: Default::default(),
                 clock: SystemClock,
                 config: poller_config,
             },
@@ -159,7 +162,7 @@ impl LocalFunctions {
                 notifier: notifier(),
                 secrets: LocalSecrets,
                 clock: SystemClock,
-                pools: Default::default(),
+                sources: Default::default(),
                 config: ingester_config,
             },
             catalog: CatalogTrigger {
@@ -221,6 +224,7 @@ impl AwsFunctions {
                 ingest_queue: poller.ingest_queue,
                 notifier: Recording::new(poller.notifier, journal),
                 secrets: poller.secrets,
+                sources: poller.sources,
                 clock: poller.clock,
                 config: poller_config,
             },
@@ -232,7 +236,7 @@ impl AwsFunctions {
                 notifier: Recording::new(ingester.notifier, journal),
                 secrets: ingester.secrets,
                 clock: ingester.clock,
-                pools: ingester.pools,
+                sources: ingester.sources,
                 config: ingester_config,
             },
             catalog_queue: catalog.queue.clone(),

@@ -4,7 +4,7 @@
 use aws_config::SdkConfig;
 use tributary::aws::Aws;
 use tributary::aws::s3::S3ObjectStore;
-use tributary::ftp::SourcePools;
+use tributary::ftp::FtpConnector;
 use tributary::lambda::{
     Common, Env, EnvError, queue_from_env, s3_client, s3_endpoint, unsigned_payload_is_safe,
 };
@@ -37,7 +37,7 @@ pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<AwsIngester, EnvError> {
         notifier: common.notifier,
         secrets: common.secrets,
         clock: SystemClock,
-        pools: SourcePools::default(),
+        sources: FtpConnector::default(),
         config,
     })
 }

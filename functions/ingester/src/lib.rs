@@ -13,7 +13,6 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use tracing::{Instrument, error, info};
 use tributary::digest::RunNotices;
 use tributary::failure::FailureKind;
-use tributary::ftp::SourcePools;
 use tributary::ingest::handle::{IngestContext, Ingestion, RegistryView, ingest_message};
 use tributary::lambda::RegistryCache;
 use tributary::lambda::sqs;
@@ -25,8 +24,7 @@ use tributary::ports::work_queue::Fate;
 
 pub use config::IngesterConfig;
 
-/// The ingester with its adapters, built once per container; the FTP
-/// connection pools live as long as the container.
+/// The ingester with its adapters, built once per container.
 pub struct Ingester<B: Backends> {
     pub ledger: B::Ledger,
     pub registry: RegistryCache<B::Registry>,
@@ -35,7 +33,9 @@ pub struct Ingester<B: Backends> {
     pub notifier: B::Notifier,
     pub secrets: B::Secrets,
     pub clock: B::Clock,
-    pub pools: SourcePools,
+    /// The sources' servers; their connection pools live as long as the
+    /// container.
+    pub sources: B::Sources,
     pub config: IngesterConfig,
 }
 
@@ -78,7 +78,7 @@ impl<B: Backends> Ingester<B> {
             queue: &self.queue,
             notifier: &notices,
             secrets: &self.secrets,
-            pools: &self.pools,
+            sources: &self.sources,
             clock: &self.clock,
         };
         let mut batch = sqs::PartialBatch::default();

@@ -3,6 +3,7 @@
 
 use aws_config::SdkConfig;
 use tributary::aws::Aws;
+use tributary::ftp::FtpConnector;
 use tributary::lambda::{Common, Env, EnvError, queue_from_env};
 use tributary::ports::SystemClock;
 
@@ -36,6 +37,7 @@ pub fn from_env(env: &Env, sdk: &SdkConfig) -> Result<AwsPoller, EnvError> {
         notifier: common.notifier,
         secrets: common.secrets,
         clock: SystemClock,
+        sources: FtpConnector::default(),
         config,
     })
 }

@@ -45,6 +45,8 @@ pub struct Poller<B: Backends> {
     pub ingest_queue: B::Queue,
     pub notifier: B::Notifier,
     pub secrets: B::Secrets,
+    /// The sources' servers (a fresh session per poll).
+    pub sources: B::Sources,
     /// What "now" is: the schedule's fire time aside, every poll reads it here.
     pub clock: B::Clock,
     pub config: PollerConfig,
@@ -168,11 +170,11 @@ impl<B: Backends> Poller<B> {
             .registry
             .find_source(source_id)
             .ok_or_else(|| PollerError::UnknownSource(source_id.to_owned()))?;
-        let ctx = PollContext {
+        let ctx = PollContext::<B> {
             ledger: &self.ledger,
-            observations: &self.ledger,
             ingest_queue: &self.ingest_queue,
             secrets: &self.secrets,
+            sources: &self.sources,
         };
         let settings = PollSettings {
             walk: WalkLimits {

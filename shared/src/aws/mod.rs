@@ -35,6 +35,7 @@ impl crate::ports::Backends for Aws {
     type Secrets = secrets::AwsSecrets;
     type Jobs = glue::GlueJobTrigger;
     type Clock = crate::ports::SystemClock;
+    type Sources = crate::ftp::FtpConnector;
 }
 
 /// The HTTP client every SDK client uses: hyper 1 with rustls on ring and the

@@ -7,21 +7,8 @@ use tracing::info;
 use super::client::FtpClient;
 use super::error::{FtpError, Op};
 use super::remote_path;
+use crate::ports::source::PostActionOutcome;
 use crate::registry::PostAction;
-
-/// What a post-action did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PostActionOutcome {
-    /// Nothing was done.
-    Left,
-    /// The file was deleted.
-    Deleted,
-    /// The file was moved to `to`.
-    Moved {
-        /// The file's new path.
-        to: String,
-    },
-}
 
 /// Most numbered suffixes tried after the timestamped name is taken as well.
 const MAX_SUFFIXES: u32 = 1000;

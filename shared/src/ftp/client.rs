@@ -290,18 +290,60 @@ impl FtpClient {
         path: &str,
         expected_size: Option<u64>,
     ) -> Result<Download<'_>, FtpError> {
-        let first = self
-            .run(Op::Retr, Some(path), async |s| s.retr_as_stream(path).await)
-            .await;
+        self.retr_from(path, 0, expected_size).await
+    }
+
+    /// [`FtpClient::retr`] from byte `offset` (`REST offset` before `RETR`, RFC
+    /// 3659 stream-mode restart; nothing is sent for offset 0). `file_size`,
+    /// when known, is the whole file's: the download then ends only after
+    /// exactly `file_size - offset` bytes. An offset past the known size is a
+    /// protocol error, as no transfer could satisfy it.
+    pub async fn retr_from(
+        &mut self,
+        path: &str,
+        offset: u64,
+        file_size: Option<u64>,
+    ) -> Result<Download<'_>, FtpError> {
+        let expected_size = match file_size {
+            Some(size) if offset > size => {
+                return Err(Ctx {
+                    host: &self.config.host,
+                    op: Op::Retr,
+                    path: Some(path),
+                }
+                .protocol(format!(
+                    "cannot resume at byte {offset} of a {size}-byte file"
+                )));
+            }
+            Some(size) => Some(size - offset),
+            None => None,
+        };
+        let restart = usize::try_from(offset).map_err(|_| {
+            Ctx {
+                host: &self.config.host,
+                op: Op::Retr,
+                path: Some(path),
+            }
+            .protocol(format!("offset {offset} does not fit this platform"))
+        })?;
+        // REST is sent with the transfer command, so a retry sets it again.
+        let retr = async |s: &mut Stream| {
+            s.resume_transfer(restart).await?;
+            s.retr_as_stream(path).await
+        };
+        let first = self.run(Op::Retr, Some(path), retr).await;
         let transfer = match first {
             Err(error) if self.epsv_refused(&error) => {
                 self.fall_back_to_pasv(&error);
-                self.run(Op::Retr, Some(path), async |s| s.retr_as_stream(path).await)
-                    .await?
+                let retr = async |s: &mut Stream| {
+                    s.resume_transfer(restart).await?;
+                    s.retr_as_stream(path).await
+                };
+                self.run(Op::Retr, Some(path), retr).await?
             }
             other => other?,
         };
-        debug!(host = %self.config.host, path, expected_size, "Download started.");
+        debug!(host = %self.config.host, path, offset, expected_size, "Download started.");
         Ok(Download::new(self, transfer, path, expected_size))
     }
 

@@ -5,12 +5,13 @@
 //!    lease held by another ingester: retry later; no ledger item: retry, as
 //!    the poller may claim it again);
 //! 3. with the lease, and the message's visibility extended while it runs:
-//!    look up the rule, fetch the password and key, stream the file from FTP
-//!    through [`validate_and_upload`];
+//!    look up the rule, fetch the password and key, stream the file from its
+//!    server (a pooled session of the source port) through
+//!    [`validate_and_upload`];
 //! 4. record the outcome in the ledger, then act on it:
-//!    - ingested: apply the rule's post-action on the server (a failure there
-//!      is a warning: the object is complete and the ledger says so), notify
-//!      per the rule's policy;
+//!    - ingested: apply the rule's post-action on the server, in the same
+//!      session (a failure there is a warning: the object is complete and the
+//!      ledger says so), notify per the rule's policy;
 //!    - rejected: dead-letter the message with the reasons as attributes, alert;
 //!    - misconfigured: dead-letter with the reason, alert;
 //!    - transient: leave the message to SQS (a batch item failure), except on
@@ -35,8 +36,6 @@ use super::upload::{Destination, FileToIngest, Landing, UploadOptions, validate_
 use crate::alerts::{self, FileRef};
 use crate::engine::data_key::DataKey;
 use crate::failure::FailureKind;
-use crate::ftp::pools::SourcePools;
-use crate::ftp::{FtpPool, Password, apply_post_action};
 use crate::ports::Backends;
 use crate::ports::FileVersion;
 use crate::ports::clock::Clock;
@@ -44,6 +43,7 @@ use crate::ports::ledger::{FileError, FileState, Lease, Ledger, LedgerError, Out
 use crate::ports::messages::FileDiscovered;
 use crate::ports::notifier::{Notifier, Severity};
 use crate::ports::object_store::ObjectStore;
+use crate::ports::source::{SessionError, SourceConnector, SourceError, SourceSession};
 use crate::ports::work_queue::{self, Fate, Received, WorkQueue};
 use crate::registry::{PostAction, Registry, Rule, Source, Tenant};
 use crate::secrets::SecretStore;
@@ -57,7 +57,8 @@ pub struct IngestContext<'a, B: Backends, N: Notifier = <B as Backends>::Notifie
     pub queue: &'a B::Queue,
     pub notifier: &'a N,
     pub secrets: &'a B::Secrets,
-    pub pools: &'a SourcePools,
+    /// The sources' servers; the ingester takes pooled sessions.
+    pub sources: &'a B::Sources,
     pub clock: &'a B::Clock,
 }
 
@@ -142,14 +143,14 @@ struct Job<'r> {
 }
 
 /// What an attempt with the lease came to: the ledger's outcome, and for a
-/// landed file its key and the pool its post-action reuses.
-enum Attempt {
+/// landed file its key and the session (`P`, pooled) its post-action reuses.
+enum Attempt<P> {
     Landed {
         object_key: String,
         outcome: Outcome,
         rows: u64,
         decoded: u64,
-        pool: FtpPool,
+        session: P,
     },
     Rejected {
         outcome: Outcome,
@@ -270,7 +271,7 @@ async fn ingest_file<B: Backends, N: Notifier>(
         attempt(
             ctx.store,
             ctx.secrets,
-            ctx.pools,
+            ctx.sources,
             registry.version,
             job,
             settings,
@@ -287,7 +288,7 @@ async fn ingest_file<B: Backends, N: Notifier>(
             outcome,
             rows,
             decoded,
-            pool,
+            mut session,
         }) => {
             let bytes_in = match &outcome {
                 Outcome::Ingested { bytes_in, .. } => *bytes_in,
@@ -300,7 +301,7 @@ async fn ingest_file<B: Backends, N: Notifier>(
             }
             info!(path = %message.path, key = %object_key, rows, "Ingested.");
             if let Ok(job) = &job {
-                post_action(ctx.notifier, &pool, job, ctx.clock.now()).await;
+                post_action(ctx.notifier, &mut *session, job, ctx.clock.now()).await;
             }
             if alerts::wanted(policy, Severity::Info) {
                 alerts::publish(
@@ -398,15 +399,15 @@ fn find<'r>(registry: &'r Registry, message: &'r FileDiscovered) -> Result<Job<'
 }
 
 /// One attempt under the lease: fetch, validate, upload.
-async fn attempt(
+async fn attempt<C: SourceConnector>(
     store: &impl ObjectStore,
     secrets: &impl SecretStore,
-    pools: &SourcePools,
+    sources: &C,
     registry_version: &str,
     job: &Job<'_>,
     settings: &IngestSettings,
     now: DateTime<Utc>,
-) -> Result<Attempt, Failure> {
+) -> Result<Attempt<C::Pooled>, Failure> {
     let Job {
         message,
         tenant,
@@ -453,16 +454,16 @@ async fn attempt(
         ingested_at: now,
     };
     let object_key = free_key(store, object_key, &lineage, message).await?;
-    let ftp_failure = |e: crate::ftp::FtpError| Failure::new(e.kind(), e.to_string());
-    let pool = pools
-        .pool_for(source, Password::new(password.expose()))
-        .map_err(ftp_failure)?;
-    drop(password);
-    let mut client = pool.get().await.map_err(ftp_failure)?;
-    let download = client
-        .retr(&message.path, Some(message.size))
+    let server_failure = |e: SessionError<C>| Failure::new(e.kind(), e.to_string());
+    let mut session = sources
+        .pooled(source, &password)
         .await
-        .map_err(ftp_failure)?;
+        .map_err(server_failure)?;
+    drop(password);
+    let download = session
+        .read(&message.path, 0, Some(message.size))
+        .await
+        .map_err(server_failure)?;
     let ingested = validate_and_upload(
         download,
         FileToIngest {
@@ -479,7 +480,6 @@ async fn attempt(
     )
     .await
     .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
-    drop(client);
     Ok(match ingested {
         Landing::Landed(landed) => {
             let report = landed.report;
@@ -494,7 +494,7 @@ async fn attempt(
                 object_key: landed.object_key,
                 rows: report.rows,
                 decoded: report.decoded_bytes,
-                pool,
+                session,
             }
         }
         Landing::Rejected(report) => Attempt::Rejected {
@@ -613,20 +613,23 @@ async fn finish(
 /// Attempts at recording an outcome before the message is left for a retry.
 const FINISH_TRIES: u32 = 3;
 
-/// Applies the rule's post-action on the server, with a connection from the
-/// pool the file came through; a failure is a warning (the file landed).
-async fn post_action(notifier: &impl Notifier, pool: &FtpPool, job: &Job<'_>, now: DateTime<Utc>) {
+/// Applies the rule's post-action on the server, in the session the file came
+/// through; a failure is a warning (the file landed).
+async fn post_action(
+    notifier: &impl Notifier,
+    session: &mut impl SourceSession,
+    job: &Job<'_>,
+    now: DateTime<Utc>,
+) {
     let Job { message, rule, .. } = job;
     let action = match &rule.post_action {
         PostAction::Leave => return,
         PostAction::Delete => "delete".to_owned(),
         PostAction::MoveTo(dir) => format!("move to {dir}"),
     };
-    let result = async {
-        let mut client = pool.get().await?;
-        apply_post_action(&mut client, &message.path, &rule.post_action, now).await
-    }
-    .await;
+    let result = session
+        .post_action(&message.path, &rule.post_action, now)
+        .await;
     if let Err(error) = result {
         let reason = error.to_string();
         warn!(path = %message.path, %action, %reason, "The post-action failed; the file stays on the server.");

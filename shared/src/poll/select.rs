@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ftp::listing::{EntryKind, ListEntry, Precision, join_path};
 use crate::ports::FileVersion;
+use crate::ports::listing::{EntryKind, ListEntry, Precision, join_path};
 use crate::registry::{PathMatcher, PatternError, Rule, Source};
 
 /// A regular file seen in a listing.

@@ -26,10 +26,11 @@ use super::observations::ObservationStore;
 use super::select::{ListedFile, Readiness, SourceRules, observe, select};
 use super::walk::{WalkLimits, refine, walk};
 use crate::failure::FailureKind;
-use crate::ftp::listing::Precision;
-use crate::ftp::{FtpClient, FtpConfig, FtpError, Password};
+use crate::ports::Backends;
 use crate::ports::ledger::{Claim, Claims, FileState, Ledger, LedgerError, MAX_CLAIMS, NewFile};
+use crate::ports::listing::Precision;
 use crate::ports::messages::FileDiscovered;
+use crate::ports::source::{SessionError, SourceConnector, SourceError, SourceSession};
 use crate::ports::work_queue::{MAX_BATCH, OutgoingMessage, QueueError, WorkQueue};
 use crate::registry::{PatternError, Source, Tenant};
 use crate::secrets::{SecretError, SecretStore};
@@ -49,12 +50,14 @@ pub mod attr {
     pub const RULE: &str = "rule";
 }
 
-/// What a poll needs from the outside.
-pub struct PollContext<'a, L, O, Q, S> {
-    pub ledger: &'a L,
-    pub observations: &'a O,
-    pub ingest_queue: &'a Q,
-    pub secrets: &'a S,
+/// What a poll reaches the outside through: the adapters of `B` it uses.
+pub struct PollContext<'a, B: Backends> {
+    /// The ledger, which also keeps what the previous poll observed.
+    pub ledger: &'a B::Ledger,
+    pub ingest_queue: &'a B::Queue,
+    pub secrets: &'a B::Secrets,
+    /// The sources' servers.
+    pub sources: &'a B::Sources,
 }
 
 /// How far one poll may go.
@@ -123,11 +126,13 @@ pub enum PollError {
         #[source]
         source: SecretError,
     },
+    /// The source's server (connecting, logging in, listing).
     #[error("source {source_id}: {source}")]
-    Ftp {
+    Server {
         source_id: String,
+        kind: FailureKind,
         #[source]
-        source: FtpError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("source {source_id}: rules: {source}")]
     Rules {
@@ -180,7 +185,7 @@ impl PollError {
     pub fn kind(&self) -> FailureKind {
         match self {
             PollError::Secret { source, .. } => source.kind(),
-            PollError::Ftp { source, .. } => source.kind(),
+            PollError::Server { kind, .. } => *kind,
             PollError::Rules { .. } => FailureKind::Misconfigured,
             PollError::Ledger { source, .. } => source.kind(),
             PollError::Observations { .. } => FailureKind::Transient,
@@ -195,19 +200,13 @@ fn deadline_passed(deadline: Option<Instant>) -> bool {
 
 /// Polls `source` once (see the module docs). `now` is the listing time and
 /// each claimed file's `discovered_at`.
-pub async fn poll_source<L, O, Q, S>(
-    ctx: &PollContext<'_, L, O, Q, S>,
+pub async fn poll_source<B: Backends>(
+    ctx: &PollContext<'_, B>,
     tenant: &Tenant,
     source: &Source,
     now: DateTime<Utc>,
     settings: PollSettings,
-) -> Result<PollReport, PollError>
-where
-    L: Ledger,
-    O: ObservationStore,
-    Q: WorkQueue,
-    S: SecretStore,
-{
+) -> Result<PollReport, PollError> {
     let mut report = PollReport {
         tenant: tenant.id.clone(),
         source: source.id.clone(),
@@ -232,36 +231,32 @@ where
             source_id: id(),
             source,
         })?;
-    let config = FtpConfig::for_source(source, Password::new(password.expose()));
+    let server_error = |error: SessionError<B::Sources>| PollError::Server {
+        source_id: id(),
+        kind: error.kind(),
+        source: Box::new(error),
+    };
+    let mut session = ctx
+        .sources
+        .connect(source, &password)
+        .await
+        .map_err(server_error)?;
     drop(password);
-    let mut client = FtpClient::connect(&config)
-        .await
-        .map_err(|source| PollError::Ftp {
-            source_id: id(),
-            source,
-        })?;
-    let files = list_complete_identities(&mut client, source, &rules, now, settings, &mut report)
-        .await
-        .map_err(|source| PollError::Ftp {
-            source_id: id(),
-            source,
-        });
-    client.quit().await;
-    let files = files?;
+    let files =
+        list_complete_identities(&mut session, source, &rules, now, settings, &mut report).await;
+    session.close().await;
+    let files = files.map_err(server_error)?;
 
     let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-    let observations_error = |e: O::Error| PollError::Observations {
+    let observations_error = |e: <B::Ledger as ObservationStore>::Error| PollError::Observations {
         source_id: id(),
         source: Box::new(e),
     };
-    let previous = ctx
-        .observations
-        .load(&source.id, &paths)
+    let previous = ObservationStore::load(ctx.ledger, &source.id, &paths)
         .await
         .map_err(observations_error)?;
     let candidates = select(&rules, &files, &previous, now, settings.min_unchanged);
-    ctx.observations
-        .save(&source.id, &observe(&files, &previous, now))
+    ObservationStore::save(ctx.ledger, &source.id, &observe(&files, &previous, now))
         .await
         .map_err(observations_error)?;
 
@@ -350,17 +345,15 @@ where
 /// Releases the claim of a file whose message was not sent, so that the next
 /// poll claims it again; one that cannot be released is named in `stranded`
 /// (no message will come for it until ops redrive it).
-async fn release_claim<L, O, Q, S>(
-    ctx: &PollContext<'_, L, O, Q, S>,
+async fn release_claim(
+    ledger: &impl Ledger,
     source_id: &str,
     file: &FileDiscovered,
     released: &mut usize,
     stranded: &mut Vec<String>,
-) where
-    L: Ledger,
-{
+) {
     let version = file.version();
-    match ctx.ledger.release(&version).await {
+    match ledger.release(&version).await {
         Ok(()) => *released += 1,
         Err(release_error) => {
             error!(source = source_id, path = %file.path, version = %version.version_key(), error = %release_error, "A claimed file could not be sent nor released: redrive it.");
@@ -375,18 +368,14 @@ async fn release_claim<L, O, Q, S>(
 /// released, claimed afresh and announced again. A duplicate of a message
 /// still queued is harmless (the lease and the ledger absorb it). Looks at the
 /// tenant's newest [`REANNOUNCE_SCAN`] discovered items.
-async fn reannounce_stale<L, O, Q, S>(
-    ctx: &PollContext<'_, L, O, Q, S>,
+async fn reannounce_stale<B: Backends>(
+    ctx: &PollContext<'_, B>,
     tenant: &Tenant,
     source: &Source,
     now: DateTime<Utc>,
     settings: PollSettings,
     report: &mut PollReport,
-) -> Result<(), PollError>
-where
-    L: Ledger,
-    Q: WorkQueue,
-{
+) -> Result<(), PollError> {
     let stale: Vec<_> = ctx
         .ledger
         .by_state(&tenant.id, FileState::Discovered, REANNOUNCE_SCAN)
@@ -444,15 +433,15 @@ where
 
 /// Walks the source and returns the matched files whose identity is exact
 /// (precise time and a size), refining coarse ones while time remains.
-async fn list_complete_identities(
-    client: &mut FtpClient,
+async fn list_complete_identities<S: SourceSession>(
+    session: &mut S,
     source: &Source,
     rules: &SourceRules<'_>,
     now: DateTime<Utc>,
     settings: PollSettings,
     report: &mut PollReport,
-) -> Result<Vec<ListedFile>, FtpError> {
-    let walked = walk(client, source, now, settings.walk).await?;
+) -> Result<Vec<ListedFile>, S::Error> {
+    let walked = walk(session, source, now, settings.walk).await?;
     report.listed = walked.files.len();
     report.passed_over = walked.passed.len();
     if walked.truncated {
@@ -479,7 +468,7 @@ async fn list_complete_identities(
         if deadline_passed(settings.walk.deadline) {
             break;
         }
-        refine(client, step, step.len()).await?;
+        refine(session, step, step.len()).await?;
         refined += step.len();
     }
     coarse.truncate(refined);
@@ -503,16 +492,12 @@ async fn list_complete_identities(
 /// they would cost ten round trips (a thousand for 10,000 new files). Each
 /// batch is [`send_claimed`]; their errors are folded into the first one
 /// (released and stranded claims added up).
-async fn send_all_claimed<L, O, Q, S>(
-    ctx: &PollContext<'_, L, O, Q, S>,
+async fn send_all_claimed<B: Backends>(
+    ctx: &PollContext<'_, B>,
     source_id: &str,
     claimed: &[FileDiscovered],
     report: &mut PollReport,
-) -> Result<(), PollError>
-where
-    L: Ledger,
-    Q: WorkQueue,
-{
+) -> Result<(), PollError> {
     let sends: Vec<_> = claimed
         .chunks(MAX_BATCH)
         .map(|batch| async move {
@@ -556,16 +541,12 @@ fn fold_queue_errors(mut first: PollError, other: PollError) -> PollError {
 /// Sends claimed files in one batch. When the batch fails, each message is
 /// tried alone (a batch may fail in part), and the claims whose message could
 /// not be sent are released for the next poll.
-async fn send_claimed<L, O, Q, S>(
-    ctx: &PollContext<'_, L, O, Q, S>,
+async fn send_claimed<B: Backends>(
+    ctx: &PollContext<'_, B>,
     source_id: &str,
     claimed: &[FileDiscovered],
     report: &mut PollReport,
-) -> Result<(), PollError>
-where
-    L: Ledger,
-    Q: WorkQueue,
-{
+) -> Result<(), PollError> {
     if claimed.is_empty() {
         return Ok(());
     }
@@ -587,7 +568,7 @@ where
             Ok(()) => report.sent += 1,
             Err(error) => {
                 last_error = error;
-                release_claim(ctx, source_id, file, &mut released, &mut stranded).await;
+                release_claim(ctx.ledger, source_id, file, &mut released, &mut stranded).await;
             }
         }
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::select::{Candidate, ListedFile, Observation, Readiness, SourceRules, observe, select};
-use crate::ftp::listing::{EntryKind, ListEntry, Precision};
+use crate::ports::listing::{EntryKind, ListEntry, Precision};
 use crate::registry::Registry;
 
 const REGISTRY: &str = r#"

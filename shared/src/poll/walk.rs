@@ -12,8 +12,8 @@ use tracing::warn;
 
 use super::select::ListedFile;
 use crate::failure::FailureKind;
-use crate::ftp::listing::{EntryKind, Precision, join_path, parse_listing};
-use crate::ftp::{FtpClient, FtpError};
+use crate::ports::listing::{EntryKind, Precision, join_path};
+use crate::ports::source::{SourceError, SourceSession};
 use crate::registry::Source;
 
 /// Bounds on one walk.
@@ -59,15 +59,15 @@ pub struct Walked {
     pub out_of_time: bool,
 }
 
-/// Lists `source`'s directories with `client`. A configured directory that
-/// cannot be listed is an error (a 550 there is misconfigured); a
+/// Lists `source`'s directories in `session`. A configured directory that
+/// cannot be listed is an error (a missing one is misconfigured); a
 /// sub-directory that vanished or is forbidden is passed over with a warning.
-pub async fn walk(
-    client: &mut FtpClient,
+pub async fn walk<S: SourceSession>(
+    session: &mut S,
     source: &Source,
     now: DateTime<Utc>,
     limits: WalkLimits,
-) -> Result<Walked, FtpError> {
+) -> Result<Walked, S::Error> {
     let tz: Tz = source.timezone.parse().unwrap_or(Tz::UTC);
     let max_depth = if source.recursive {
         source.max_depth
@@ -94,8 +94,8 @@ pub async fn walk(
         }
         // Counted before listing: a failed listing costs a command too.
         walked.dirs_listed += 1;
-        let raw = match client.list(&dir).await {
-            Ok(raw) => raw,
+        let listing = match session.list(&dir, now, tz).await {
+            Ok(listing) => listing,
             Err(error) if depth > 0 && error.kind() == FailureKind::Misconfigured => {
                 warn!(source = %source.id, dir = %dir, error = %error, "Sub-directory passed over.");
                 walked.passed.push(Passed {
@@ -106,7 +106,6 @@ pub async fn walk(
             }
             Err(error) => return Err(error),
         };
-        let listing = parse_listing(&raw.lines, raw.style, now, tz);
         for skipped in listing.skipped {
             warn!(source = %source.id, dir = %dir, line = skipped.line_no, reason = %skipped.reason, prefix = %skipped.line_prefix, "Listing line passed over.");
             walked.passed.push(Passed {
@@ -138,38 +137,36 @@ pub async fn walk(
     Ok(walked)
 }
 
-/// Fills in what a `LIST` line lacks, for files whose precision matters (those
-/// that match a rule): the exact modification time (`MDTM`, UTC to the second)
-/// and the size when missing (`SIZE`). At most `limit` files are refined per
+/// Fills in what a listing lacks, for files whose precision matters (those
+/// that match a rule): the exact modification time (FTP `MDTM`, UTC to the
+/// second) and the size when missing (`SIZE`). At most `limit` files are refined per
 /// call, so a poll stays bounded; the poller must refine the same files the same
 /// way on every poll, or a file's identity would change between polls. A file
 /// that vanished meanwhile keeps its listed values.
-pub async fn refine(
-    client: &mut FtpClient,
+pub async fn refine<S: SourceSession>(
+    session: &mut S,
     files: &mut [ListedFile],
     limit: usize,
-) -> Result<usize, FtpError> {
+) -> Result<usize, S::Error> {
     let mut refined = 0;
     for file in files
         .iter_mut()
         .filter(|f| f.precision != Precision::Second || f.size.is_none())
         .take(limit)
     {
-        match client.mdtm(&file.path).await {
+        match session.modified(&file.path).await {
             Ok(mtime) => {
                 file.mtime = Some(mtime);
                 file.precision = Precision::Second;
             }
-            Err(error)
-                if error.kind() == FailureKind::Transient && error.reply_code().is_some() =>
-            {
-                warn!(path = %file.path, error = %error, "MDTM failed; keeping the listed time.");
+            Err(error) if error.kind() == FailureKind::Transient && error.is_refusal() => {
+                warn!(path = %file.path, error = %error, "The exact time was refused; keeping the listed time.");
                 continue;
             }
             Err(error) => return Err(error),
         }
         if file.size.is_none() {
-            file.size = Some(client.size(&file.path).await?);
+            file.size = Some(session.size(&file.path).await?);
         }
         refined += 1;
     }

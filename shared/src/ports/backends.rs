@@ -3,7 +3,8 @@
 //! function is `Ingester<B>` rather than a list of seven adapter types.
 
 use super::{
-    Clock, JobTrigger, Ledger, Notifier, ObjectStore, PollLog, RegistryStore, SlaStore, WorkQueue,
+    Clock, JobTrigger, Ledger, Notifier, ObjectStore, PollLog, RegistryStore, SlaStore,
+    SourceConnector, WorkQueue,
 };
 use crate::poll::observations::ObservationStore;
 use crate::secrets::SecretStore;
@@ -27,4 +28,6 @@ pub trait Backends: Send + Sync + 'static {
     type Jobs: JobTrigger;
     /// What the functions read the time from.
     type Clock: Clock;
+    /// The sources' file servers (FTP/FTPS on both adapter sets).
+    type Sources: SourceConnector;
 }

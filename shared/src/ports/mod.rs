@@ -1,8 +1,10 @@
 //! The ports: the small traits through which the domain reaches the outside world
-//! (object store, ledger, work queue, notifier, job trigger, registry store, SLA
-//! store, poll log), the clock they read, and the messages that travel between functions.
+//! (file source, object store, ledger, work queue, notifier, job trigger,
+//! registry store, SLA store, poll log), the clock they read, and the domain
+//! values that cross them (file versions, listings, messages between functions).
 //! Two adapter sets implement them: [`crate::local`] (filesystem, in-process) and
 //! [`crate::aws`]; one contract suite (`shared/tests/contract/`) runs against both.
+//! The file source has one implementation on both, FTP/FTPS ([`crate::ftp`]).
 //! [`Backends`] names one adapter per port, so a function takes one type
 //! parameter for all of them.
 //!
@@ -15,12 +17,14 @@ pub mod clock;
 pub mod file_version;
 pub mod job_trigger;
 pub mod ledger;
+pub mod listing;
 pub mod messages;
 pub mod notifier;
 pub mod object_store;
 pub mod poll_log;
 pub mod registry_store;
 pub mod sla_store;
+pub mod source;
 pub mod work_queue;
 
 pub use backends::Backends;
@@ -41,4 +45,5 @@ pub use sla_store::{
     Breach, BreachOpening, BreachState, Notice, NoticeKind, Recovery, Resolution, SlaStore,
     SlaStoreError,
 };
+pub use source::{PostActionOutcome, SessionError, SourceConnector, SourceError, SourceSession};
 pub use work_queue::{DeadLetter, OutgoingMessage, QueueError, Received, WorkQueue};

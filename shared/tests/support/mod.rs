@@ -7,6 +7,7 @@ pub mod fake_ftp;
 pub mod fixtures;
 pub mod moto;
 pub mod process;
+pub mod source_port;
 
 use std::time::Duration;
 
