@@ -164,13 +164,6 @@ pub struct Handled {
     pub fate: Fate,
 }
 
-impl Handled {
-    /// Whether the message must stay on the queue (reported as a failure).
-    pub fn retry(&self) -> bool {
-        self.fate.retry()
-    }
-}
-
 /// Handles one catalog-queue message; see the module docs. Waits between
 /// attempts end before `deadline` (the invocation's, less a reserve).
 pub async fn handle_message<B: Backends, N: Notifier>(

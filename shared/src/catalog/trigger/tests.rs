@@ -71,6 +71,13 @@ impl Backends for Local {
     type Clock = Arc<ManualClock>;
 }
 
+impl Handled {
+    /// Whether the message stays on the queue (reported as a failure).
+    fn retry(&self) -> bool {
+        self.fate.retry()
+    }
+}
+
 fn busy() -> JobError {
     JobError::Busy {
         job: "daily-sales".into(),
