@@ -47,7 +47,7 @@ impl<B: Backends> CatalogTrigger<B> {
     pub async fn handle(&self, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
         let notices = RunNotices::new(&self.notifier, self.config.reporting.digest_after);
         let mut metrics = self.config.reporting.metrics();
-        let ctx = CatalogContext {
+        let ctx = CatalogContext::<B, _> {
             ledger: &self.ledger,
             store: &self.store,
             queue: &self.queue,

@@ -67,23 +67,21 @@ use super::event::{self, ObjectEvent, S3Event};
 use super::job_name::{CrawlerTemplate, JobNaming, JobOverrides};
 use crate::alerts;
 use crate::failure::FailureKind;
-use crate::ports::clock::Clock;
-use crate::ports::job_trigger::JobTrigger;
-use crate::ports::ledger::Ledger;
+use crate::ports::Backends;
 use crate::ports::notifier::Notifier;
-use crate::ports::object_store::ObjectStore;
-use crate::ports::work_queue::{self, Fate, Received, WorkQueue};
+use crate::ports::work_queue::{self, Fate, Received};
 
-/// What the catalog trigger reaches the outside through.
-pub struct CatalogContext<'a, L, St, Q, N, J, C> {
-    pub ledger: &'a L,
+/// What the catalog trigger reaches the outside through: the adapters of `B`,
+/// and a notifier `N` (`B`'s own, or the run's digest that wraps it).
+pub struct CatalogContext<'a, B: Backends, N: Notifier = <B as Backends>::Notifier> {
+    pub ledger: &'a B::Ledger,
     /// The raw bucket.
-    pub store: &'a St,
+    pub store: &'a B::Store,
     /// The catalog queue the message came from (dead letters).
-    pub queue: &'a Q,
+    pub queue: &'a B::Queue,
     pub notifier: &'a N,
-    pub jobs: &'a J,
-    pub clock: &'a C,
+    pub jobs: &'a B::Jobs,
+    pub clock: &'a B::Clock,
 }
 
 /// How the trigger works; from the function's environment.
@@ -166,29 +164,14 @@ pub struct Handled {
     pub fate: Fate,
 }
 
-impl Handled {
-    /// Whether the message must stay on the queue (reported as a failure).
-    pub fn retry(&self) -> bool {
-        self.fate.retry()
-    }
-}
-
 /// Handles one catalog-queue message; see the module docs. Waits between
 /// attempts end before `deadline` (the invocation's, less a reserve).
-pub async fn handle_message<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+pub async fn handle_message<B: Backends, N: Notifier>(
+    ctx: &CatalogContext<'_, B, N>,
     settings: &CatalogSettings,
     received: &Received,
     deadline: Instant,
-) -> Handled
-where
-    L: Ledger,
-    St: ObjectStore,
-    Q: WorkQueue,
-    N: Notifier,
-    J: JobTrigger,
-    C: Clock,
-{
+) -> Handled {
     let events = match event::parse(&received.body) {
         Ok(S3Event::Objects(events)) => events,
         Ok(S3Event::Test { bucket }) => {
@@ -256,20 +239,13 @@ where
 
 /// Handles one object of a notification; see the module docs. The message's
 /// fate is decided by [`handle_message`] from every object's outcome.
-pub async fn handle_object<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+pub async fn handle_object<B: Backends, N: Notifier>(
+    ctx: &CatalogContext<'_, B, N>,
     settings: &CatalogSettings,
     object: &ObjectEvent,
     last_receive: bool,
     deadline: Instant,
-) -> ObjectOutcome
-where
-    L: Ledger,
-    St: ObjectStore,
-    N: Notifier,
-    J: JobTrigger,
-    C: Clock,
-{
+) -> ObjectOutcome {
     let mut target = Target::from_key(&settings.bucket, &object.key);
     match start(ctx, settings, object, &mut target, deadline).await {
         Ok(started) => started,
@@ -279,20 +255,13 @@ where
 
 /// The steps of the module docs, one call each, for one object: `target`
 /// gathers what is known of it as they go (the failure alerts name it).
-async fn start<L, St, Q, N, J, C>(
-    ctx: &CatalogContext<'_, L, St, Q, N, J, C>,
+async fn start<B: Backends, N: Notifier>(
+    ctx: &CatalogContext<'_, B, N>,
     settings: &CatalogSettings,
     object: &ObjectEvent,
     target: &mut Target<'_>,
     deadline: Instant,
-) -> Result<ObjectOutcome, Stop>
-where
-    L: Ledger,
-    St: ObjectStore,
-    N: Notifier,
-    J: JobTrigger,
-    C: Clock,
-{
+) -> Result<ObjectOutcome, Stop> {
     let backoff = &settings.backoff;
     target::landed_file(object, &settings.bucket, &settings.raw_prefix)?;
     let metadata = target::head(ctx.store, target.key).await?;

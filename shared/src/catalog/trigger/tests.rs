@@ -9,12 +9,16 @@ use chrono::{Duration, Utc};
 
 use super::*;
 use crate::ingest::Lineage;
-use crate::local::{FileJobTrigger, FileLedger, FileNotifier, FsObjectStore, MemoryQueue};
+use crate::local::{
+    FileJobTrigger, FileLedger, FileNotifier, FileRegistryStore, FsObjectStore, MemoryQueue,
+};
 use crate::ports::FileVersion;
-use crate::ports::clock::ManualClock;
-use crate::ports::job_trigger::{CrawlerError, CrawlerStart, JobError, JobRun};
-use crate::ports::ledger::{FileState, NewFile, Outcome};
-use crate::ports::work_queue::{OutgoingMessage, attr};
+use crate::ports::clock::{Clock, ManualClock};
+use crate::ports::job_trigger::{CrawlerError, CrawlerStart, JobError, JobRun, JobTrigger};
+use crate::ports::ledger::{FileState, Ledger, NewFile, Outcome};
+use crate::ports::object_store::ObjectStore;
+use crate::ports::work_queue::{OutgoingMessage, WorkQueue, attr};
+use crate::secrets::LocalSecrets;
 
 const KEY: &str =
     "raw/tenant=acme-retail/dataset=daily-sales/ingest_date=2026-11-21/sales 2026-11-21.csv";
@@ -49,6 +53,29 @@ impl JobTrigger for Flaky {
             Some(error) => Err(error),
             None => self.inner.start_crawler(crawler).await,
         }
+    }
+}
+
+/// The adapters these tests run the trigger on: the local ones, with the job
+/// trigger's failures scripted ([`Flaky`]) and a clock the tests move.
+struct Local;
+
+impl Backends for Local {
+    type Ledger = FileLedger;
+    type Registry = FileRegistryStore;
+    type Queue = MemoryQueue;
+    type Store = FsObjectStore;
+    type Notifier = FileNotifier;
+    type Secrets = LocalSecrets;
+    type Jobs = Flaky;
+    type Clock = Arc<ManualClock>;
+    type Sources = crate::ftp::FtpConnector;
+}
+
+impl Handled {
+    /// Whether the message stays on the queue (reported as a failure).
+    fn retry(&self) -> bool {
+        self.fate.retry()
     }
 }
 
@@ -193,7 +220,7 @@ impl World {
     }
 
     async fn handle(&self, received: &Received) -> Handled {
-        let ctx = CatalogContext {
+        let ctx = CatalogContext::<Local> {
             ledger: &self.ledger,
             store: &self.store,
             queue: &self.queue,
@@ -465,7 +492,7 @@ async fn waits_end_before_the_deadline() {
     let mut settings = w.settings.clone();
     settings.backoff = vec![StdDuration::from_secs(30); 3];
     w.jobs.failures.lock().unwrap().push_back(busy());
-    let ctx = CatalogContext {
+    let ctx = CatalogContext::<Local> {
         ledger: &w.ledger,
         store: &w.store,
         queue: &w.queue,
