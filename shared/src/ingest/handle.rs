@@ -31,7 +31,9 @@ use tracing::{error, info, warn};
 
 use super::lineage::Lineage;
 use super::object_key::{KeyInput, KeyTemplate};
-use super::upload::{Destination, FileToIngest, Landing, UploadOptions, validate_and_upload};
+use super::upload::{
+    Destination, FileToIngest, Landed, Landing, UploadOptions, validate_and_upload,
+};
 use crate::alerts::{self, FileRef};
 use crate::engine::data_key::DataKey;
 use crate::failure::FailureKind;
@@ -109,6 +111,19 @@ pub enum Ingestion {
     Duplicate { state: FileState },
 }
 
+impl From<Landed> for Ingestion {
+    /// A landed file's key and figures, as the ledger recorded them (both
+    /// are read from the same [`Landed`]).
+    fn from(landed: Landed) -> Self {
+        Ingestion::Ingested {
+            object_key: landed.object_key,
+            rows: landed.report.rows,
+            bytes_in: landed.report.received_bytes,
+            bytes_out: landed.report.decoded_bytes,
+        }
+    }
+}
+
 /// One message handled: the file it named (`None` when the body was
 /// unreadable) and what became of the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,20 +156,12 @@ struct Job<'r> {
     rule: &'r Rule,
 }
 
-/// What an attempt with the lease came to: the ledger's outcome, and for a
-/// landed file its key and the pool its post-action reuses.
-enum Attempt {
-    Landed {
-        object_key: String,
-        outcome: Outcome,
-        rows: u64,
-        decoded: u64,
-        pool: FtpPool,
-    },
-    Rejected {
-        outcome: Outcome,
-        reasons: Vec<String>,
-    },
+/// What an attempt with the lease came to: the file read to a verdict (the
+/// ledger's [`Outcome`] is read from it), and the pool it came through, which
+/// a landed file's post-action reuses.
+struct Attempt {
+    landing: Landing,
+    pool: FtpPool,
 }
 
 /// Handles one received message; see the module docs. `owner` names this
@@ -282,59 +289,48 @@ async fn ingest_file<B: Backends, N: Notifier>(
     let file = file_ref(message);
 
     match attempt {
-        Ok(Attempt::Landed {
-            object_key,
-            outcome,
-            rows,
-            decoded,
-            pool,
-        }) => {
-            let bytes_in = match &outcome {
-                Outcome::Ingested { bytes_in, .. } => *bytes_in,
-                _ => 0,
-            };
-            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
+        Ok(Attempt { landing, pool }) => {
+            let outcome = Outcome::from(&landing);
+            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, &outcome).await {
                 return Fate::Retry {
                     reason: error.to_string(),
                 };
             }
-            info!(path = %message.path, key = %object_key, rows, "Ingested.");
-            if let Ok(job) = &job {
-                post_action(ctx.notifier, &pool, job, ctx.clock.now()).await;
+            match landing {
+                Landing::Landed(landed) => {
+                    let (key, rows) = (&landed.object_key, landed.report.rows);
+                    info!(path = %message.path, %key, rows, "Ingested.");
+                    if let Ok(job) = &job {
+                        post_action(ctx.notifier, &pool, job, ctx.clock.now()).await;
+                    }
+                    if alerts::wanted(policy, Severity::Info) {
+                        let decoded = landed.report.decoded_bytes;
+                        alerts::publish(
+                            ctx.notifier,
+                            alerts::file_ingested(file, key, rows, decoded),
+                        )
+                        .await;
+                    }
+                    Fate::Done(Ingestion::from(landed))
+                }
+                Landing::Rejected(report) => {
+                    let reason = report.reasons.join("; ");
+                    warn!(path = %message.path, %reason, "Rejected.");
+                    if alerts::wanted(policy, Severity::Error) {
+                        alerts::publish(ctx.notifier, alerts::file_rejected(file, &report.reasons))
+                            .await;
+                    }
+                    work_queue::dead_letter(ctx.queue, received, FailureKind::Rejected, reason)
+                        .await
+                }
             }
-            if alerts::wanted(policy, Severity::Info) {
-                alerts::publish(
-                    ctx.notifier,
-                    alerts::file_ingested(file, &object_key, rows, decoded),
-                )
-                .await;
-            }
-            Fate::Done(Ingestion::Ingested {
-                object_key,
-                rows,
-                bytes_in,
-                bytes_out: decoded,
-            })
-        }
-        Ok(Attempt::Rejected { outcome, reasons }) => {
-            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
-                return Fate::Retry {
-                    reason: error.to_string(),
-                };
-            }
-            let reason = reasons.join("; ");
-            warn!(path = %message.path, %reason, "Rejected.");
-            if alerts::wanted(policy, Severity::Error) {
-                alerts::publish(ctx.notifier, alerts::file_rejected(file, &reasons)).await;
-            }
-            work_queue::dead_letter(ctx.queue, received, FailureKind::Rejected, reason).await
         }
         Err(failure) => {
             let outcome = Outcome::Failed(FileError {
                 kind: failure.kind,
                 reason: failure.reason.clone(),
             });
-            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
+            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, &outcome).await {
                 warn!(path = %message.path, %error, "Recording the failure failed; the message is retried.");
                 return Fate::Retry {
                     reason: failure.reason,
@@ -463,7 +459,7 @@ async fn attempt(
         .retr(&message.path, Some(message.size))
         .await
         .map_err(ftp_failure)?;
-    let ingested = validate_and_upload(
+    let landing = validate_and_upload(
         download,
         FileToIngest {
             name: message.path.clone(),
@@ -480,32 +476,7 @@ async fn attempt(
     .await
     .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
     drop(client);
-    Ok(match ingested {
-        Landing::Landed(landed) => {
-            let report = landed.report;
-            Attempt::Landed {
-                outcome: Outcome::Ingested {
-                    sha256: report.sha256_hex().unwrap_or_default(),
-                    bytes_in: report.received_bytes,
-                    bytes_out: report.decoded_bytes,
-                    rows: report.rows,
-                    s3_key: landed.object_key.clone(),
-                },
-                object_key: landed.object_key,
-                rows: report.rows,
-                decoded: report.decoded_bytes,
-                pool,
-            }
-        }
-        Landing::Rejected(report) => Attempt::Rejected {
-            outcome: Outcome::Rejected {
-                sha256: report.sha256_hex(),
-                bytes_in: report.received_bytes,
-                reason: report.reasons.join("; "),
-            },
-            reasons: report.reasons,
-        },
-    })
+    Ok(Attempt { landing, pool })
 }
 
 /// The key this version lands on: the template's key, unless another file
@@ -587,7 +558,7 @@ async fn finish(
     clock: &impl Clock,
     version: &FileVersion,
     owner: &str,
-    outcome: Outcome,
+    outcome: &Outcome,
 ) -> Result<(), LedgerError> {
     // The object may already be visible: a few quick retries keep a brief
     // table hiccup from sending the whole file through again.
