@@ -1,6 +1,6 @@
 //! The ingester's work on one `FileDiscovered` message, from lease to verdict:
 //!
-//! 1. read the message (unreadable → dead letter, alert);
+//! 1. the message as the caller read it, once (unreadable → dead letter, alert);
 //! 2. take the ledger lease (a finished file is a duplicate delivery: done; a
 //!    lease held by another ingester: retry later; no ledger item: retry, as
 //!    the poller may claim it again);
@@ -43,7 +43,7 @@ use crate::poll::select::FileVersion;
 use crate::ports::Backends;
 use crate::ports::clock::Clock;
 use crate::ports::ledger::{FileError, FileState, Lease, Ledger, LedgerError, Outcome};
-use crate::ports::messages::FileDiscovered;
+use crate::ports::messages::{FileDiscovered, MessageError};
 use crate::ports::notifier::{Notifier, Severity};
 use crate::ports::object_store::ObjectStore;
 use crate::ports::work_queue::{self, Fate, Received, WorkQueue};
@@ -164,8 +164,10 @@ struct Attempt {
     pool: FtpPool,
 }
 
-/// Handles one received message; see the module docs. `owner` names this
-/// attempt in the lease (the invocation's request id and the message id).
+/// Handles one received message, whose body the caller read once into
+/// `decoded` (the [`FileDiscovered`], or why it is unreadable); see the module
+/// docs. `owner` names this attempt in the lease (the invocation's request id
+/// and the message id).
 ///
 /// A message that would be retried on its last allowed receive is
 /// dead-lettered here with its reason instead, so the DLQ always says why.
@@ -173,10 +175,11 @@ pub async fn ingest_message<B: Backends, N: Notifier>(
     ctx: &IngestContext<'_, B, N>,
     registry: RegistryView<'_>,
     received: &Received,
+    decoded: Result<FileDiscovered, MessageError>,
     owner: &str,
     settings: &IngestSettings,
 ) -> Handled {
-    let (file, fate) = match FileDiscovered::decode(&received.body) {
+    let (file, fate) = match decoded {
         Ok(message) => {
             let fate = ingest_file(ctx, registry, received, &message, owner, settings).await;
             (Some(message), fate)
