@@ -132,7 +132,8 @@ pub struct Landed {
     pub report: Report,
 }
 
-/// Where a file read to a verdict ended: landed at its key, or rejected.
+/// Where a file read to a verdict ended: landed at its key, or rejected. What
+/// the ledger records of it is `Outcome::from(&landing)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Landing {
     /// Accepted and visible at its key.
