@@ -188,9 +188,16 @@ impl World {
             registry: &self.registry,
             version: "7",
         };
-        ingest_message(&ctx, view, received, owner, &self.settings)
-            .await
-            .fate
+        ingest_message(
+            &ctx,
+            view,
+            received,
+            FileDiscovered::decode(&received.body),
+            owner,
+            &self.settings,
+        )
+        .await
+        .fate
     }
 
     fn events(&self) -> Vec<String> {

@@ -20,6 +20,7 @@ use tributary::ingest::{
     validate_and_upload,
 };
 use tributary::local::FsObjectStore;
+use tributary::ports::ledger::Outcome;
 use tributary::ports::object_store::{
     CompletedPart, MIN_PART_BYTES, Metadata, MultipartUpload, ObjectInfo, ObjectStore,
     ObjectStoreError,
@@ -245,6 +246,17 @@ async fn an_accepted_large_file_lands_whole_by_multipart_with_its_lineage() {
         landed.report.sha256_hex().unwrap(),
         hex::encode(Sha256::digest(&gz))
     );
+    // What the ledger records of the landing: its figures and key.
+    assert_eq!(
+        Outcome::from(&Landing::Landed(landed.clone())),
+        Outcome::Ingested {
+            sha256: hex::encode(Sha256::digest(&gz)),
+            bytes_in: gz.len() as u64,
+            bytes_out: csv.len() as u64,
+            rows: rows_in(&csv),
+            s3_key: KEY.into(),
+        }
+    );
 }
 
 #[tokio::test]
@@ -310,13 +322,22 @@ async fn a_file_over_max_rows_is_rejected_and_leaves_nothing() {
     )
     .await
     .unwrap();
-    let Landing::Rejected(report) = outcome else {
+    let Landing::Rejected(report) = &outcome else {
         panic!("accepted a file over max_rows");
     };
     assert!(
         report.reasons.iter().any(|r| r.contains("rows")),
         "{report:?}"
     );
+    // What the ledger records of the rejection: the reasons, joined.
+    let Outcome::Rejected {
+        bytes_in, reason, ..
+    } = Outcome::from(&outcome)
+    else {
+        panic!("a rejection is recorded as rejected");
+    };
+    assert_eq!(reason, report.reasons.join("; "));
+    assert_eq!(bytes_in, report.received_bytes);
     assert!(store.parts_started.load(Ordering::SeqCst) >= 1);
     assert_nothing_left(&store).await;
 }

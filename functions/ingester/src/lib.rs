@@ -1,6 +1,7 @@
 //! The ingester Lambda (docs/architecture.md, flow step 2): for each message of an
 //! ingest-queue batch, [`tributary::ingest::handle::ingest_message`] leases,
-//! streams, validates and lands the file; this crate turns the fates into
+//! streams, validates and lands the file; this crate reads each body once
+//! (the registry check and the handler share it) and turns the fates into
 //! the partial batch response (`ReportBatchItemFailures`), so only
 //! transient failures stay on the queue. A batch's alerts go out at its end,
 //! folded into a digest per tenant when there are many, and its metrics are
@@ -42,15 +43,24 @@ pub struct Ingester<B: Backends> {
 impl<B: Backends> Ingester<B> {
     /// Handles one batch; `request_id` (the invocation's) names the leases.
     pub async fn handle(&self, event: SqsEvent, request_id: &str) -> SqsBatchResponse {
+        // Each body is read once, here: the registry check below and
+        // `ingest_message` share what it came to.
+        let messages: Vec<_> = sqs::messages(&event)
+            .map(|message| {
+                let decoded = FileDiscovered::decode(&message.body);
+                (message, decoded)
+            })
+            .collect();
         let mut registry = self.registry.current().await;
         // A message naming a source or rule the cached registry lacks may come
         // from a registry pushed since: read the store once before calling
         // anything misconfigured.
         if let Ok(current) = &registry
-            && event
-                .records
-                .iter()
-                .any(|r| names_unknown_rule(&current.registry, r))
+            && messages.iter().any(|(_, decoded)| {
+                decoded
+                    .as_ref()
+                    .is_ok_and(|file| names_unknown_rule(&current.registry, file))
+            })
         {
             registry = self.registry.reload().await;
         }
@@ -82,9 +92,10 @@ impl<B: Backends> Ingester<B> {
             clock: &self.clock,
         };
         let mut batch = sqs::PartialBatch::default();
-        for message in sqs::messages(&event) {
+        for (message, decoded) in messages {
             let owner = format!("{request_id}/{}", message.id);
-            let handled = ingest_message(&ctx, view, &message, &owner, &self.config.settings)
+            let settings = &self.config.settings;
+            let handled = ingest_message(&ctx, view, &message, decoded, &owner, settings)
                 .instrument(sqs::span(&message))
                 .await;
             if let Some(file) = &handled.file {
@@ -132,20 +143,11 @@ pub fn measure(
     }
 }
 
-/// Whether `record` is a readable `FileDiscovered` whose rule `registry` lacks.
-fn names_unknown_rule(
-    registry: &tributary::registry::Registry,
-    record: &aws_lambda_events::sqs::SqsMessage,
-) -> bool {
-    record
-        .body
-        .as_deref()
-        .and_then(|body| tributary::ports::messages::FileDiscovered::decode(body).ok())
-        .is_some_and(|m| {
-            registry
-                .find_source(&m.source)
-                .is_none_or(|(_, source)| !source.rules.iter().any(|r| r.id == m.rule))
-        })
+/// Whether `registry` lacks the source or the rule `file` names.
+fn names_unknown_rule(registry: &tributary::registry::Registry, file: &FileDiscovered) -> bool {
+    registry
+        .find_source(&file.source)
+        .is_none_or(|(_, source)| !source.rules.iter().any(|r| r.id == file.rule))
 }
 
 #[cfg(test)]
@@ -185,6 +187,23 @@ mod tests {
         assert_eq!(metrics.total(Metric::BytesIngested), 900.0);
         assert_eq!(metrics.total(Metric::RowsIngested), 10.0);
         assert_eq!(metrics.total(Metric::IngestLatency), 90_000.0);
+    }
+
+    #[test]
+    fn a_file_names_an_unknown_rule_when_the_registry_lacks_its_source_or_rule() {
+        let registry = tributary::registry::Registry::from_yaml_str(include_str!(
+            "../../../examples/registry.yaml"
+        ))
+        .unwrap();
+        let event: SqsEvent =
+            serde_json::from_str(include_str!("../../../events/ingester-sqs.json")).unwrap();
+        let mut file =
+            FileDiscovered::decode(&received(0, &event.records[0]).unwrap().body).unwrap();
+        assert!(!names_unknown_rule(&registry, &file));
+        file.rule = "no-such-rule".into();
+        assert!(names_unknown_rule(&registry, &file));
+        file.source = "no-such-source".into();
+        assert!(names_unknown_rule(&registry, &file));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The ingester's work on one `FileDiscovered` message, from lease to verdict:
 //!
-//! 1. read the message (unreadable → dead letter, alert);
+//! 1. the message as the caller read it, once (unreadable → dead letter, alert);
 //! 2. take the ledger lease (a finished file is a duplicate delivery: done; a
 //!    lease held by another ingester: retry later; no ledger item: retry, as
 //!    the poller may claim it again);
@@ -32,7 +32,9 @@ use tracing::{error, info, warn};
 
 use super::lineage::Lineage;
 use super::object_key::{KeyInput, KeyTemplate};
-use super::upload::{Destination, FileToIngest, Landing, UploadOptions, validate_and_upload};
+use super::upload::{
+    Destination, FileToIngest, Landed, Landing, UploadOptions, validate_and_upload,
+};
 use crate::alerts::{self, FileRef};
 use crate::engine::data_key::DataKey;
 use crate::failure::FailureKind;
@@ -40,7 +42,7 @@ use crate::ports::Backends;
 use crate::ports::FileVersion;
 use crate::ports::clock::Clock;
 use crate::ports::ledger::{FileError, FileState, Lease, Ledger, LedgerError, Outcome};
-use crate::ports::messages::FileDiscovered;
+use crate::ports::messages::{FileDiscovered, MessageError};
 use crate::ports::notifier::{Notifier, Severity};
 use crate::ports::object_store::ObjectStore;
 use crate::ports::source::{SessionError, SourceConnector, SourceError, SourceSession};
@@ -110,6 +112,19 @@ pub enum Ingestion {
     Duplicate { state: FileState },
 }
 
+impl From<Landed> for Ingestion {
+    /// A landed file's key and figures, as the ledger recorded them (both
+    /// are read from the same [`Landed`]).
+    fn from(landed: Landed) -> Self {
+        Ingestion::Ingested {
+            object_key: landed.object_key,
+            rows: landed.report.rows,
+            bytes_in: landed.report.received_bytes,
+            bytes_out: landed.report.decoded_bytes,
+        }
+    }
+}
+
 /// One message handled: the file it named (`None` when the body was
 /// unreadable) and what became of the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,24 +157,18 @@ struct Job<'r> {
     rule: &'r Rule,
 }
 
-/// What an attempt with the lease came to: the ledger's outcome, and for a
-/// landed file its key and the session (`P`, pooled) its post-action reuses.
-enum Attempt<P> {
-    Landed {
-        object_key: String,
-        outcome: Outcome,
-        rows: u64,
-        decoded: u64,
-        session: P,
-    },
-    Rejected {
-        outcome: Outcome,
-        reasons: Vec<String>,
-    },
+/// What an attempt with the lease came to: the file read to a verdict (the
+/// ledger's [`Outcome`] is read from it), and the session (`P`, pooled) it came
+/// through, which a landed file's post-action reuses.
+struct Attempt<P> {
+    landing: Landing,
+    session: P,
 }
 
-/// Handles one received message; see the module docs. `owner` names this
-/// attempt in the lease (the invocation's request id and the message id).
+/// Handles one received message, whose body the caller read once into
+/// `decoded` (the [`FileDiscovered`], or why it is unreadable); see the module
+/// docs. `owner` names this attempt in the lease (the invocation's request id
+/// and the message id).
 ///
 /// A message that would be retried on its last allowed receive is
 /// dead-lettered here with its reason instead, so the DLQ always says why.
@@ -167,10 +176,11 @@ pub async fn ingest_message<B: Backends, N: Notifier>(
     ctx: &IngestContext<'_, B, N>,
     registry: RegistryView<'_>,
     received: &Received,
+    decoded: Result<FileDiscovered, MessageError>,
     owner: &str,
     settings: &IngestSettings,
 ) -> Handled {
-    let (file, fate) = match FileDiscovered::decode(&received.body) {
+    let (file, fate) = match decoded {
         Ok(message) => {
             let fate = ingest_file(ctx, registry, received, &message, owner, settings).await;
             (Some(message), fate)
@@ -283,59 +293,51 @@ async fn ingest_file<B: Backends, N: Notifier>(
     let file = file_ref(message);
 
     match attempt {
-        Ok(Attempt::Landed {
-            object_key,
-            outcome,
-            rows,
-            decoded,
+        Ok(Attempt {
+            landing,
             mut session,
         }) => {
-            let bytes_in = match &outcome {
-                Outcome::Ingested { bytes_in, .. } => *bytes_in,
-                _ => 0,
-            };
-            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
+            let outcome = Outcome::from(&landing);
+            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, &outcome).await {
                 return Fate::Retry {
                     reason: error.to_string(),
                 };
             }
-            info!(path = %message.path, key = %object_key, rows, "Ingested.");
-            if let Ok(job) = &job {
-                post_action(ctx.notifier, &mut *session, job, ctx.clock.now()).await;
+            match landing {
+                Landing::Landed(landed) => {
+                    let (key, rows) = (&landed.object_key, landed.report.rows);
+                    info!(path = %message.path, %key, rows, "Ingested.");
+                    if let Ok(job) = &job {
+                        post_action(ctx.notifier, &mut *session, job, ctx.clock.now()).await;
+                    }
+                    if alerts::wanted(policy, Severity::Info) {
+                        let decoded = landed.report.decoded_bytes;
+                        alerts::publish(
+                            ctx.notifier,
+                            alerts::file_ingested(file, key, rows, decoded),
+                        )
+                        .await;
+                    }
+                    Fate::Done(Ingestion::from(landed))
+                }
+                Landing::Rejected(report) => {
+                    let reason = report.reasons.join("; ");
+                    warn!(path = %message.path, %reason, "Rejected.");
+                    if alerts::wanted(policy, Severity::Error) {
+                        alerts::publish(ctx.notifier, alerts::file_rejected(file, &report.reasons))
+                            .await;
+                    }
+                    work_queue::dead_letter(ctx.queue, received, FailureKind::Rejected, reason)
+                        .await
+                }
             }
-            if alerts::wanted(policy, Severity::Info) {
-                alerts::publish(
-                    ctx.notifier,
-                    alerts::file_ingested(file, &object_key, rows, decoded),
-                )
-                .await;
-            }
-            Fate::Done(Ingestion::Ingested {
-                object_key,
-                rows,
-                bytes_in,
-                bytes_out: decoded,
-            })
-        }
-        Ok(Attempt::Rejected { outcome, reasons }) => {
-            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
-                return Fate::Retry {
-                    reason: error.to_string(),
-                };
-            }
-            let reason = reasons.join("; ");
-            warn!(path = %message.path, %reason, "Rejected.");
-            if alerts::wanted(policy, Severity::Error) {
-                alerts::publish(ctx.notifier, alerts::file_rejected(file, &reasons)).await;
-            }
-            work_queue::dead_letter(ctx.queue, received, FailureKind::Rejected, reason).await
         }
         Err(failure) => {
             let outcome = Outcome::Failed(FileError {
                 kind: failure.kind,
                 reason: failure.reason.clone(),
             });
-            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, outcome).await {
+            if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, &outcome).await {
                 warn!(path = %message.path, %error, "Recording the failure failed; the message is retried.");
                 return Fate::Retry {
                     reason: failure.reason,
@@ -464,7 +466,7 @@ async fn attempt<C: SourceConnector>(
         .read(&message.path, 0, Some(message.size))
         .await
         .map_err(server_failure)?;
-    let ingested = validate_and_upload(
+    let landing = validate_and_upload(
         download,
         FileToIngest {
             name: message.path.clone(),
@@ -480,32 +482,7 @@ async fn attempt<C: SourceConnector>(
     )
     .await
     .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
-    Ok(match ingested {
-        Landing::Landed(landed) => {
-            let report = landed.report;
-            Attempt::Landed {
-                outcome: Outcome::Ingested {
-                    sha256: report.sha256_hex().unwrap_or_default(),
-                    bytes_in: report.received_bytes,
-                    bytes_out: report.decoded_bytes,
-                    rows: report.rows,
-                    s3_key: landed.object_key.clone(),
-                },
-                object_key: landed.object_key,
-                rows: report.rows,
-                decoded: report.decoded_bytes,
-                session,
-            }
-        }
-        Landing::Rejected(report) => Attempt::Rejected {
-            outcome: Outcome::Rejected {
-                sha256: report.sha256_hex(),
-                bytes_in: report.received_bytes,
-                reason: report.reasons.join("; "),
-            },
-            reasons: report.reasons,
-        },
-    })
+    Ok(Attempt { landing, session })
 }
 
 /// The key this version lands on: the template's key, unless another file
@@ -587,7 +564,7 @@ async fn finish(
     clock: &impl Clock,
     version: &FileVersion,
     owner: &str,
-    outcome: Outcome,
+    outcome: &Outcome,
 ) -> Result<(), LedgerError> {
     // The object may already be visible: a few quick retries keep a brief
     // table hiccup from sending the whole file through again.

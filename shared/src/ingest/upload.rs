@@ -37,6 +37,7 @@ use crate::engine::data_key::DataKey;
 use crate::engine::spec::ValidationSpec;
 use crate::engine::{EngineError, Report, validate};
 use crate::failure::FailureKind;
+use crate::ports::ledger::Outcome;
 use crate::ports::object_store::{
     CompletedPart, MAX_PART_BYTES, MIN_PART_BYTES, MultipartUpload, ObjectStore, ObjectStoreError,
 };
@@ -131,13 +132,37 @@ pub struct Landed {
     pub report: Report,
 }
 
-/// Where a file read to a verdict ended: landed at its key, or rejected.
+/// Where a file read to a verdict ended: landed at its key, or rejected. What
+/// the ledger records of it is `Outcome::from(&landing)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Landing {
     /// Accepted and visible at its key.
     Landed(Landed),
     /// Rejected: nothing is visible and no upload is left.
     Rejected(Report),
+}
+
+impl From<&Landing> for Outcome {
+    /// What the ledger records of a file read to a verdict: the figures and
+    /// key of a landed file, the reasons (joined) of a rejected one.
+    fn from(landing: &Landing) -> Self {
+        match landing {
+            Landing::Landed(Landed {
+                object_key, report, ..
+            }) => Outcome::Ingested {
+                sha256: report.sha256_hex().unwrap_or_default(),
+                bytes_in: report.received_bytes,
+                bytes_out: report.decoded_bytes,
+                rows: report.rows,
+                s3_key: object_key.clone(),
+            },
+            Landing::Rejected(report) => Outcome::Rejected {
+                sha256: report.sha256_hex(),
+                bytes_in: report.received_bytes,
+                reason: report.reasons.join("; "),
+            },
+        }
+    }
 }
 
 /// Why a file reached no outcome. Nothing was made visible.
