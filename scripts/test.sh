@@ -118,6 +118,10 @@ cargo fetch --locked
 step "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The cargo-fuzz crate is its own workspace (cargo-fuzz builds it with nightly and
+# sanitizers); its bins only wrap tributary-fuzz-targets, whose corpora the tests
+# replay. Type-checking them here keeps them building as that crate changes.
+cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 
 step "Dependencies: advisories, licences, banned crates, sources (cargo deny, deny.toml)"
 TOOLS=$CACHE_DIR/tools
