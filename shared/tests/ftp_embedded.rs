@@ -578,8 +578,7 @@ async fn ftps_to_a_server_without_tls_is_refused_not_downgraded() {
 async fn the_source_port_lists_stats_and_reads_from_an_offset() {
     let fixture = serve(false).await;
     let content = std::fs::read(root(&fixture).join("in").join(BIG_FILE)).unwrap();
-    let mut client = FtpClient::connect(&config(fixture.server.port(), Protocol::Ftp))
-        .await
-        .unwrap();
-    support::source_port::keeps_its_promises(&mut client, "/in", BIG_FILE, &content).await;
+    let config = config(fixture.server.port(), Protocol::Ftp);
+    let connect = async || FtpClient::connect(&config).await.unwrap();
+    support::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
 }

@@ -304,8 +304,7 @@ async fn lists_10000_files() {
 async fn the_source_port_lists_stats_and_reads_from_an_offset() {
     let fixture = start(Mode::Plain, &[], |_| {});
     let content = std::fs::read(fixture.root().join("in").join(BIG_FILE)).unwrap();
-    let mut client = FtpClient::connect(&fixture.config(Protocol::Ftp))
-        .await
-        .unwrap();
-    support::source_port::keeps_its_promises(&mut client, "/in", BIG_FILE, &content).await;
+    let config = fixture.config(Protocol::Ftp);
+    let connect = async || FtpClient::connect(&config).await.unwrap();
+    support::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
 }

@@ -346,8 +346,7 @@ async fn vsftpd_refuses_data_connections_without_session_reuse() {
 async fn the_source_port_lists_stats_and_reads_from_an_offset() {
     let fixture = start(false, |_| {});
     let content = std::fs::read(fixture.data.path().join("root/in").join(BIG_FILE)).unwrap();
-    let mut client = FtpClient::connect(&fixture.config(Protocol::Ftp))
-        .await
-        .unwrap();
-    support::source_port::keeps_its_promises(&mut client, "/in", BIG_FILE, &content).await;
+    let config = fixture.config(Protocol::Ftp);
+    let connect = async || FtpClient::connect(&config).await.unwrap();
+    support::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
 }

@@ -9,9 +9,9 @@
 //!    server (a pooled session of the source port) through
 //!    [`validate_and_upload`];
 //! 4. record the outcome in the ledger, then act on it:
-//!    - ingested: apply the rule's post-action on the server, in the same
-//!      session (a failure there is a warning: the object is complete and the
-//!      ledger says so), notify per the rule's policy;
+//!    - ingested: apply the rule's post-action on the server, in a session
+//!      from the source's pool (a failure there is a warning: the object is
+//!      complete and the ledger says so), notify per the rule's policy;
 //!    - rejected: dead-letter the message with the reasons as attributes, alert;
 //!    - misconfigured: dead-letter with the reason, alert;
 //!    - transient: leave the message to SQS (a batch item failure), except on
@@ -48,7 +48,7 @@ use crate::ports::object_store::ObjectStore;
 use crate::ports::source::{SessionError, SourceConnector, SourceError, SourceSession};
 use crate::ports::work_queue::{self, Fate, Received, WorkQueue};
 use crate::registry::{PostAction, Registry, Rule, Source, Tenant};
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretStore, SecretValue};
 
 /// What the ingester reaches the outside through: the adapters of `B`, and a
 /// notifier `N` (`B`'s own, or the run's digest that wraps it).
@@ -158,11 +158,12 @@ struct Job<'r> {
 }
 
 /// What an attempt with the lease came to: the file read to a verdict (the
-/// ledger's [`Outcome`] is read from it), and the session (`P`, pooled) it came
-/// through, which a landed file's post-action reuses.
-struct Attempt<P> {
+/// ledger's [`Outcome`] is read from it), and the source's login secret, with
+/// which a landed file's post-action takes a session from the source's pool
+/// (the download's session went back to it, and comes out checked).
+struct Attempt {
     landing: Landing,
-    session: P,
+    secret: SecretValue,
 }
 
 /// Handles one received message, whose body the caller read once into
@@ -293,10 +294,7 @@ async fn ingest_file<B: Backends, N: Notifier>(
     let file = file_ref(message);
 
     match attempt {
-        Ok(Attempt {
-            landing,
-            mut session,
-        }) => {
+        Ok(Attempt { landing, secret }) => {
             let outcome = Outcome::from(&landing);
             if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, &outcome).await {
                 return Fate::Retry {
@@ -308,7 +306,8 @@ async fn ingest_file<B: Backends, N: Notifier>(
                     let (key, rows) = (&landed.object_key, landed.report.rows);
                     info!(path = %message.path, %key, rows, "Ingested.");
                     if let Ok(job) = &job {
-                        post_action(ctx.notifier, &mut *session, job, ctx.clock.now()).await;
+                        let now = ctx.clock.now();
+                        post_action(ctx.notifier, ctx.sources, &secret, job, now).await;
                     }
                     if alerts::wanted(policy, Severity::Info) {
                         let decoded = landed.report.decoded_bytes;
@@ -409,7 +408,7 @@ async fn attempt<C: SourceConnector>(
     job: &Job<'_>,
     settings: &IngestSettings,
     now: DateTime<Utc>,
-) -> Result<Attempt<C::Pooled>, Failure> {
+) -> Result<Attempt, Failure> {
     let Job {
         message,
         tenant,
@@ -461,7 +460,6 @@ async fn attempt<C: SourceConnector>(
         .pooled(source, &password)
         .await
         .map_err(server_failure)?;
-    drop(password);
     let download = session
         .read(&message.path, 0, Some(message.size))
         .await
@@ -482,7 +480,10 @@ async fn attempt<C: SourceConnector>(
     )
     .await
     .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
-    Ok(Attempt { landing, session })
+    Ok(Attempt {
+        landing,
+        secret: password,
+    })
 }
 
 /// The key this version lands on: the template's key, unless another file
@@ -590,23 +591,34 @@ async fn finish(
 /// Attempts at recording an outcome before the message is left for a retry.
 const FINISH_TRIES: u32 = 3;
 
-/// Applies the rule's post-action on the server, in the session the file came
-/// through; a failure is a warning (the file landed).
-async fn post_action(
+/// Applies the rule's post-action on the server, in a session from the
+/// source's pool (an idle one is checked before reuse, a dead one replaced); a
+/// failure is a warning (the file landed).
+async fn post_action<C: SourceConnector>(
     notifier: &impl Notifier,
-    session: &mut impl SourceSession,
+    sources: &C,
+    secret: &SecretValue,
     job: &Job<'_>,
     now: DateTime<Utc>,
 ) {
-    let Job { message, rule, .. } = job;
+    let Job {
+        message,
+        source,
+        rule,
+        ..
+    } = job;
     let action = match &rule.post_action {
         PostAction::Leave => return,
         PostAction::Delete => "delete".to_owned(),
         PostAction::MoveTo(dir) => format!("move to {dir}"),
     };
-    let result = session
-        .post_action(&message.path, &rule.post_action, now)
-        .await;
+    let result = async {
+        let mut session = sources.pooled(source, secret).await?;
+        session
+            .post_action(&message.path, &rule.post_action, now)
+            .await
+    }
+    .await;
     if let Err(error) = result {
         let reason = error.to_string();
         warn!(path = %message.path, %action, %reason, "The post-action failed; the file stays on the server.");

@@ -1,11 +1,9 @@
 //! The small state port behind "unchanged since the previous poll": what each
 //! poll saw of each path, kept until the next one. The ledger implements it on
-//! DynamoDB; [`MemoryObservations`] serves the CLI, the demo and tests.
+//! DynamoDB and in its local file (`crate::local::FileLedger`).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Mutex;
 
 use super::select::Observation;
 
@@ -26,47 +24,4 @@ pub trait ObservationStore {
         source: &str,
         observations: &[(String, Observation)],
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
-}
-
-/// Observations in memory.
-#[derive(Debug, Default)]
-pub struct MemoryObservations {
-    seen: Mutex<HashMap<(String, String), Observation>>,
-}
-
-impl ObservationStore for MemoryObservations {
-    type Error = Infallible;
-
-    async fn load(
-        &self,
-        source: &str,
-        paths: &[String],
-    ) -> Result<HashMap<String, Observation>, Infallible> {
-        let seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(paths
-            .iter()
-            .filter_map(|path| {
-                seen.get(&(source.to_owned(), path.clone()))
-                    .map(|o| (path.clone(), *o))
-            })
-            .collect())
-    }
-
-    async fn save(
-        &self,
-        source: &str,
-        observations: &[(String, Observation)],
-    ) -> Result<(), Infallible> {
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (path, observation) in observations {
-            seen.insert((source.to_owned(), path.clone()), *observation);
-        }
-        Ok(())
-    }
 }

@@ -6,6 +6,9 @@
 //! ingester's, reused across the files of one server for the life of a
 //! container). FTP/FTPS ([`crate::ftp::FtpConnector`]) is the first
 //! implementation; the poller and the ingester know only this port.
+//! `Backends::Sources` is one connector type: a second protocol joins as a
+//! connector that dispatches on the source's `protocol`, its session, reader
+//! and error an enum over both.
 
 use std::future::Future;
 use std::ops::DerefMut;
@@ -40,8 +43,10 @@ pub trait SourceError: std::error::Error + Send + Sync + 'static {
     /// rejected.
     fn kind(&self) -> FailureKind;
 
-    /// Whether the server answered the command and refused it, so the session
-    /// is still usable (as opposed to a broken connection or a timeout).
+    /// Whether the server answered the command with a refusal (a reply
+    /// code, a status), as opposed to the connection failing or timing out.
+    /// Whether the session is still usable afterwards is the session's own
+    /// business (an FTP `421` refuses and closes).
     fn is_refusal(&self) -> bool;
 }
 
@@ -113,19 +118,21 @@ pub trait SourceConnector: Send + Sync + 'static {
     /// still healthy).
     type Pooled: DerefMut<Target = Self::Session> + Send;
 
-    /// A new session to `source`'s server, logged in with `password`.
+    /// A new session to `source`'s server, logged in with `secret`: the
+    /// source's login secret, resolved from its reference (for FTP, the
+    /// password).
     fn connect(
         &self,
         source: &Source,
-        password: &SecretValue,
+        secret: &SecretValue,
     ) -> impl Future<Output = Result<Self::Session, SessionError<Self>>> + Send;
 
     /// A session from `source`'s pool: an idle one that still answers, else a
     /// new one. A pool is replaced when the source's definition or its
-    /// password changed, so a stale login is never reused.
+    /// secret changed, so a stale login is never reused.
     fn pooled(
         &self,
         source: &Source,
-        password: &SecretValue,
+        secret: &SecretValue,
     ) -> impl Future<Output = Result<Self::Pooled, SessionError<Self>>> + Send;
 }

@@ -24,14 +24,17 @@ async fn read_from<S: SourceSession>(
     Ok(bytes)
 }
 
-/// Checks `session` against the file `dir/name`, whose bytes are `content`.
+/// Checks sessions from `connect` against the file `dir/name`, whose bytes
+/// are `content`. A read that fails leaves its session unusable: each such case
+/// gets a session of its own.
 pub async fn keeps_its_promises<S: SourceSession>(
-    session: &mut S,
+    mut connect: impl AsyncFnMut() -> S,
     dir: &str,
     name: &str,
     content: &[u8],
 ) {
     let path = format!("{dir}/{name}");
+    let session = &mut connect().await;
     let listing = session.list(dir, Utc::now(), Tz::UTC).await.unwrap();
     let entry = listing
         .entries
@@ -59,13 +62,6 @@ pub async fn keeps_its_promises<S: SourceSession>(
     let tail = read_from(session, &path, size / 2, None).await.unwrap();
     assert!(tail == content[(size / 2) as usize..]);
 
-    // A size that does not match what comes is an error, never a quiet EOF.
-    for wrong in [size - 1, size + 1] {
-        let error = read_from(session, &path, 10, Some(wrong))
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof, "{error}");
-    }
     // An offset past the end cannot be satisfied.
     let Err(past) = session.read(&path, size + 1, Some(size)).await else {
         panic!("reading past the end was accepted");
@@ -79,4 +75,14 @@ pub async fn keeps_its_promises<S: SourceSession>(
         .unwrap_err();
     assert_eq!(missing.kind(), FailureKind::Misconfigured, "{missing}");
     assert!(missing.is_refusal(), "{missing}");
+
+    // A size that does not match what comes is an error, never a quiet EOF.
+    for wrong in [size - 1, size + 1] {
+        let mut fresh = connect().await;
+        let error = read_from(&mut fresh, &path, 10, Some(wrong))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof, "{error}");
+        fresh.close().await;
+    }
 }
