@@ -133,22 +133,6 @@ pub struct Handled {
     pub fate: Fate<Ingestion>,
 }
 
-/// A failure inside an attempt, classified.
-#[derive(Debug)]
-struct Failure {
-    kind: FailureKind,
-    reason: String,
-}
-
-impl Failure {
-    fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
-        Failure {
-            kind,
-            reason: reason.into(),
-        }
-    }
-}
-
 /// The message's file with its tenant, source and rule, looked up once.
 struct Job<'r> {
     message: &'r FileDiscovered,
@@ -276,9 +260,7 @@ async fn ingest_file<B: Backends, N: Notifier>(
             .unwrap_or_default(),
     };
     let attempt = async {
-        let job = job
-            .as_ref()
-            .map_err(|f| Failure::new(f.kind, f.reason.clone()))?;
+        let job = job.as_ref().map_err(Clone::clone)?;
         attempt(
             ctx.store,
             ctx.secrets,
@@ -332,10 +314,7 @@ async fn ingest_file<B: Backends, N: Notifier>(
             }
         }
         Err(failure) => {
-            let outcome = Outcome::Failed(FileError {
-                kind: failure.kind,
-                reason: failure.reason.clone(),
-            });
+            let outcome = Outcome::Failed(failure.clone());
             if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, &outcome).await {
                 warn!(path = %message.path, %error, "Recording the failure failed; the message is retried.");
                 return Fate::Retry {
@@ -371,9 +350,9 @@ fn file_ref(message: &FileDiscovered) -> FileRef<'_> {
 }
 
 /// The message's rule with its tenant and source.
-fn find<'r>(registry: &'r Registry, message: &'r FileDiscovered) -> Result<Job<'r>, Failure> {
+fn find<'r>(registry: &'r Registry, message: &'r FileDiscovered) -> Result<Job<'r>, FileError> {
     let (tenant, source) = registry.find_source(&message.source).ok_or_else(|| {
-        Failure::new(
+        FileError::new(
             FailureKind::Misconfigured,
             format!("source {} is not in the registry", message.source),
         )
@@ -383,7 +362,7 @@ fn find<'r>(registry: &'r Registry, message: &'r FileDiscovered) -> Result<Job<'
         .iter()
         .find(|r| r.id == message.rule)
         .ok_or_else(|| {
-            Failure::new(
+            FileError::new(
                 FailureKind::Misconfigured,
                 format!(
                     "rule {} is not a rule of source {} in the registry",
@@ -408,14 +387,14 @@ async fn attempt<C: SourceConnector>(
     job: &Job<'_>,
     settings: &IngestSettings,
     now: DateTime<Utc>,
-) -> Result<Attempt, Failure> {
+) -> Result<Attempt, FileError> {
     let Job {
         message,
         tenant,
         source,
         rule,
     } = job;
-    let secret_failure = |e: crate::secrets::SecretError| Failure::new(e.kind(), e.to_string());
+    let secret_failure = |e: crate::secrets::SecretError| FileError::new(e.kind(), e.to_string());
     let password = secrets
         .resolve(&source.password)
         .await
@@ -424,7 +403,7 @@ async fn attempt<C: SourceConnector>(
         Some(reference) => {
             let value = secrets.resolve(reference).await.map_err(secret_failure)?;
             Some(DataKey::from_base64(value.expose()).map_err(|e| {
-                Failure::new(
+                FileError::new(
                     FailureKind::Misconfigured,
                     format!("the key of rule {} ({reference}): {e}", rule.id),
                 )
@@ -441,7 +420,7 @@ async fn attempt<C: SourceConnector>(
             path: &message.path,
             layers: rule.layers.as_deref(),
         })
-        .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
+        .map_err(|e| FileError::new(e.kind(), e.to_string()))?;
     let lineage = Lineage {
         tenant: tenant.id.clone(),
         dataset: rule.dataset.clone(),
@@ -455,7 +434,7 @@ async fn attempt<C: SourceConnector>(
         ingested_at: now,
     };
     let object_key = free_key(store, object_key, &lineage, message).await?;
-    let server_failure = |e: SessionError<C>| Failure::new(e.kind(), e.to_string());
+    let server_failure = |e: SessionError<C>| FileError::new(e.kind(), e.to_string());
     let mut session = sources
         .pooled(source, &password)
         .await
@@ -479,7 +458,7 @@ async fn attempt<C: SourceConnector>(
         },
     )
     .await
-    .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
+    .map_err(|e| FileError::new(e.kind(), e.to_string()))?;
     Ok(Attempt {
         landing,
         secret: password,
@@ -496,11 +475,11 @@ async fn free_key<St: ObjectStore>(
     key: String,
     lineage: &Lineage,
     message: &FileDiscovered,
-) -> Result<String, Failure> {
+) -> Result<String, FileError> {
     let existing = store
         .head(&key)
         .await
-        .map_err(|e| Failure::new(e.kind(), e.to_string()))?;
+        .map_err(|e| FileError::new(e.kind(), e.to_string()))?;
     let Some(existing) = existing else {
         return Ok(key);
     };

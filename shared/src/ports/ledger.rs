@@ -64,6 +64,16 @@ pub struct FileError {
     pub reason: String,
 }
 
+impl FileError {
+    /// A failure of `kind` for `reason`.
+    pub fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
+        FileError {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A file version the poller found and claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFile {
