@@ -4,8 +4,6 @@
 //! once; a file replaced on the server between listing and download is never
 //! landed under the old version's identity, and its new version lands.
 
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
 mod world;
 
 use std::collections::{BTreeMap, HashMap};

@@ -6,8 +6,6 @@
 //! catalog queue → the catalog trigger starts the dataset's Glue job and
 //! records the run in the ledger.
 
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
 mod world;
 
 use std::collections::BTreeMap;

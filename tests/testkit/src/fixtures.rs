@@ -1,4 +1,5 @@
-//! The directory tree every server serves.
+//! The directory tree every server serves in the FTP tests, and test bytes:
+//! deterministic pseudo-random data and SHA-256 digests.
 
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
     out
 }
 
-/// SHA-256 of `data`, hex.
+/// SHA-256 of `data`, lowercase hex (as the ledger and S3 metadata hold it).
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
