@@ -18,7 +18,7 @@ use tributary_sla_monitor::SlaMonitorError;
 use tributary_sla_monitor::aws::AwsSlaMonitor;
 use tributary_testkit::moto::{moto, notification_from_envelope, topic_with_inbox, unique};
 
-const SAMPLE: &str = include_str!("../events/sla-monitor-schedule.json");
+const SAMPLE: &str = include_str!("../../events/sla-monitor-schedule.json");
 
 /// The sample event, fired at `time` instead.
 fn scheduled_at(time: &str) -> Value {

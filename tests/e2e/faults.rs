@@ -14,17 +14,14 @@
 //! once the visibility timeout passes: the test makes failed messages visible
 //! again at once.
 
-mod fault_proxy;
-mod faulty_world;
-mod world;
-
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
+use crate::fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
+use crate::faulty_world::{Faulty, faulty_world};
+use crate::world::{self, World, orders_csv};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::Message;
-use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
-use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tributary::failure::FailureKind;
@@ -33,7 +30,6 @@ use tributary::ports::ledger::{FileRecord, FileState};
 use tributary::ports::messages::FileDiscovered;
 use tributary_testkit::fixtures::sha256_hex;
 use tributary_testkit::moto::moto;
-use world::{World, orders_csv};
 
 fn registry(port: u16) -> String {
     world::acme_registry(

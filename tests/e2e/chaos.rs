@@ -34,21 +34,18 @@
 //! `TRIBUTARY_CHAOS_SEED` overrides the seed; `TRIBUTARY_CHAOS_LONG=1` runs the
 //! longer version (more and bigger files).
 
-mod fault_proxy;
-mod faulty_world;
-mod world;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
+use crate::fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
+use crate::faulty_world::{Faulty, faulty_world};
+use crate::world::{self, DATA_KEY, World};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
-use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
-use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tributary::ports::Ledger;
@@ -57,7 +54,6 @@ use tributary::ports::messages::FileDiscovered;
 use tributary_testkit::compress::{Level, bzip2, gzip};
 use tributary_testkit::fixtures::sha256_hex;
 use tributary_testkit::moto::moto;
-use world::{DATA_KEY, World};
 
 /// The seed when `TRIBUTARY_CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x7121_b07a_2026;

@@ -6,9 +6,6 @@
 //! messages are deleted afterwards exactly as Lambda does with a partial batch
 //! response.
 
-// Each test binary includes this module and uses only part of it.
-#![allow(dead_code)]
-
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::Command;

@@ -6,13 +6,12 @@
 //! The drop folder holds good files (plain, gzip, bzip2, AES-256-GCM), one that
 //! fails its row bounds, a corrupt gzip and a file still being written.
 
-mod world;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration as StdDuration;
 
+use crate::world::{self, DATA_KEY, setup};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use tributary::poll::select::FileVersion;
@@ -21,7 +20,6 @@ use tributary::ports::messages::FileDiscovered;
 use tributary::ports::{Ledger, ObjectStore};
 use tributary_testkit::compress::{Level, bzip2, gzip};
 use tributary_testkit::fixtures::sha256_hex;
-use world::{DATA_KEY, setup};
 
 const CSV: &str = "id,amount\n1,10\n2,20\n3,30\n";
 const SHORT_CSV: &str = "id,amount\n1,10\n";
