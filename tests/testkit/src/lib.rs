@@ -5,7 +5,8 @@
 //! failures real servers will not produce on demand, and compression helpers.
 //!
 //! It is test code: a helper that cannot do its job panics with what went
-//! wrong, failing the test that called it.
+//! wrong, failing the test that called it (`expect` says what it was doing).
+#![deny(clippy::unwrap_used)]
 
 pub mod compress;
 pub mod fake_ftp;
