@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the Lambda bootstraps under `cargo lambda watch`, the runtime
 # emulator the team runs functions in locally. The end-to-end test
-# (tests/ingest_path.rs) calls the handlers as library functions; this runs the
+# (tests/e2e/ingest_path.rs) calls the handlers as library functions; this runs the
 # real `poller`, `ingester`, `dlq-redrive`, `catalog-trigger` and `sla-monitor` binaries, each in the Lambda runtime
 # loop, with their configuration from the environment, against a moto server, and invokes
 # them with the sample events in events/ through `cargo lambda invoke`. It

@@ -1,17 +1,16 @@
 //! `tributary check` run as a user runs it: the built binary, real files, exit
 //! codes and the JSON it prints.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use base64::Engine as _;
-use flate2::write::GzEncoder;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 use tributary::engine::data_key::DataKey;
 use tributary::engine::layers::whole_file_gcm;
+use tributary_testkit::compress::{Level, gzip};
 
 fn tributary() -> Command {
     Command::cargo_bin("tributary").unwrap()
@@ -21,12 +20,6 @@ fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, data).unwrap();
     path
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 const CSV: &[u8] = b"id,name,amount\n1,\"a, b\",2.5\n2,\"multi\nline\",3\n3,c,4\n";
@@ -51,14 +44,14 @@ fn check(args: &[&str], code: i32) -> Value {
 #[test]
 fn an_accepted_file_prints_its_report_and_exits_0() {
     let dir = TempDir::new().unwrap();
-    let file = write(dir.path(), "sales.csv.gz", &gzip(CSV));
+    let file = write(dir.path(), "sales.csv.gz", &gzip(CSV, Level::Default));
     let report = check(&[file.to_str().unwrap(), "--min-rows", "3"], 0);
     assert_eq!(report["verdict"], "accepted");
     assert_eq!(report["reasons"], serde_json::json!([]));
     assert_eq!(report["rows"], 3);
     assert_eq!(report["layers"], serde_json::json!(["gzip"]));
     assert_eq!(report["decoded_bytes"], CSV.len());
-    assert_eq!(report["received_bytes"], gzip(CSV).len());
+    assert_eq!(report["received_bytes"], gzip(CSV, Level::Default).len());
     assert_eq!(report["received_sha256"].as_str().unwrap().len(), 64);
 }
 
@@ -89,7 +82,11 @@ fn a_rejected_file_exits_1_with_its_reasons() {
 #[test]
 fn flags_choose_format_layers_and_header() {
     let dir = TempDir::new().unwrap();
-    let file = write(dir.path(), "feed.dat", &gzip(b"{\"a\":1}\n\n{\"a\":2}\n"));
+    let file = write(
+        dir.path(),
+        "feed.dat",
+        &gzip(b"{\"a\":1}\n\n{\"a\":2}\n", Level::Default),
+    );
     let report = check(
         &[
             file.to_str().unwrap(),
@@ -113,7 +110,7 @@ fn flags_choose_format_layers_and_header() {
 fn an_encrypted_file_is_checked_with_a_key_file() {
     let dir = TempDir::new().unwrap();
     let key = DataKey::from_bytes([3; 32]);
-    let data = whole_file_gcm::encrypt(&gzip(CSV), &key, b"", [8; 12]).unwrap();
+    let data = whole_file_gcm::encrypt(&gzip(CSV, Level::Default), &key, b"", [8; 12]).unwrap();
     let file = write(dir.path(), "sales.csv.gz.enc", &data);
     let key_text = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
     let key_file = write(dir.path(), "key.b64", format!("{key_text}\n").as_bytes());

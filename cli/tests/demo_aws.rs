@@ -3,9 +3,6 @@
 //! `TRIBUTARY_*` variables the SAM template gives the functions, the standard
 //! `AWS_ENDPOINT_URL` and static credentials.
 
-#[path = "../../shared/tests/support/mod.rs"]
-mod support;
-
 use std::collections::BTreeMap;
 
 use assert_cmd::Command;
@@ -14,7 +11,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tributary::aws::dynamodb::DynamoLedger;
 
-use support::moto::{glue_job, moto, notify_queue_of_created_objects, queue_pair, unique};
+use tributary_testkit::moto::{
+    glue_job, moto, notify_queue_of_created_objects, queue_pair, unique,
+};
 
 /// The stack as the template makes it, on moto: table, raw bucket notifying
 /// the catalog queue, the three queues with their DLQs, topic, a Glue job per

@@ -15,15 +15,14 @@ use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use bzip2::write::BzEncoder;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
 use tributary::engine::count::count_rows;
 use tributary::engine::data_key::DataKey;
 use tributary::engine::layers::tink_stream::{SEGMENT_SIZE_1MB, TinkStreamWriter};
 use tributary::engine::spec::{Format, Layer, ValidationSpec};
 use tributary::engine::{Verdict, validate};
+use tributary_testkit::compress::{Level, bzip2, gzip};
 
 /// A realistic sales extract: numbers, timestamps, quoted text with commas.
 fn generate_csv(bytes: usize) -> Vec<u8> {
@@ -66,18 +65,6 @@ fn generate_csv(bytes: usize) -> Vec<u8> {
     out
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(data).expect("gzip");
-    enc.finish().expect("gzip")
-}
-
-fn bzip2(data: &[u8]) -> Vec<u8> {
-    let mut enc = BzEncoder::new(Vec::new(), bzip2::Compression::default());
-    enc.write_all(data).expect("bzip2");
-    enc.finish().expect("bzip2")
-}
-
 fn tink(data: &[u8], key: &DataKey) -> Vec<u8> {
     let mut writer =
         TinkStreamWriter::new(Vec::new(), key, b"", SEGMENT_SIZE_1MB).expect("tink writer");
@@ -96,7 +83,7 @@ fn engine(c: &mut Criterion) {
     let plain = generate_csv(mib << 20);
     let rows = plain.iter().filter(|&&b| b == b'\n').count() as u64 - 1;
     let key = DataKey::from_bytes([11; 32]);
-    let gz = gzip(&plain);
+    let gz = gzip(&plain, Level::Default);
     let mut cases: Vec<(&str, Vec<u8>, Vec<Layer>)> = Vec::new();
     if wanted("plain") {
         cases.push(("plain", plain.clone(), vec![]));
@@ -105,7 +92,7 @@ fn engine(c: &mut Criterion) {
         cases.push(("gzip", gz.clone(), vec![Layer::Gzip]));
     }
     if wanted("bzip2") {
-        cases.push(("bzip2", bzip2(&plain), vec![Layer::Bzip2]));
+        cases.push(("bzip2", bzip2(&plain, Level::Default), vec![Layer::Bzip2]));
     }
     if wanted("tink") {
         cases.push((

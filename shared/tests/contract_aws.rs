@@ -2,13 +2,8 @@
 //! server, plus what only the AWS adapters promise (error mapping).
 
 mod contract;
-mod support;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use contract::{Inbox, TimeTravel};
-use support::moto::{
-    glue_crawler, glue_job, moto, notification_from_envelope, queue_pair, topic_with_inbox, unique,
-};
 use tributary::aws::dynamodb::{self, DynamoLedger, DynamoRegistryStore};
 use tributary::aws::glue::GlueJobTrigger;
 use tributary::aws::s3::S3ObjectStore;
@@ -23,6 +18,9 @@ use tributary::ports::{
 };
 use tributary::registry::SecretRef;
 use tributary::secrets::{SecretError, SecretStore};
+use tributary_testkit::moto::{
+    glue_crawler, glue_job, moto, notification_from_envelope, queue_pair, topic_with_inbox, unique,
+};
 
 // Object store.
 

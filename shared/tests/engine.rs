@@ -4,7 +4,6 @@
 
 use std::io::{self, Read, Write};
 
-use bzip2::write::BzEncoder;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -14,6 +13,7 @@ use tributary::engine::layers::whole_file_gcm;
 use tributary::engine::spec::{Format, Layer, ValidationSpec};
 use tributary::engine::{EngineError, Report, Verdict, validate};
 use tributary::failure::FailureKind;
+use tributary_testkit::compress::{Level, bzip2, gzip};
 
 fn csv_rows(n: usize) -> Vec<u8> {
     let mut out = b"id,name,amount\n".to_vec();
@@ -21,18 +21,6 @@ fn csv_rows(n: usize) -> Vec<u8> {
         out.extend_from_slice(format!("{i},\"name, {i}\",{}.50\n", i * 3).as_bytes());
     }
     out
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
-}
-
-fn bzip2(data: &[u8]) -> Vec<u8> {
-    let mut enc = BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 fn key() -> DataKey {
@@ -75,8 +63,8 @@ fn plain_csv_is_accepted_with_its_figures() {
 #[test]
 fn multi_member_gzip_is_read_to_the_end() {
     let (a, b) = (csv_rows(10), b"10,x,1\n11,y,2\n".to_vec());
-    let mut data = gzip(&a);
-    data.extend_from_slice(&gzip(&b));
+    let mut data = gzip(&a, Level::Fast);
+    data.extend_from_slice(&gzip(&b, Level::Fast));
     let (report, sink) = run(&data, "sales.csv.gz", &csv_spec(), None);
     assert_eq!(report.verdict, Verdict::Accepted, "{:?}", report.reasons);
     assert_eq!(report.layers, vec![Layer::Gzip]);
@@ -88,7 +76,7 @@ fn multi_member_gzip_is_read_to_the_end() {
 #[test]
 fn multi_stream_bzip2_is_read_to_the_end() {
     let (a, b) = (csv_rows(5), b"5,x,1\n".to_vec());
-    let data = [bzip2(&a), bzip2(&b)].concat();
+    let data = [bzip2(&a, Level::Fast), bzip2(&b, Level::Fast)].concat();
     let (report, sink) = run(&data, "sales.csv.bz2", &csv_spec(), None);
     assert_eq!(report.verdict, Verdict::Accepted, "{:?}", report.reasons);
     assert_eq!(report.layers, vec![Layer::Bzip2]);
@@ -99,7 +87,7 @@ fn multi_stream_bzip2_is_read_to_the_end() {
 #[test]
 fn encrypted_gzip_is_decrypted_then_decompressed() {
     let plain = csv_rows(50);
-    let data = whole_file_gcm::encrypt(&gzip(&plain), &key(), b"", [9; 12]).unwrap();
+    let data = whole_file_gcm::encrypt(&gzip(&plain, Level::Fast), &key(), b"", [9; 12]).unwrap();
     let (report, sink) = run(&data, "sales.csv.gz.enc", &csv_spec(), Some(&key()));
     assert_eq!(report.verdict, Verdict::Accepted, "{:?}", report.reasons);
     assert_eq!(report.layers, vec![Layer::Aes256Gcm, Layer::Gzip]);
@@ -116,7 +104,7 @@ fn tink_encrypt(data: &[u8], key: &DataKey, aad: &[u8]) -> Vec<u8> {
 #[test]
 fn tink_stream_encrypted_gzip_is_undone_in_the_rule_s_order() {
     let plain = csv_rows(3000);
-    let data = tink_encrypt(&gzip(&plain), &key(), b"acme");
+    let data = tink_encrypt(&gzip(&plain, Level::Fast), &key(), b"acme");
     let mut spec = csv_spec();
     spec.layers = Some(vec![Layer::Aes256GcmHkdfStream, Layer::Gzip]);
     spec.associated_data = b"acme".to_vec();
@@ -149,7 +137,7 @@ fn layers_from_the_rule_win_over_the_name() {
     let plain = csv_rows(3);
     let mut spec = csv_spec();
     spec.layers = Some(vec![Layer::Bzip2]);
-    let (report, _) = run(&bzip2(&plain), "misnamed.dat", &spec, None);
+    let (report, _) = run(&bzip2(&plain, Level::Fast), "misnamed.dat", &spec, None);
     assert_eq!(report.verdict, Verdict::Accepted, "{:?}", report.reasons);
     assert_eq!(report.layers, vec![Layer::Bzip2]);
     assert_eq!(report.rows, 3);
@@ -158,7 +146,7 @@ fn layers_from_the_rule_win_over_the_name() {
 #[test]
 fn gzip_without_an_extension_is_recognised_by_its_magic() {
     let plain = csv_rows(7);
-    let (report, sink) = run(&gzip(&plain), "sales.csv", &csv_spec(), None);
+    let (report, sink) = run(&gzip(&plain, Level::Fast), "sales.csv", &csv_spec(), None);
     assert_eq!(report.layers, vec![Layer::Gzip]);
     assert_eq!(report.rows, 7);
     assert_eq!(sink, plain);
@@ -169,13 +157,13 @@ fn magic_bytes_are_not_sniffed_when_the_rule_lists_layers() {
     let plain = csv_rows(2);
     let mut spec = ValidationSpec::new(Format::Jsonl);
     spec.layers = Some(vec![]);
-    let (report, _) = run(&gzip(&plain), "sales.csv", &spec, None);
+    let (report, _) = run(&gzip(&plain, Level::Fast), "sales.csv", &spec, None);
     assert!(report.layers.is_empty());
 }
 
 #[test]
 fn corrupt_gzip_is_rejected_and_still_fully_hashed() {
-    let mut data = gzip(&csv_rows(2000));
+    let mut data = gzip(&csv_rows(2000), Level::Fast);
     let middle = data.len() / 2;
     for byte in &mut data[middle..middle + 64] {
         *byte ^= 0x5a;
@@ -194,7 +182,7 @@ fn corrupt_gzip_is_rejected_and_still_fully_hashed() {
 
 #[test]
 fn truncated_gzip_is_rejected_as_truncated() {
-    let data = gzip(&csv_rows(2000));
+    let data = gzip(&csv_rows(2000), Level::Fast);
     let cut = &data[..data.len() - 20];
     let (report, _) = run(cut, "sales.csv.gz", &csv_spec(), None);
     assert_eq!(report.verdict, Verdict::Rejected);
@@ -207,7 +195,7 @@ fn truncated_gzip_is_rejected_as_truncated() {
 
 #[test]
 fn truncated_bzip2_is_rejected() {
-    let data = bzip2(&csv_rows(2000));
+    let data = bzip2(&csv_rows(2000), Level::Fast);
     let cut = &data[..data.len() / 2];
     let (report, _) = run(cut, "sales.csv.bz2", &csv_spec(), None);
     assert_eq!(report.verdict, Verdict::Rejected);
@@ -220,7 +208,7 @@ fn truncated_bzip2_is_rejected() {
 
 #[test]
 fn trailing_garbage_after_gzip_is_rejected() {
-    let mut data = gzip(&csv_rows(3));
+    let mut data = gzip(&csv_rows(3), Level::Fast);
     data.extend_from_slice(b"this is not gzip");
     let (report, _) = run(&data, "sales.csv.gz", &csv_spec(), None);
     assert_eq!(report.verdict, Verdict::Rejected);
@@ -322,9 +310,9 @@ fn a_bomb_nested_inside_another_layer_is_stopped_between_the_layers() {
     // bzip2 of 300,000 empty bzip2 streams: the outer layer expands ~4 MB from a
     // few KB while the inner one decodes nothing, so only a guard between the
     // layers can see it (the second bzip2 layer is found by its magic bytes).
-    let empty_stream = bzip2(b"");
+    let empty_stream = bzip2(b"", Level::Fast);
     let inner: Vec<u8> = empty_stream.repeat(300_000);
-    let data = bzip2(&inner);
+    let data = bzip2(&inner, Level::Fast);
     let mut spec = ValidationSpec::new(Format::Jsonl);
     spec.limits.expansion_check_after_bytes = 1 << 20;
     spec.limits.max_expansion_ratio = 100;
@@ -343,7 +331,7 @@ fn a_bomb_nested_inside_another_layer_is_stopped_between_the_layers() {
 #[test]
 fn a_rule_with_its_own_decoded_budget_may_be_very_repetitive() {
     let repetitive = b"0\n".repeat(8 << 20);
-    let data = gzip(&repetitive);
+    let data = gzip(&repetitive, Level::Fast);
     let mut spec = ValidationSpec::new(Format::Jsonl);
     spec.limits.expansion_check_after_bytes = 1 << 20;
     spec.limits.max_expansion_ratio = 100;
@@ -363,7 +351,7 @@ fn a_rule_with_its_own_decoded_budget_may_be_very_repetitive() {
 
 #[test]
 fn decoded_size_has_a_hard_ceiling_and_a_rule_bound() {
-    let data = gzip(&csv_rows(5000));
+    let data = gzip(&csv_rows(5000), Level::Fast);
     let mut spec = csv_spec();
     spec.limits.max_decoded_bytes = 10_000;
     let (report, _) = run(&data, "x.csv.gz", &spec, None);
@@ -461,8 +449,8 @@ impl Read for DroppingSource {
 fn a_dropped_connection_is_transient_not_a_bad_file() {
     for (data, name) in [
         (csv_rows(5000), "x.csv"),
-        (gzip(&csv_rows(5000)), "x.csv.gz"),
-        (bzip2(&csv_rows(5000)), "x.csv.bz2"),
+        (gzip(&csv_rows(5000), Level::Fast), "x.csv.gz"),
+        (bzip2(&csv_rows(5000), Level::Fast), "x.csv.bz2"),
         (
             whole_file_gcm::encrypt(&csv_rows(5000), &key(), b"", [3; 12]).unwrap(),
             "x.csv.enc",
@@ -525,7 +513,7 @@ proptest! {
         let plain = parts.concat();
         let mut data: Vec<u8> = parts
             .iter()
-            .flat_map(|p| if use_bzip2 { bzip2(p) } else { gzip(p) })
+            .flat_map(|p| if use_bzip2 { bzip2(p, Level::Fast) } else { gzip(p, Level::Fast) })
             .collect();
         let mut layers = vec![if use_bzip2 { Layer::Bzip2 } else { Layer::Gzip }];
         if encrypt {

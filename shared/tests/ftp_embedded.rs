@@ -1,15 +1,10 @@
 //! The FTP client against the embedded libunftp server (plain FTP and explicit
 //! FTPS with a test CA) and a scripted fake server: hermetic, no external process.
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use support::fake_ftp::{FakeFtp, Script};
-use support::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
-use support::{PASSWORD, USER, config, download_sha256};
 use tokio::io::AsyncReadExt;
 use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer, TestPki};
@@ -18,6 +13,9 @@ use tributary::ftp::{
 };
 use tributary::ports::PostActionOutcome;
 use tributary::registry::PostAction;
+use tributary_testkit::fake_ftp::{FakeFtp, Script};
+use tributary_testkit::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
+use tributary_testkit::{PASSWORD, USER, config, download_sha256};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -551,7 +549,7 @@ fn client_futures_and_downloads_are_send() {
 
 #[tokio::test]
 async fn a_refused_connection_is_transient_and_not_retried() {
-    let port = support::process::free_port();
+    let port = tributary_testkit::process::free_port();
     for protocol in [Protocol::Ftp, Protocol::Ftps, Protocol::FtpsImplicit] {
         let error = FtpClient::connect(&config(port, protocol))
             .await
@@ -580,5 +578,5 @@ async fn the_source_port_lists_stats_and_reads_from_an_offset() {
     let content = std::fs::read(root(&fixture).join("in").join(BIG_FILE)).unwrap();
     let config = config(fixture.server.port(), Protocol::Ftp);
     let connect = async || FtpClient::connect(&config).await.unwrap();
-    support::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
+    tributary_testkit::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
 }

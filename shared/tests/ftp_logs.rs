@@ -3,11 +3,9 @@
 //! per-callsite interest process-wide, so a test running in parallel without a
 //! subscriber could make the capture miss lines (seen as a flaky failure).
 
-mod support;
-
-use support::{PASSWORD, USER, config};
 use tributary::ftp::embedded::{EmbeddedFtpOptions, EmbeddedFtpServer, TestPki};
 use tributary::ftp::{FtpClient, FtpConfig, Password, Protocol};
+use tributary_testkit::{PASSWORD, USER, config};
 
 struct Fixture {
     _dir: tempfile::TempDir,

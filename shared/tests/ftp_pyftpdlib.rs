@@ -3,16 +3,11 @@
 //! The interpreter is `$TRIBUTARY_PYTHON` or `python3`; it needs pyftpdlib and
 //! pyOpenSSL, else the test fails saying how to install them.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use support::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
-use support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
-use support::{PASSWORD, USER, config, download_sha256};
 use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{PkiFiles, TestPki};
 use tributary::ftp::{
@@ -20,6 +15,11 @@ use tributary::ftp::{
 };
 use tributary::ports::PostActionOutcome;
 use tributary::registry::PostAction;
+use tributary_testkit::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
+use tributary_testkit::process::{
+    ServerProcess, free_port, free_port_range, python_with_pyftpdlib,
+};
+use tributary_testkit::{PASSWORD, USER, config, download_sha256};
 
 /// Implicit FTPS: pyftpdlib's TLS handler, with the handshake before the greeting.
 const IMPLICIT_SERVER: &str = r#"
@@ -306,5 +306,5 @@ async fn the_source_port_lists_stats_and_reads_from_an_offset() {
     let content = std::fs::read(fixture.root().join("in").join(BIG_FILE)).unwrap();
     let config = fixture.config(Protocol::Ftp);
     let connect = async || FtpClient::connect(&config).await.unwrap();
-    support::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
+    tributary_testkit::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
 }

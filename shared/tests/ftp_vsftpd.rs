@@ -9,18 +9,11 @@
 //! start vsftpd and hand it the served tree). A missing piece fails the test with
 //! the command that sets it up.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use support::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
-use support::process::{
-    ServerProcess, chown_tree, free_port, free_port_range, vsftpd_binary, vsftpd_user,
-};
-use support::{config, download_sha256};
 use tributary::failure::FailureKind;
 use tributary::ftp::embedded::{PkiFiles, TestPki};
 use tributary::ftp::{
@@ -28,6 +21,11 @@ use tributary::ftp::{
 };
 use tributary::ports::PostActionOutcome;
 use tributary::registry::PostAction;
+use tributary_testkit::fixtures::{self, BIG_FILE, BIG_SIZE, SMALL_FILES};
+use tributary_testkit::process::{
+    ServerProcess, chown_tree, free_port, free_port_range, vsftpd_binary, vsftpd_user,
+};
+use tributary_testkit::{config, download_sha256};
 
 struct Fixture {
     /// The served tree, owned by the FTP user.
@@ -348,5 +346,5 @@ async fn the_source_port_lists_stats_and_reads_from_an_offset() {
     let content = std::fs::read(fixture.data.path().join("root/in").join(BIG_FILE)).unwrap();
     let config = fixture.config(Protocol::Ftp);
     let connect = async || FtpClient::connect(&config).await.unwrap();
-    support::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
+    tributary_testkit::source_port::keeps_its_promises(connect, "/in", BIG_FILE, &content).await;
 }

@@ -3,13 +3,12 @@
 //! their lineage, anything else leaves no object and no open upload, and the
 //! parts held in memory stay bounded.
 
-use std::io::{self, Cursor, Write};
+use std::io::{self, Cursor};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tributary::engine::EngineError;
@@ -25,6 +24,7 @@ use tributary::ports::object_store::{
     CompletedPart, MIN_PART_BYTES, Metadata, MultipartUpload, ObjectInfo, ObjectStore,
     ObjectStoreError,
 };
+use tributary_testkit::compress::{Level, gzip};
 
 const KEY: &str = "raw/tenant=acme/dataset=sales/ingest_date=2024-05-01/sales.csv";
 
@@ -40,12 +40,6 @@ fn csv_of_at_least(bytes: usize) -> Vec<u8> {
 
 fn rows_in(csv: &[u8]) -> u64 {
     csv.iter().filter(|b| **b == b'\n').count() as u64 - 1
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
 }
 
 fn lineage() -> Lineage {
@@ -217,7 +211,7 @@ async fn an_accepted_large_file_lands_whole_by_multipart_with_its_lineage() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsObjectStore::new(dir.path());
     let csv = csv_of_at_least(12 * 1024 * 1024);
-    let gz = gzip(&csv);
+    let gz = gzip(&csv, Level::Fast);
 
     let outcome = run(
         &store,
@@ -346,7 +340,7 @@ async fn a_file_over_max_rows_is_rejected_and_leaves_nothing() {
 async fn a_corrupt_gzip_is_rejected_after_parts_were_stored_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Flaky::new(FsObjectStore::new(dir.path()));
-    let mut gz = gzip(&csv_of_at_least(12 * 1024 * 1024));
+    let mut gz = gzip(&csv_of_at_least(12 * 1024 * 1024), Level::Fast);
     let middle = gz.len() * 3 / 4;
     for b in &mut gz[middle..middle + 64] {
         *b ^= 0x5a;

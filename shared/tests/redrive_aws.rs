@@ -5,12 +5,9 @@
 //! kept), resets their ledger items to `discovered`, and leaves every other
 //! message receivable from the DLQ at once.
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
-use support::moto::{moto, queue_pair, unique};
 use tributary::aws::dynamodb::DynamoLedger;
 use tributary::aws::sqs::SqsWorkQueue;
 use tributary::failure::FailureKind;
@@ -21,6 +18,7 @@ use tributary::redrive::{
     DeadLetterKind, ItemOutcome, KindCounts, RedriveFilter, RedriveRequest, RedriveSettings,
     StopReason, redrive,
 };
+use tributary_testkit::moto::{moto, queue_pair, unique};
 
 const MAX_RECEIVES: u32 = 2;
 

@@ -4,16 +4,14 @@
 //! see them. Overlapping runs alert once per breached window; the late file,
 //! once recorded in the ledger, brings exactly one recovered notice.
 
-mod support;
-
 use chrono::{DateTime, Duration, Utc};
-use support::moto::{moto, notification_from_envelope, topic_with_inbox, unique};
 use tributary::aws::dynamodb::DynamoLedger;
 use tributary::aws::sns::SnsNotifier;
 use tributary::ports::FileVersion;
 use tributary::ports::{BreachState, Ledger, NewFile, Notification, Outcome, Severity, SlaStore};
 use tributary::registry::Registry;
 use tributary::sla::{SlaContext, SlaReport, SlaSettings, run};
+use tributary_testkit::moto::{moto, notification_from_envelope, topic_with_inbox, unique};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

@@ -2,14 +2,10 @@
 //! with the sample events of `events/` against a moto server (SQS ingest queue
 //! and DLQ, DynamoDB ledger), and with malformed payloads.
 
-#[path = "../../../shared/tests/support/mod.rs"]
-mod support;
-
 use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use serde_json::Value;
-use support::moto::{moto, queue_pair, unique};
 use tokio::time::Instant;
 use tributary::aws::dynamodb::DynamoLedger;
 use tributary::failure::FailureKind;
@@ -18,6 +14,7 @@ use tributary::ports::ledger::{Lease, NewFile, Outcome};
 use tributary::ports::work_queue::OutgoingMessage;
 use tributary::ports::{FileDiscovered, FileState, Ledger, WorkQueue};
 use tributary_dlq_redrive::aws::{AwsRedriver, from_env};
+use tributary_testkit::moto::{moto, queue_pair, unique};
 
 fn event(json: &str) -> Value {
     serde_json::from_str(json).unwrap()

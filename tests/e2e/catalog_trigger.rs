@@ -6,9 +6,6 @@
 //! received from the queue, and messages are deleted afterwards as Lambda does
 //! with a partial batch response.
 
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
@@ -16,10 +13,6 @@ use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use support::moto::{
-    glue_job, moto, notification_from_envelope, notify_queue_of_created_objects, queue_arn,
-    queue_pair, topic_with_inbox,
-};
 use tokio::time::Instant;
 use tributary::aws::dynamodb::DynamoLedger;
 use tributary::aws::s3::S3ObjectStore;
@@ -29,6 +22,10 @@ use tributary::ports::FileVersion;
 use tributary::ports::notifier::Severity;
 use tributary::ports::{Ledger, NewFile, ObjectStore, Outcome};
 use tributary_catalog_trigger::aws::AwsCatalogTrigger;
+use tributary_testkit::moto::{
+    glue_job, moto, notification_from_envelope, notify_queue_of_created_objects, queue_arn,
+    queue_pair, topic_with_inbox,
+};
 
 /// Everything the test talks to.
 struct World {
@@ -58,7 +55,7 @@ async fn setup() -> World {
     let s3 = moto.s3().await;
     let glue = moto.glue().await;
 
-    let table = support::moto::unique("ledger");
+    let table = tributary_testkit::moto::unique("ledger");
     DynamoLedger::create_table(&dynamodb, &table).await.unwrap();
     let bucket = moto.bucket(&s3).await;
     let (queue_url, dlq_url) = queue_pair(&sqs, 3).await;

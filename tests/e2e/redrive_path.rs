@@ -6,13 +6,10 @@
 //! catalog queue → the catalog trigger starts the dataset's Glue job and
 //! records the run in the ledger.
 
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
-mod world;
-
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
+use crate::world::{self, setup};
 use chrono::Utc;
 use serde_json::json;
 use tributary::ports::ledger::FileState;
@@ -20,7 +17,6 @@ use tributary::ports::messages::FileDiscovered;
 use tributary::ports::registry_store::RegistryStore;
 use tributary::ports::{Ledger, ObjectStore};
 use tributary::registry::Syntax;
-use world::setup;
 
 const CSV: &str = "id,amount\n1,10\n2,20\n3,30\n";
 

@@ -14,27 +14,22 @@
 //! once the visibility timeout passes: the test makes failed messages visible
 //! again at once.
 
-mod fault_proxy;
-mod faulty_world;
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
-mod world;
-
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
+use crate::fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
+use crate::faulty_world::{Faulty, faulty_world};
+use crate::world::{self, World, orders_csv};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::Message;
-use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
-use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
-use support::moto::moto;
 use tokio::time::Instant;
 use tributary::failure::FailureKind;
 use tributary::ports::Ledger;
 use tributary::ports::ledger::{FileRecord, FileState};
 use tributary::ports::messages::FileDiscovered;
-use world::{World, orders_csv, sha256_hex};
+use tributary_testkit::fixtures::sha256_hex;
+use tributary_testkit::moto::moto;
 
 fn registry(port: u16) -> String {
     world::acme_registry(

@@ -16,8 +16,8 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `command` (stdout and stderr to `log`) and waits until `port` accepts.
     pub fn start(name: &str, mut command: Command, port: u16, log: &Path) -> ServerProcess {
-        let out = std::fs::File::create(log).unwrap();
-        let err = out.try_clone().unwrap();
+        let out = std::fs::File::create(log).expect("create the server log");
+        let err = out.try_clone().expect("the server log for stderr");
         command.stdin(Stdio::null()).stdout(out).stderr(err);
         let child = command
             .spawn()
@@ -69,9 +69,9 @@ impl Drop for ServerProcess {
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
-        .unwrap()
+        .expect("bind a free port")
         .local_addr()
-        .unwrap()
+        .expect("its address")
         .port()
 }
 
@@ -146,10 +146,10 @@ pub fn vsftpd_user() -> (String, String, u32, u32) {
 
 /// `chown -R uid:gid path`.
 pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
     if path.is_dir() {
-        for entry in std::fs::read_dir(path).unwrap() {
-            chown_tree(&entry.unwrap().path(), uid, gid);
+        for entry in std::fs::read_dir(path).expect("read a directory to chown") {
+            chown_tree(&entry.expect("a directory entry").path(), uid, gid);
         }
     }
 }

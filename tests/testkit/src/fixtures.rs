@@ -1,4 +1,5 @@
-//! The directory tree every server serves.
+//! The directory tree every server serves in the FTP tests, and test bytes:
+//! deterministic pseudo-random data and SHA-256 digests.
 
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
     out
 }
 
-/// SHA-256 of `data`, hex.
+/// SHA-256 of `data`, lowercase hex (as the ledger and S3 metadata hold it).
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
@@ -37,22 +38,24 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// clashes with `in/plain.csv`, and returns the big file's SHA-256.
 pub fn populate(root: &Path) -> String {
     let dir = root.join("in");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("create in/");
     for (i, name) in SMALL_FILES.iter().enumerate() {
-        std::fs::write(dir.join(name), format!("id,name\n{i},{name}\n")).unwrap();
+        std::fs::write(dir.join(name), format!("id,name\n{i},{name}\n"))
+            .expect("write a small file");
     }
     let big = pseudo_random(BIG_SIZE, 0x5eed);
-    std::fs::write(dir.join(BIG_FILE), &big).unwrap();
-    std::fs::create_dir_all(root.join("archive")).unwrap();
-    std::fs::write(root.join("archive/plain.csv"), "older copy\n").unwrap();
+    std::fs::write(dir.join(BIG_FILE), &big).expect("write the big file");
+    std::fs::create_dir_all(root.join("archive")).expect("create archive/");
+    std::fs::write(root.join("archive/plain.csv"), "older copy\n")
+        .expect("write archive/plain.csv");
     sha256_hex(&big)
 }
 
 /// Creates `many/` with `count` empty files.
 pub fn populate_many(root: &Path, count: usize) {
     let dir = root.join("many");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("create many/");
     for i in 0..count {
-        std::fs::write(dir.join(format!("file-{i:05}.csv")), b"").unwrap();
+        std::fs::write(dir.join(format!("file-{i:05}.csv")), b"").expect("write an empty file");
     }
 }

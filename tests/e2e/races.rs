@@ -4,13 +4,10 @@
 //! once; a file replaced on the server between listing and download is never
 //! landed under the old version's identity, and its new version lands.
 
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
-mod world;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration as StdDuration;
 
+use crate::world::{self, World, orders_csv, setup};
 use aws_lambda_events::sqs::SqsEvent;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -18,7 +15,6 @@ use tributary::aws::s3::S3ObjectStore;
 use tributary::ports::ledger::FileState;
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::{Ledger, ObjectStore};
-use world::{World, orders_csv, setup};
 
 fn registry(port: u16) -> String {
     world::acme_registry(

@@ -34,31 +34,26 @@
 //! `TRIBUTARY_CHAOS_SEED` overrides the seed; `TRIBUTARY_CHAOS_LONG=1` runs the
 //! longer version (more and bigger files).
 
-mod fault_proxy;
-mod faulty_world;
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
-mod world;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
+use crate::fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
+use crate::faulty_world::{Faulty, faulty_world};
+use crate::world::{self, DATA_KEY, World};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
-use fault_proxy::{At, CONTROL, Canned, DATA, Dir, Fault, HttpFault, Match};
-use faulty_world::{Faulty, faulty_world};
 use serde_json::{Value, json};
-use support::moto::moto;
 use tokio::time::Instant;
 use tributary::ports::Ledger;
 use tributary::ports::ledger::{FileRecord, FileState};
 use tributary::ports::messages::FileDiscovered;
-use world::{DATA_KEY, World, sha256_hex};
+use tributary_testkit::compress::{Level, bzip2, gzip};
+use tributary_testkit::fixtures::sha256_hex;
+use tributary_testkit::moto::moto;
 
 /// The seed when `TRIBUTARY_CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x7121_b07a_2026;
@@ -249,18 +244,6 @@ fn big_csv(rng: &mut Rng, bytes: u64) -> (Vec<u8>, u64) {
     (text.into_bytes(), rows)
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn bzip2(data: &[u8]) -> Vec<u8> {
-    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
 /// Whole-file AES-256-GCM: nonce ‖ ciphertext ‖ tag.
 fn aes_gcm(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
     let cipher = Aes256Gcm::new_from_slice(&DATA_KEY).unwrap();
@@ -307,17 +290,17 @@ fn plan_files(rng: &mut Rng, size: &Size) -> Vec<Planned> {
                 }
                 Kind::Gzip => {
                     let data = csv(rng, rows);
-                    let stored = gzip(&data);
+                    let stored = gzip(&data, Level::Fast);
                     (format!("orders_gz_{i:04}.csv.gz"), data, rows, stored)
                 }
                 Kind::Bzip2 => {
                     let data = csv(rng, rows);
-                    let stored = bzip2(&data);
+                    let stored = bzip2(&data, Level::Fast);
                     (format!("orders_bz_{i:04}.csv.bz2"), data, rows, stored)
                 }
                 Kind::AesGzip => {
                     let data = csv(rng, rows);
-                    let stored = aes_gcm(rng, &gzip(&data));
+                    let stored = aes_gcm(rng, &gzip(&data, Level::Fast));
                     (
                         format!("secure_gzaes_{i:04}.csv.gz.aes"),
                         data,
@@ -333,11 +316,11 @@ fn plan_files(rng: &mut Rng, size: &Size) -> Vec<Planned> {
                     match big_seen % 3 {
                         1 => (format!("orders_big_{i:04}.csv"), data.clone(), rows, data),
                         2 => {
-                            let stored = gzip(&data);
+                            let stored = gzip(&data, Level::Fast);
                             (format!("orders_biggz_{i:04}.csv.gz"), data, rows, stored)
                         }
                         _ => {
-                            let stored = aes_gcm(rng, &gzip(&data));
+                            let stored = aes_gcm(rng, &gzip(&data, Level::Fast));
                             (
                                 format!("secure_bigaes_{i:04}.csv.gz.aes"),
                                 data,
@@ -353,13 +336,13 @@ fn plan_files(rng: &mut Rng, size: &Size) -> Vec<Planned> {
                 }
                 Kind::Truncated => {
                     let data = csv(rng, rows.max(50));
-                    let mut stored = gzip(&data);
+                    let mut stored = gzip(&data, Level::Fast);
                     stored.truncate(stored.len() / 2);
                     (format!("orders_trunc_{i:04}.csv.gz"), data, rows, stored)
                 }
                 Kind::WrongTag => {
                     let data = csv(rng, rows);
-                    let mut stored = aes_gcm(rng, &gzip(&data));
+                    let mut stored = aes_gcm(rng, &gzip(&data, Level::Fast));
                     let last = stored.len() - 1;
                     stored[last] ^= 0x5a;
                     (

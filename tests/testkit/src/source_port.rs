@@ -35,7 +35,10 @@ pub async fn keeps_its_promises<S: SourceSession>(
 ) {
     let path = format!("{dir}/{name}");
     let session = &mut connect().await;
-    let listing = session.list(dir, Utc::now(), Tz::UTC).await.unwrap();
+    let listing = session
+        .list(dir, Utc::now(), Tz::UTC)
+        .await
+        .expect("listing the directory");
     let entry = listing
         .entries
         .iter()
@@ -44,9 +47,12 @@ pub async fn keeps_its_promises<S: SourceSession>(
     assert_eq!(entry.kind, EntryKind::File);
     assert_eq!(entry.size, Some(content.len() as u64));
 
-    let size = session.size(&path).await.unwrap();
+    let size = session.size(&path).await.expect("the file's size");
     assert_eq!(size, content.len() as u64);
-    let modified: DateTime<Utc> = session.modified(&path).await.unwrap();
+    let modified: DateTime<Utc> = session
+        .modified(&path)
+        .await
+        .expect("the file's modification time");
     assert!(
         (Utc::now() - modified).num_minutes().abs() < 60,
         "{modified}"
@@ -54,12 +60,16 @@ pub async fn keeps_its_promises<S: SourceSession>(
 
     // Whole, from the middle, from the last byte, at the very end.
     for offset in [0, size / 3, size - 1, size] {
-        let bytes = read_from(session, &path, offset, Some(size)).await.unwrap();
+        let bytes = read_from(session, &path, offset, Some(size))
+            .await
+            .expect("reading from an offset");
         assert_eq!(bytes.len() as u64, size - offset, "from byte {offset}");
         assert!(bytes == content[offset as usize..], "from byte {offset}");
     }
     // Without a known size the reader still ends with the file.
-    let tail = read_from(session, &path, size / 2, None).await.unwrap();
+    let tail = read_from(session, &path, size / 2, None)
+        .await
+        .expect("reading without a known size");
     assert!(tail == content[(size / 2) as usize..]);
 
     // An offset past the end cannot be satisfied.
@@ -72,7 +82,7 @@ pub async fn keeps_its_promises<S: SourceSession>(
     let missing = session
         .list(&format!("{dir}/no-such-dir"), Utc::now(), Tz::UTC)
         .await
-        .unwrap_err();
+        .expect_err("listing a missing directory");
     assert_eq!(missing.kind(), FailureKind::Misconfigured, "{missing}");
     assert!(missing.is_refusal(), "{missing}");
 
@@ -81,7 +91,7 @@ pub async fn keeps_its_promises<S: SourceSession>(
         let mut fresh = connect().await;
         let error = read_from(&mut fresh, &path, 10, Some(wrong))
             .await
-            .unwrap_err();
+            .expect_err("reading with a wrong size");
         assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof, "{error}");
         fresh.close().await;
     }

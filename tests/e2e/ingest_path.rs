@@ -6,22 +6,20 @@
 //! The drop folder holds good files (plain, gzip, bzip2, AES-256-GCM), one that
 //! fails its row bounds, a corrupt gzip and a file still being written.
 
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
-mod world;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration as StdDuration;
 
+use crate::world::{self, DATA_KEY, setup};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use tributary::ports::FileVersion;
 use tributary::ports::ledger::FileState;
 use tributary::ports::messages::FileDiscovered;
 use tributary::ports::{Ledger, ObjectStore};
-use world::{DATA_KEY, setup, sha256_hex};
+use tributary_testkit::compress::{Level, bzip2, gzip};
+use tributary_testkit::fixtures::sha256_hex;
 
 const CSV: &str = "id,amount\n1,10\n2,20\n3,30\n";
 const SHORT_CSV: &str = "id,amount\n1,10\n";
@@ -53,19 +51,6 @@ fn registry(port: u16) -> String {
     )
 }
 
-/// Everything the test talks to.
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn bzip2(data: &[u8]) -> Vec<u8> {
-    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
 /// Whole-file AES-256-GCM as tenants' libraries write it: nonce ‖ ciphertext ‖ tag.
 fn aes_gcm(key: &[u8; 32], data: &[u8]) -> Vec<u8> {
     let cipher = Aes256Gcm::new_from_slice(key).unwrap();
@@ -77,13 +62,16 @@ fn aes_gcm(key: &[u8; 32], data: &[u8]) -> Vec<u8> {
 
 /// The drop folder's files: name → bytes as stored on the server.
 fn drop_files(key: &[u8; 32]) -> BTreeMap<&'static str, Vec<u8>> {
-    let mut corrupt = gzip(CSV.as_bytes());
+    let mut corrupt = gzip(CSV.as_bytes(), Level::Default);
     let middle = corrupt.len() / 2;
     corrupt[middle..middle + 8].copy_from_slice(b"garbage!");
     BTreeMap::from([
         ("orders_plain.csv", CSV.as_bytes().to_vec()),
-        ("orders_gzip.csv.gz", gzip(CSV.as_bytes())),
-        ("orders_bzip2.csv.bz2", bzip2(CSV.as_bytes())),
+        ("orders_gzip.csv.gz", gzip(CSV.as_bytes(), Level::Default)),
+        (
+            "orders_bzip2.csv.bz2",
+            bzip2(CSV.as_bytes(), Level::Default),
+        ),
         ("secure_orders.csv.aes", aes_gcm(key, CSV.as_bytes())),
         ("orders_short.csv", SHORT_CSV.as_bytes().to_vec()),
         ("orders_corrupt.csv.gz", corrupt),

@@ -57,8 +57,8 @@ fn start() -> Moto {
     let binary = moto_binary();
     let port = free_port();
     let log = std::env::temp_dir().join(format!("tributary-moto-{port}.log"));
-    let out = std::fs::File::create(&log).unwrap();
-    let err = out.try_clone().unwrap();
+    let out = std::fs::File::create(&log).expect("create the moto log");
+    let err = out.try_clone().expect("the moto log for stderr");
     // The watchdog: runs moto, and kills it (by PID) when the test process exits.
     let script = r#"
         "$0" -H 127.0.0.1 -p "$1" &
@@ -154,7 +154,12 @@ impl Moto {
     /// A new, empty bucket.
     pub async fn bucket(&self, client: &aws_sdk_s3::Client) -> String {
         let bucket = unique("tributary-raw");
-        client.create_bucket().bucket(&bucket).send().await.unwrap();
+        client
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create a bucket");
         bucket
     }
 }
@@ -169,9 +174,9 @@ pub async fn queue_pair(client: &aws_sdk_sqs::Client, max_receives: u32) -> (Str
         .queue_name(format!("{name}-dlq"))
         .send()
         .await
-        .unwrap()
+        .expect("create the dead-letter queue")
         .queue_url
-        .unwrap();
+        .expect("its queue URL");
     let dead_arn = queue_arn(client, &dead_url).await;
     let policy = serde_json::json!({
         "deadLetterTargetArn": dead_arn,
@@ -183,9 +188,9 @@ pub async fn queue_pair(client: &aws_sdk_sqs::Client, max_receives: u32) -> (Str
         .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
         .send()
         .await
-        .unwrap()
+        .expect("create the queue")
         .queue_url
-        .unwrap();
+        .expect("its queue URL");
     (url, dead_url)
 }
 
@@ -198,11 +203,11 @@ pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .unwrap()
+        .expect("get the queue ARN")
         .attributes
-        .unwrap()
+        .expect("queue attributes")
         .remove(&QueueAttributeName::QueueArn)
-        .unwrap()
+        .expect("the QueueArn attribute")
 }
 
 /// Makes `bucket` send every `ObjectCreated` notification to the queue at
@@ -225,13 +230,13 @@ pub async fn notify_queue_of_created_objects(
                         .queue_arn(queue_arn(sqs, queue_url).await)
                         .events(Event::from("s3:ObjectCreated:*"))
                         .build()
-                        .unwrap(),
+                        .expect("the queue configuration"),
                 )
                 .build(),
         )
         .send()
         .await
-        .unwrap();
+        .expect("set the bucket notification");
 }
 
 impl Moto {
@@ -295,18 +300,20 @@ impl Moto {
     fn post(&self, path: &str, body: &str) {
         use std::io::{Read, Write};
         let host = self.endpoint.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        let mut stream = std::net::TcpStream::connect(host).expect("connect to moto");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+            .expect("set a read timeout");
         let request = format!(
             "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        stream.write_all(request.as_bytes()).unwrap();
+        stream.write_all(request.as_bytes()).expect("send to moto");
         let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
+        stream
+            .read_to_string(&mut answer)
+            .expect("read moto's answer");
         let status = answer.split_whitespace().nth(1).unwrap_or_default();
         assert!(status.starts_with('2'), "POST {path}: {answer}");
     }
@@ -333,7 +340,7 @@ pub async fn glue_job(client: &aws_sdk_glue::Client, max_concurrent_runs: i32) -
         )
         .send()
         .await
-        .unwrap();
+        .expect("create a Glue job");
     name
 }
 
@@ -353,7 +360,7 @@ pub async fn glue_crawler(client: &aws_sdk_glue::Client) -> String {
         )
         .send()
         .await
-        .unwrap();
+        .expect("create a Glue crawler");
     name
 }
 
@@ -369,42 +376,49 @@ pub async fn topic_with_inbox(
         .name(unique("alerts"))
         .send()
         .await
-        .unwrap()
+        .expect("create the topic")
         .topic_arn
-        .unwrap();
+        .expect("its topic ARN");
     let url = sqs
         .create_queue()
         .queue_name(unique("alerts-inbox"))
         .send()
         .await
-        .unwrap()
+        .expect("create the inbox queue")
         .queue_url
-        .unwrap();
+        .expect("its queue URL");
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
         .endpoint(queue_arn(sqs, &url).await)
         .send()
         .await
-        .unwrap();
+        .expect("subscribe the inbox to the topic");
     (topic, url)
 }
 
 /// A notification as an email subscriber sees it, from SNS's JSON envelope.
 pub fn notification_from_envelope(body: &str) -> tributary::ports::Notification {
-    let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
+    let envelope: serde_json::Value = serde_json::from_str(body).expect("an SNS envelope is JSON");
     assert_eq!(envelope["Type"], "Notification", "{envelope}");
     let attr = |name: &str| {
         envelope["MessageAttributes"][name]["Value"]
             .as_str()
-            .unwrap()
+            .expect("a string message attribute")
             .to_owned()
     };
     tributary::ports::Notification {
-        subject: envelope["Subject"].as_str().unwrap().to_owned(),
-        body: envelope["Message"].as_str().unwrap().to_owned(),
+        subject: envelope["Subject"]
+            .as_str()
+            .expect("the envelope's Subject")
+            .to_owned(),
+        body: envelope["Message"]
+            .as_str()
+            .expect("the envelope's Message")
+            .to_owned(),
         tenant: attr("tenant"),
-        severity: serde_json::from_value(serde_json::Value::String(attr("severity"))).unwrap(),
+        severity: serde_json::from_value(serde_json::Value::String(attr("severity")))
+            .expect("a known severity"),
         event: attr("event"),
     }
 }

@@ -1,8 +1,14 @@
-//! Shared helpers for the FTP integration tests: fixture trees, client configs,
-//! real server processes (pyftpdlib, vsftpd, moto) and a scripted fake server for
-//! failures real servers will not produce on demand.
-#![allow(dead_code)]
+//! Test support shared by the workspace's test crates (the library's
+//! integration tests, the end-to-end tests of `tests/e2e/`, the CLI's and the
+//! functions' tests, the engine bench): fixture trees, FTP client configs, real
+//! server processes (pyftpdlib, vsftpd, moto), a scripted fake FTP server for
+//! failures real servers will not produce on demand, and compression helpers.
+//!
+//! It is test code: a helper that cannot do its job panics with what went
+//! wrong, failing the test that called it (`expect` says what it was doing).
+#![deny(clippy::unwrap_used)]
 
+pub mod compress;
 pub mod fake_ftp;
 pub mod fixtures;
 pub mod moto;

@@ -38,8 +38,13 @@ impl Drop for FakeFtp {
 
 impl FakeFtp {
     pub async fn start(script: Script) -> FakeFtp {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake server");
+        let port = listener
+            .local_addr()
+            .expect("the fake server's address")
+            .port();
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&connections);
         let task = tokio::spawn(async move {
@@ -80,8 +85,13 @@ async fn session(socket: TcpStream, script: Script) {
             "PWD" => "257 \"/\" is current".into(),
             "SIZE" => format!("213 {}", script.payload.len()),
             "PASV" => {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let port = listener.local_addr().unwrap().port();
+                let listener = TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind a passive data port");
+                let port = listener
+                    .local_addr()
+                    .expect("the passive port's address")
+                    .port();
                 data = Some(listener);
                 format!(
                     "227 Entering Passive Mode (127,0,0,1,{},{})",
@@ -94,7 +104,7 @@ async fn session(socket: TcpStream, script: Script) {
                     let _ = write.write_all(b"425 no PASV\r\n").await;
                     continue;
                 };
-                let (mut stream, _) = listener.accept().await.unwrap();
+                let (mut stream, _) = listener.accept().await.expect("accept the data connection");
                 let _ = write.write_all(b"150 sending\r\n").await;
                 let _ = stream.write_all(&script.payload).await;
                 match script.final_reply {

@@ -4,14 +4,10 @@
 //! against a moto server: the registry pushed to the table, the ledger in the
 //! same table, alerts through SNS to a subscribed queue.
 
-#[path = "../shared/tests/support/mod.rs"]
-mod support;
-
 use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use serde_json::Value;
-use support::moto::{moto, notification_from_envelope, topic_with_inbox, unique};
 use tributary::aws::dynamodb::{DynamoLedger, DynamoRegistryStore};
 use tributary::lambda::Env;
 use tributary::ports::FileVersion;
@@ -20,8 +16,9 @@ use tributary::ports::{Ledger, NewFile, Notification, Outcome};
 use tributary::registry::Syntax;
 use tributary_sla_monitor::SlaMonitorError;
 use tributary_sla_monitor::aws::AwsSlaMonitor;
+use tributary_testkit::moto::{moto, notification_from_envelope, topic_with_inbox, unique};
 
-const SAMPLE: &str = include_str!("../events/sla-monitor-schedule.json");
+const SAMPLE: &str = include_str!("../../events/sla-monitor-schedule.json");
 
 /// The sample event, fired at `time` instead.
 fn scheduled_at(time: &str) -> Value {

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::fault_proxy::FaultProxy;
-use crate::support::moto::moto;
-use crate::support::process::{free_port, free_port_range};
 use crate::world::{FtpPlacement, Placement, World, setup_at};
+use tributary_testkit::moto::moto;
+use tributary_testkit::process::{free_port, free_port_range};
 
 /// Where pyftpdlib listens (still loopback); the proxy takes 127.0.0.1.
 pub const SERVER_IP: [u8; 4] = [127, 0, 0, 2];

@@ -6,9 +6,6 @@
 //! messages are deleted afterwards exactly as Lambda does with a partial batch
 //! response.
 
-// Each test binary includes this module and uses only part of it.
-#![allow(dead_code)]
-
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,12 +27,14 @@ use tributary_dlq_redrive::aws::AwsRedriver;
 use tributary_ingester::aws::AwsIngester;
 use tributary_poller::aws::AwsPoller;
 
-use crate::support::moto::{
+use tributary_testkit::moto::{
     glue_job, moto, notification_from_envelope, notify_queue_of_created_objects, queue_arn,
     queue_pair, topic_with_inbox, unique,
 };
-use crate::support::process::{ServerProcess, free_port, free_port_range, python_with_pyftpdlib};
-use crate::support::{PASSWORD, USER};
+use tributary_testkit::process::{
+    ServerProcess, free_port, free_port_range, python_with_pyftpdlib,
+};
+use tributary_testkit::{PASSWORD, USER};
 
 /// The AES-256 data key of encrypted test files (`tributary/acme/orders-key`).
 pub const DATA_KEY: [u8; 32] = {
@@ -131,12 +130,6 @@ pub fn orders_csv(rows: usize) -> Vec<u8> {
         text.push_str(&format!("{i},{}\n", i * 10));
     }
     text.into_bytes()
-}
-
-/// SHA-256 of `data`, lowercase hex (as the ledger and S3 metadata hold it).
-pub fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
 }
 
 /// The EventBridge event the fan-out schedule delivers to the poller.
