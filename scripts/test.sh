@@ -148,7 +148,11 @@ else
 fi
 
 step "Tests"
-cargo test --workspace --locked
+cargo test --workspace --locked -- --skip chaos_run
+# The chaos run on its own, after the rest: its faults race the FTP data timeout
+# (2 s), so with the e2e binary's other tests beside it on a 2-core runner a file's
+# fate can shift; alone, its tally (printed) is comparable from run to run.
+cargo test -p tributary-e2e --locked --test e2e chaos_run -- --nocapture
 
 step "Tink decrypts what tributary's stream writer produced"
 "$VENV/bin/python" scripts/fixtures/tink_fixtures.py verify "$TRIBUTARY_TINK_RUST_OUT"
