@@ -5,7 +5,7 @@
 //! Each adapter takes an SDK client built once per container (see
 //! [`https_client`]) and the resource it acts on; none reads the environment
 //! inside a call. The contract suite in `shared/tests/contract/` runs against
-//! these adapters on moto (`shared/tests/contract_aws.rs`).
+//! these adapters on moto (`shared/tests/contract/aws.rs`).
 //!
 //! SDK errors are sorted by [`classify`] into the failure taxonomy: throttling,
 //! 5xx and network failures are transient; access denied and missing resources

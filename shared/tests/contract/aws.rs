@@ -1,9 +1,8 @@
 //! The port contract suite (`contract/`) run against the AWS adapters on a moto
 //! server, plus what only the AWS adapters promise (error mapping).
 
-mod contract;
+use crate::{Inbox, TimeTravel};
 use aws_sdk_dynamodb::types::AttributeValue;
-use contract::{Inbox, TimeTravel};
 use tributary::aws::dynamodb::{self, DynamoLedger, DynamoRegistryStore};
 use tributary::aws::glue::GlueJobTrigger;
 use tributary::aws::s3::S3ObjectStore;
@@ -32,18 +31,18 @@ async fn object_store() -> S3ObjectStore {
 
 #[tokio::test]
 async fn object_store_multipart_completes() {
-    contract::object_store_multipart_completes(&object_store().await).await;
+    crate::object_store_multipart_completes(&object_store().await).await;
 }
 
 #[tokio::test]
 async fn object_store_abort_leaves_nothing() {
-    contract::object_store_abort_leaves_nothing(&object_store().await).await;
+    crate::object_store_abort_leaves_nothing(&object_store().await).await;
 }
 
 #[tokio::test]
 async fn object_store_put_round_trips() {
     let store = object_store().await;
-    contract::object_store_put_round_trips(&store).await;
+    crate::object_store_put_round_trips(&store).await;
     let info = store
         .head("raw/tenant=acme/dataset=small/one.jsonl")
         .await
@@ -55,7 +54,7 @@ async fn object_store_put_round_trips() {
 
 #[tokio::test]
 async fn object_store_refuses_small_middle_parts() {
-    contract::object_store_refuses_small_middle_parts(&object_store().await).await;
+    crate::object_store_refuses_small_middle_parts(&object_store().await).await;
 }
 
 #[tokio::test]
@@ -109,27 +108,27 @@ async fn work_queue(max_receives: u32) -> SqsWorkQueue {
 
 #[tokio::test]
 async fn queue_visibility_and_delete() {
-    contract::queue_visibility_and_delete(&work_queue(5).await, &Sleep).await;
+    crate::queue_visibility_and_delete(&work_queue(5).await, &Sleep).await;
 }
 
 #[tokio::test]
 async fn queue_max_receives_dead_letters() {
-    contract::queue_max_receives_dead_letters(&work_queue(3).await, &Sleep, 3).await;
+    crate::queue_max_receives_dead_letters(&work_queue(3).await, &Sleep, 3).await;
 }
 
 #[tokio::test]
 async fn queue_dead_letter_with_a_blank_reason() {
-    contract::queue_dead_letter_with_a_blank_reason(&work_queue(5).await).await;
+    crate::queue_dead_letter_with_a_blank_reason(&work_queue(5).await).await;
 }
 
 #[tokio::test]
 async fn queue_explicit_dead_letter_keeps_reason() {
-    contract::queue_explicit_dead_letter_keeps_reason(&work_queue(5).await).await;
+    crate::queue_explicit_dead_letter_keeps_reason(&work_queue(5).await).await;
 }
 
 #[tokio::test]
 async fn queue_return_dead_letter_is_visible_at_once() {
-    contract::queue_return_dead_letter_is_visible_at_once(&work_queue(5).await).await;
+    crate::queue_return_dead_letter_is_visible_at_once(&work_queue(5).await).await;
 }
 
 #[tokio::test]
@@ -216,7 +215,7 @@ async fn subscribed_topic(expected: usize) -> (SnsNotifier, SubscribedQueue) {
 #[tokio::test]
 async fn notifier_preserves_attributes() {
     let (notifier, inbox) = subscribed_topic(2).await;
-    contract::notifier_preserves_attributes(&notifier, &inbox).await;
+    crate::notifier_preserves_attributes(&notifier, &inbox).await;
 }
 
 #[tokio::test]
@@ -332,57 +331,57 @@ async fn ledger() -> DynamoLedger {
 
 #[tokio::test]
 async fn ledger_claims_once() {
-    contract::ledger_claims_once(&ledger().await).await;
+    crate::ledger_claims_once(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_claims_many_at_once() {
-    contract::ledger_claims_many_at_once(&ledger().await).await;
+    crate::ledger_claims_many_at_once(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_leases() {
-    contract::ledger_leases(&ledger().await).await;
+    crate::ledger_leases(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_refuses_illegal_transitions() {
-    contract::ledger_refuses_illegal_transitions(&ledger().await).await;
+    crate::ledger_refuses_illegal_transitions(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_known_is_batched_and_exact() {
-    contract::ledger_known_is_batched_and_exact(&ledger().await).await;
+    crate::ledger_known_is_batched_and_exact(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_by_state_is_newest_first() {
-    contract::ledger_by_state_is_newest_first(&ledger().await).await;
+    crate::ledger_by_state_is_newest_first(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_by_state_since_is_bounded_by_the_last_change() {
-    contract::ledger_by_state_since_is_bounded_by_the_last_change(&ledger().await).await;
+    crate::ledger_by_state_since_is_bounded_by_the_last_change(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_releases_only_unleased_claims() {
-    contract::ledger_releases_only_unleased_claims(&ledger().await).await;
+    crate::ledger_releases_only_unleased_claims(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn ledger_release_races_a_lease() {
-    contract::ledger_release_races_a_lease(&ledger().await).await;
+    crate::ledger_release_races_a_lease(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn poll_log_keeps_each_sources_last_poll() {
-    contract::poll_log_keeps_each_sources_last_poll(&ledger().await).await;
+    crate::poll_log_keeps_each_sources_last_poll(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn observations_round_trip() {
-    contract::observations_round_trip(&ledger().await).await;
+    crate::observations_round_trip(&ledger().await).await;
 }
 
 /// Observation items carry `expires_at` (epoch seconds, seven days after the
@@ -505,22 +504,22 @@ async fn ledger_racing_leases_have_one_winner() {
 
 #[tokio::test]
 async fn sla_store_checkpoints_only_move_forward() {
-    contract::sla_store_checkpoints_only_move_forward(&ledger().await).await;
+    crate::sla_store_checkpoints_only_move_forward(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn sla_store_opens_a_breach_once() {
-    contract::sla_store_opens_a_breach_once(&ledger().await).await;
+    crate::sla_store_opens_a_breach_once(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn sla_store_resolves_once_and_tracks_notices() {
-    contract::sla_store_resolves_once_and_tracks_notices(&ledger().await).await;
+    crate::sla_store_resolves_once_and_tracks_notices(&ledger().await).await;
 }
 
 #[tokio::test]
 async fn sla_store_lists_active_breaches_latest_first() {
-    contract::sla_store_lists_active_breaches_latest_first(&ledger().await).await;
+    crate::sla_store_lists_active_breaches_latest_first(&ledger().await).await;
 }
 
 /// Finished breaches leave the GSI (a sparse use of it): the index holds only
@@ -584,17 +583,17 @@ async fn registry_store() -> DynamoRegistryStore {
 
 #[tokio::test]
 async fn registry_store_pushes_and_keeps_versions() {
-    contract::registry_store_pushes_and_keeps_versions(&registry_store().await).await;
+    crate::registry_store_pushes_and_keeps_versions(&registry_store().await).await;
 }
 
 #[tokio::test]
 async fn registry_store_refuses_invalid_registries() {
-    contract::registry_store_refuses_invalid_registries(&registry_store().await).await;
+    crate::registry_store_refuses_invalid_registries(&registry_store().await).await;
 }
 
 #[tokio::test]
 async fn registry_store_refuses_too_large() {
-    contract::registry_store_refuses_too_large(
+    crate::registry_store_refuses_too_large(
         &registry_store().await,
         dynamodb::MAX_DYNAMO_REGISTRY_BYTES,
     )
@@ -603,7 +602,7 @@ async fn registry_store_refuses_too_large() {
 
 #[tokio::test]
 async fn registry_store_concurrent_pushes_never_share_a_version() {
-    contract::registry_store_concurrent_pushes_never_share_a_version(&registry_store().await).await;
+    crate::registry_store_concurrent_pushes_never_share_a_version(&registry_store().await).await;
 }
 
 /// The limit is one DynamoDB takes: a registry of exactly that size (padded
@@ -614,7 +613,7 @@ async fn registry_store_takes_a_registry_right_at_its_limit() {
     use tributary::registry::Syntax;
     let store = registry_store().await;
     let limit = dynamodb::MAX_DYNAMO_REGISTRY_BYTES as usize;
-    let mut text = contract::REGISTRY_YAML.to_owned();
+    let mut text = crate::REGISTRY_YAML.to_owned();
     text.push('#');
     text.push_str(&"x".repeat(limit - text.len()));
     assert_eq!(text.len(), limit);
@@ -682,7 +681,7 @@ async fn job_trigger_starts_and_refuses_unknown() {
     let client = moto().glue().await;
     let job = glue_job(&client, 10).await;
     let trigger = GlueJobTrigger::new(client.clone());
-    contract::job_trigger_starts_and_refuses_unknown(&trigger, &job, &unique("no-such-job")).await;
+    crate::job_trigger_starts_and_refuses_unknown(&trigger, &job, &unique("no-such-job")).await;
 
     // The arguments reached Glue with the run.
     let args = std::collections::BTreeMap::from([
@@ -727,7 +726,7 @@ async fn job_trigger_starts_crawlers() {
     let client = moto().glue().await;
     let crawler = glue_crawler(&client).await;
     let trigger = GlueJobTrigger::new(client.clone());
-    contract::job_trigger_starts_crawlers(&trigger, &crawler, &unique("no-such-crawler")).await;
+    crate::job_trigger_starts_crawlers(&trigger, &crawler, &unique("no-such-crawler")).await;
     assert_eq!(
         trigger.start_crawler(&crawler).await.unwrap(),
         CrawlerStart::AlreadyRunning

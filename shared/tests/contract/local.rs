@@ -1,8 +1,6 @@
 //! The port contract suite (`contract/`) run against the `local` adapters, plus
 //! what only the local adapters promise (files they leave, crash leftovers).
 
-mod contract;
-
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -11,7 +9,7 @@ use tributary::local::{
 };
 use tributary::ports::{Clock, ManualClock, Notification};
 
-use contract::{Inbox, TimeTravel};
+use crate::{Inbox, TimeTravel};
 
 struct Manual(Arc<ManualClock>);
 
@@ -53,7 +51,7 @@ fn queue(max_receives: u32) -> (MemoryQueue, Manual) {
 async fn object_store_multipart_completes() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsObjectStore::new(dir.path());
-    contract::object_store_multipart_completes(&store).await;
+    crate::object_store_multipart_completes(&store).await;
     // Completion leaves no staging behind.
     assert_eq!(
         std::fs::read_dir(dir.path().join("uploads"))
@@ -70,20 +68,20 @@ async fn object_store_multipart_completes() {
 #[tokio::test]
 async fn object_store_abort_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    contract::object_store_abort_leaves_nothing(&FsObjectStore::new(dir.path())).await;
+    crate::object_store_abort_leaves_nothing(&FsObjectStore::new(dir.path())).await;
     assert!(!dir.path().join("objects").exists());
 }
 
 #[tokio::test]
 async fn object_store_put_round_trips() {
     let dir = tempfile::tempdir().unwrap();
-    contract::object_store_put_round_trips(&FsObjectStore::new(dir.path())).await;
+    crate::object_store_put_round_trips(&FsObjectStore::new(dir.path())).await;
 }
 
 #[tokio::test]
 async fn object_store_refuses_small_middle_parts() {
     let dir = tempfile::tempdir().unwrap();
-    contract::object_store_refuses_small_middle_parts(&FsObjectStore::new(dir.path())).await;
+    crate::object_store_refuses_small_middle_parts(&FsObjectStore::new(dir.path())).await;
 }
 
 // Ledger: in memory and on disk (the on-disk one reopened afterwards must agree).
@@ -115,7 +113,7 @@ where
 #[tokio::test]
 async fn ledger_claims_once() {
     on_disk_too(|l| async move {
-        contract::ledger_claims_once(&l).await;
+        crate::ledger_claims_once(&l).await;
         l
     })
     .await;
@@ -124,7 +122,7 @@ async fn ledger_claims_once() {
 #[tokio::test]
 async fn ledger_claims_many_at_once() {
     on_disk_too(|l| async move {
-        contract::ledger_claims_many_at_once(&l).await;
+        crate::ledger_claims_many_at_once(&l).await;
         l
     })
     .await;
@@ -133,7 +131,7 @@ async fn ledger_claims_many_at_once() {
 #[tokio::test]
 async fn ledger_leases() {
     on_disk_too(|l| async move {
-        contract::ledger_leases(&l).await;
+        crate::ledger_leases(&l).await;
         l
     })
     .await;
@@ -142,7 +140,7 @@ async fn ledger_leases() {
 #[tokio::test]
 async fn ledger_refuses_illegal_transitions() {
     on_disk_too(|l| async move {
-        contract::ledger_refuses_illegal_transitions(&l).await;
+        crate::ledger_refuses_illegal_transitions(&l).await;
         l
     })
     .await;
@@ -151,7 +149,7 @@ async fn ledger_refuses_illegal_transitions() {
 #[tokio::test]
 async fn ledger_known_is_batched_and_exact() {
     on_disk_too(|l| async move {
-        contract::ledger_known_is_batched_and_exact(&l).await;
+        crate::ledger_known_is_batched_and_exact(&l).await;
         l
     })
     .await;
@@ -160,7 +158,7 @@ async fn ledger_known_is_batched_and_exact() {
 #[tokio::test]
 async fn ledger_by_state_is_newest_first() {
     on_disk_too(|l| async move {
-        contract::ledger_by_state_is_newest_first(&l).await;
+        crate::ledger_by_state_is_newest_first(&l).await;
         l
     })
     .await;
@@ -169,7 +167,7 @@ async fn ledger_by_state_is_newest_first() {
 #[tokio::test]
 async fn ledger_by_state_since_is_bounded_by_the_last_change() {
     on_disk_too(|l| async move {
-        contract::ledger_by_state_since_is_bounded_by_the_last_change(&l).await;
+        crate::ledger_by_state_since_is_bounded_by_the_last_change(&l).await;
         l
     })
     .await;
@@ -178,7 +176,7 @@ async fn ledger_by_state_since_is_bounded_by_the_last_change() {
 #[tokio::test]
 async fn ledger_releases_only_unleased_claims() {
     on_disk_too(|l| async move {
-        contract::ledger_releases_only_unleased_claims(&l).await;
+        crate::ledger_releases_only_unleased_claims(&l).await;
         l
     })
     .await;
@@ -187,7 +185,7 @@ async fn ledger_releases_only_unleased_claims() {
 #[tokio::test]
 async fn ledger_release_races_a_lease() {
     on_disk_too(|l| async move {
-        contract::ledger_release_races_a_lease(&l).await;
+        crate::ledger_release_races_a_lease(&l).await;
         l
     })
     .await;
@@ -195,16 +193,16 @@ async fn ledger_release_races_a_lease() {
 
 #[tokio::test]
 async fn observations_round_trip() {
-    contract::observations_round_trip(&FileLedger::in_memory()).await;
+    crate::observations_round_trip(&FileLedger::in_memory()).await;
     let dir = tempfile::tempdir().unwrap();
-    contract::observations_round_trip(&FileLedger::open(dir.path()).unwrap()).await;
+    crate::observations_round_trip(&FileLedger::open(dir.path()).unwrap()).await;
 }
 
 #[tokio::test]
 async fn poll_log_keeps_each_sources_last_poll() {
-    contract::poll_log_keeps_each_sources_last_poll(&FileLedger::in_memory()).await;
+    crate::poll_log_keeps_each_sources_last_poll(&FileLedger::in_memory()).await;
     let dir = tempfile::tempdir().unwrap();
-    contract::poll_log_keeps_each_sources_last_poll(&FileLedger::open(dir.path()).unwrap()).await;
+    crate::poll_log_keeps_each_sources_last_poll(&FileLedger::open(dir.path()).unwrap()).await;
     // Reopened, the file has the same last polls.
     use tributary::ports::PollLog;
     let reopened = FileLedger::open(dir.path()).unwrap();
@@ -217,7 +215,7 @@ async fn poll_log_keeps_each_sources_last_poll() {
 #[tokio::test]
 async fn registry_store_pushes_and_keeps_versions() {
     let dir = tempfile::tempdir().unwrap();
-    contract::registry_store_pushes_and_keeps_versions(&FileRegistryStore::new(dir.path())).await;
+    crate::registry_store_pushes_and_keeps_versions(&FileRegistryStore::new(dir.path())).await;
     // One file per version, the text exactly as pushed.
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -230,29 +228,28 @@ async fn registry_store_pushes_and_keeps_versions() {
     );
     assert_eq!(
         std::fs::read_to_string(dir.path().join(&names[0])).unwrap(),
-        contract::REGISTRY_YAML
+        crate::REGISTRY_YAML
     );
 }
 
 #[tokio::test]
 async fn registry_store_refuses_invalid_registries() {
     let dir = tempfile::tempdir().unwrap();
-    contract::registry_store_refuses_invalid_registries(&FileRegistryStore::new(dir.path())).await;
+    crate::registry_store_refuses_invalid_registries(&FileRegistryStore::new(dir.path())).await;
 }
 
 #[tokio::test]
 async fn registry_store_refuses_too_large() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileRegistryStore::new(dir.path());
-    contract::registry_store_refuses_too_large(&store, tributary::registry::MAX_REGISTRY_BYTES)
-        .await;
+    crate::registry_store_refuses_too_large(&store, tributary::registry::MAX_REGISTRY_BYTES).await;
     assert!(!dir.path().join("registry-v0000000001.yaml").exists());
 }
 
 #[tokio::test]
 async fn registry_store_concurrent_pushes_never_share_a_version() {
     let dir = tempfile::tempdir().unwrap();
-    contract::registry_store_concurrent_pushes_never_share_a_version(&FileRegistryStore::new(
+    crate::registry_store_concurrent_pushes_never_share_a_version(&FileRegistryStore::new(
         dir.path(),
     ))
     .await;
@@ -271,7 +268,7 @@ async fn registry_store_respects_versions_already_on_disk() {
     std::fs::write(dir.path().join("registry-v0000000001.json"), "{}").unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a version").unwrap();
     let pushed = store
-        .push(Syntax::Yaml, contract::REGISTRY_YAML, start())
+        .push(Syntax::Yaml, crate::REGISTRY_YAML, start())
         .await
         .unwrap();
     assert_eq!(pushed, 2);
@@ -316,7 +313,7 @@ where
 #[tokio::test]
 async fn queue_visibility_and_delete() {
     queue_on_disk_too(5, |queue, time| async move {
-        contract::queue_visibility_and_delete(&queue, &time).await;
+        crate::queue_visibility_and_delete(&queue, &time).await;
         queue
     })
     .await;
@@ -325,7 +322,7 @@ async fn queue_visibility_and_delete() {
 #[tokio::test]
 async fn queue_max_receives_dead_letters() {
     queue_on_disk_too(3, |queue, time| async move {
-        contract::queue_max_receives_dead_letters(&queue, &time, 3).await;
+        crate::queue_max_receives_dead_letters(&queue, &time, 3).await;
         queue
     })
     .await;
@@ -334,7 +331,7 @@ async fn queue_max_receives_dead_letters() {
 #[tokio::test]
 async fn queue_dead_letter_with_a_blank_reason() {
     queue_on_disk_too(5, |queue, _| async move {
-        contract::queue_dead_letter_with_a_blank_reason(&queue).await;
+        crate::queue_dead_letter_with_a_blank_reason(&queue).await;
         queue
     })
     .await;
@@ -343,7 +340,7 @@ async fn queue_dead_letter_with_a_blank_reason() {
 #[tokio::test]
 async fn queue_explicit_dead_letter_keeps_reason() {
     queue_on_disk_too(5, |queue, _| async move {
-        contract::queue_explicit_dead_letter_keeps_reason(&queue).await;
+        crate::queue_explicit_dead_letter_keeps_reason(&queue).await;
         queue
     })
     .await;
@@ -352,7 +349,7 @@ async fn queue_explicit_dead_letter_keeps_reason() {
 #[tokio::test]
 async fn queue_return_dead_letter_is_visible_at_once() {
     queue_on_disk_too(5, |queue, _| async move {
-        contract::queue_return_dead_letter_is_visible_at_once(&queue).await;
+        crate::queue_return_dead_letter_is_visible_at_once(&queue).await;
         queue
     })
     .await;
@@ -399,7 +396,7 @@ where
 #[tokio::test]
 async fn sla_store_checkpoints_only_move_forward() {
     sla_on_disk_too(|s| async move {
-        contract::sla_store_checkpoints_only_move_forward(&s).await;
+        crate::sla_store_checkpoints_only_move_forward(&s).await;
         s
     })
     .await;
@@ -408,7 +405,7 @@ async fn sla_store_checkpoints_only_move_forward() {
 #[tokio::test]
 async fn sla_store_opens_a_breach_once() {
     sla_on_disk_too(|s| async move {
-        contract::sla_store_opens_a_breach_once(&s).await;
+        crate::sla_store_opens_a_breach_once(&s).await;
         s
     })
     .await;
@@ -417,7 +414,7 @@ async fn sla_store_opens_a_breach_once() {
 #[tokio::test]
 async fn sla_store_resolves_once_and_tracks_notices() {
     sla_on_disk_too(|s| async move {
-        contract::sla_store_resolves_once_and_tracks_notices(&s).await;
+        crate::sla_store_resolves_once_and_tracks_notices(&s).await;
         s
     })
     .await;
@@ -426,7 +423,7 @@ async fn sla_store_resolves_once_and_tracks_notices() {
 #[tokio::test]
 async fn sla_store_lists_active_breaches_latest_first() {
     sla_on_disk_too(|s| async move {
-        contract::sla_store_lists_active_breaches_latest_first(&s).await;
+        crate::sla_store_lists_active_breaches_latest_first(&s).await;
         s
     })
     .await;
@@ -438,14 +435,14 @@ async fn sla_store_lists_active_breaches_latest_first() {
 async fn notifier_preserves_attributes() {
     let dir = tempfile::tempdir().unwrap();
     let notifier = FileNotifier::new(dir.path().join("notifications.jsonl"));
-    contract::notifier_preserves_attributes(&notifier, &NotifierFile(&notifier)).await;
+    crate::notifier_preserves_attributes(&notifier, &NotifierFile(&notifier)).await;
 }
 
 #[tokio::test]
 async fn job_trigger_starts_and_refuses_unknown() {
     let dir = tempfile::tempdir().unwrap();
     let trigger = FileJobTrigger::new(dir.path().join("runs.jsonl")).with_known_jobs(["orders"]);
-    contract::job_trigger_starts_and_refuses_unknown(&trigger, "orders", "no_such_job").await;
+    crate::job_trigger_starts_and_refuses_unknown(&trigger, "orders", "no_such_job").await;
     let runs = trigger.runs().unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].arguments["--bucket"], "raw");
@@ -456,7 +453,7 @@ async fn job_trigger_starts_crawlers() {
     let dir = tempfile::tempdir().unwrap();
     let trigger = FileJobTrigger::new(dir.path().join("runs.jsonl"))
         .with_known_crawlers(["tributary-orders"]);
-    contract::job_trigger_starts_crawlers(&trigger, "tributary-orders", "no_such_crawler").await;
+    crate::job_trigger_starts_crawlers(&trigger, "tributary-orders", "no_such_crawler").await;
     // A local crawl finishes at once: both starts are recorded, next to the runs.
     let crawls = trigger.crawls().unwrap();
     assert_eq!(crawls.len(), 2);

@@ -1,6 +1,6 @@
 //! The contract every adapter of a port must meet, as generic async functions:
-//! `contract_local.rs` runs them against the `local` adapters, and the AWS slice
-//! runs the same functions against the SDK adapters on moto. Each function
+//! `local.rs` runs them against the `local` adapters, and `aws.rs` runs the same
+//! functions against the SDK adapters on moto (one test binary, `contract`). Each function
 //! expects fresh, empty resources (a new directory, table, queue or topic).
 //!
 //! Where a back-end's clock or inbox cannot be reached through the port, the
@@ -12,10 +12,10 @@
 //! `object_store.rs`, `ledger.rs`, `poll_log.rs`, `observations.rs`,
 //! `registry_store.rs`, `sla_store.rs`, `work_queue.rs` (`queue_…`),
 //! `notifier.rs` and `job_trigger.rs`.
-#![allow(dead_code)]
-
+mod aws;
 mod job_trigger;
 mod ledger;
+mod local;
 mod notifier;
 mod object_store;
 mod observations;
