@@ -40,7 +40,7 @@ struct Entry {
 
 impl FtpConnector {
     /// The pool of `source` logging in with `password`, made on first use.
-    pub fn pool_for(&self, source: &Source, password: Password) -> Result<FtpPool, FtpError> {
+    fn pool_for(&self, source: &Source, password: Password) -> Result<FtpPool, FtpError> {
         let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = pools.get(&source.id)
             && entry.source == *source
