@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use tributary::contract::check::DEFAULT_MAX_ROW_ERRORS;
 use tributary::engine::data_key::DataKey;
 use tributary::engine::spec::{Format, Layer, ParseSpec, ValidationSpec};
 use tributary::engine::validate;
-use tributary::registry::{Registry, Rule};
+use tributary::registry::{Registry, Rule, Tenant};
 use tributary::secrets::{LocalSecrets, SecretError};
 
 use crate::exit::Outcome;
@@ -66,6 +67,10 @@ pub struct CheckArgs {
     /// Manager); for the Tink format, the key's input key material.
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// Row errors listed in the report (the first ones, by record); the
+    /// counts cover them all.
+    #[arg(long, default_value_t = DEFAULT_MAX_ROW_ERRORS)]
+    max_row_errors: usize,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -82,12 +87,17 @@ fn parse_layers(list: &str) -> anyhow::Result<Vec<Layer>> {
         .collect()
 }
 
-/// The spec from the rule (if any), then the flags on top.
-fn spec_from_flags(args: &CheckArgs, rule: Option<&Rule>) -> anyhow::Result<ValidationSpec> {
+/// The spec from the rule (if any, with its tenant's time zone), then the
+/// flags on top.
+fn spec_from_flags(
+    args: &CheckArgs,
+    rule: Option<(&Tenant, &Rule)>,
+) -> anyhow::Result<ValidationSpec> {
     let mut spec = match rule {
-        Some(rule) => rule.validation_spec(),
+        Some((tenant, rule)) => rule.validation_spec(&tenant.timezone),
         None => ValidationSpec::new(Format::Csv),
     };
+    spec.max_row_errors = args.max_row_errors;
     // A --format other than the rule's starts from that format's defaults; the
     // same format keeps the rule's delimiter, quote, header and record element.
     if let Some(format) = args.format.filter(|f| *f != spec.parse.format) {
@@ -154,9 +164,9 @@ fn key_for(args: &CheckArgs, rule: Option<&Rule>) -> anyhow::Result<Option<DataK
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<Outcome> {
     let registry = args.registry.as_deref().map(load_valid).transpose()?;
-    let rule = match (&registry, &args.rule) {
+    let found = match (&registry, &args.rule) {
         (Some(registry), Some(id)) => match registry.find_rule(id) {
-            Some((_, _, rule)) => Some(rule),
+            Some((tenant, _, rule)) => Some((tenant, rule)),
             None => bail!(
                 "no rule `{id}` in {}; its rules are: {}",
                 args.registry
@@ -168,8 +178,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Outcome> {
         },
         _ => None,
     };
-    let spec = spec_from_flags(args, rule)?;
-    let key = key_for(args, rule)?;
+    let spec = spec_from_flags(args, found)?;
+    let key = key_for(args, found.map(|(_, rule)| rule))?;
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let name = args.file.to_string_lossy();

@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`engine`]: the streaming validation engine (hash → decrypt → decompress →
 //!   count → check), independent of where bytes come from or go to.
+//! - [`contract`]: data contracts: typed columns and per-row checks, the exact
+//!   value parsers, and uniqueness in bounded memory.
 //! - [`registry`]: tenants → sources → file rules, loaded from YAML/JSON and validated,
 //!   with the JSON Schema editors use.
 //! - [`ftp`]: the FTP/FTPS client the poller lists with and the ingester streams
@@ -39,6 +41,7 @@
 pub mod alerts;
 pub mod aws;
 pub mod catalog;
+pub mod contract;
 pub mod digest;
 pub mod engine;
 pub mod failure;

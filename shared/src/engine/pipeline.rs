@@ -32,6 +32,7 @@ use super::meter::{Classified, DecodedGuard, DecodedMeter, ReceivedMeter, SinkFa
 use super::report::{Report, Verdict};
 use super::spec::{Layer, ValidationSpec};
 use super::worker::{self, Counted, Feeder, WorkerGone};
+use crate::contract::{Contract, RowChecker};
 use crate::failure::FailureKind;
 
 /// Why the engine reached no verdict. A bad file is not an error: it gets a
@@ -92,14 +93,41 @@ pub fn validate<R: Read, W: Write>(
         return Err(EngineError::MissingKey { layer });
     }
 
+    let contract = match &spec.contract {
+        Some(written) => Some(Contract::compile(written).map_err(|problems| {
+            EngineError::BadRule {
+                reason: problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        })?),
+        None => None,
+    };
+    let checker = contract.as_ref().map(|contract| {
+        let key_memory = usize::try_from(spec.limits.unique_memory_bytes).unwrap_or(usize::MAX);
+        RowChecker::new(contract, spec.max_row_errors, key_memory)
+    });
+
     let (feeder, worker, counted) = worker::channel();
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("tributary-engine".into())
-            .spawn_scoped(scope, || worker.run(&spec.parse, &spec.limits))
+            .spawn_scoped(scope, || worker.run(&spec.parse, &spec.limits, checker))
             .map_err(EngineError::Thread)?;
         let feeder = Rc::new(RefCell::new(feeder));
-        let mut verdict = judge(source, plan, planned, spec, key, sink, &feeder, &counted)?;
+        let mut verdict = judge(
+            source,
+            plan,
+            planned,
+            spec,
+            contract.as_ref(),
+            key,
+            sink,
+            &feeder,
+            &counted,
+        )?;
         // Closing the channel lets the worker finish the hash.
         drop(feeder);
         let sha256 = match worker.join() {
@@ -127,6 +155,7 @@ fn judge<R: Read, W: Write>(
     plan: Plan,
     planned: Vec<Layer>,
     spec: &ValidationSpec,
+    contract: Option<&Contract>,
     key: Option<&DataKey>,
     sink: W,
     feeder: &Rc<RefCell<Feeder>>,
@@ -205,6 +234,9 @@ fn judge<R: Read, W: Write>(
                 utf8_error_at: progress.utf8_error_at,
             },
         );
+        if let (Some(contract), Some(outcome)) = (contract, &stats.contract) {
+            reasons.extend(outcome.reasons(contract));
+        }
     }
 
     // An error here means the worker panicked: joining it raises the panic.
@@ -225,7 +257,12 @@ fn judge<R: Read, W: Write>(
         records: stats.records,
         rows: stats.rows,
         header: stats.header,
-    };
+        invalid_rows: 0,
+        row_errors: Vec::new(),
+        row_errors_truncated: false,
+        checks: Vec::new(),
+    }
+    .with_contract(stats.contract);
     Ok(Judged {
         report,
         cut_at_max_bytes,

@@ -4,6 +4,8 @@
 use serde::{Serialize, Serializer};
 
 use super::spec::Layer;
+use crate::contract::ContractOutcome;
+use crate::contract::check::{CheckCount, RowError};
 
 /// Whether a file may land.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,12 +38,31 @@ pub struct Report {
     pub rows: u64,
     /// The header's columns, for csv/tsv with a header.
     pub header: Option<Vec<String>>,
+    /// Rows that break the data contract (at least one row error); 0 without one.
+    pub invalid_rows: u64,
+    /// The first row errors, by record (tenant data: the values are shown).
+    pub row_errors: Vec<RowError>,
+    /// Whether more row errors were found than `row_errors` holds.
+    pub row_errors_truncated: bool,
+    /// Failed checks per column and check, most frequent first.
+    pub checks: Vec<CheckCount>,
 }
 
 impl Report {
     /// Whether the file may land.
     pub fn accepted(&self) -> bool {
         self.verdict == Verdict::Accepted
+    }
+
+    /// Fills the contract's figures from what the checker found.
+    pub(crate) fn with_contract(mut self, outcome: Option<ContractOutcome>) -> Self {
+        if let Some(outcome) = outcome {
+            self.invalid_rows = outcome.invalid_rows;
+            self.row_errors = outcome.row_errors;
+            self.row_errors_truncated = outcome.row_errors_truncated;
+            self.checks = outcome.checks;
+        }
+        self
     }
 
     /// The SHA-256 as lowercase hex, if complete.

@@ -10,6 +10,9 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::contract::ContractSpec;
+use crate::contract::check::DEFAULT_MAX_ROW_ERRORS;
+
 /// One layer wrapped around a file's records, undone by the engine.
 ///
 /// A rule lists layers in the order they are undone: `[aes-256-gcm-hkdf-stream, gzip]`
@@ -179,6 +182,9 @@ pub struct Limits {
     /// Largest whole-file `aes-256-gcm` ciphertext, which must be held in memory to
     /// authenticate; larger files should use `aes-256-gcm-hkdf-stream`.
     pub max_whole_file_aead_bytes: u64,
+    /// Memory for a data contract's `unique` and `primary_key` checks, all
+    /// together; past it, keys spill to local disk (the check stays exact).
+    pub unique_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -190,6 +196,7 @@ impl Default for Limits {
             max_record_bytes: 16 * 1024 * 1024,
             max_xml_depth: 256,
             max_whole_file_aead_bytes: 32 * 1024 * 1024,
+            unique_memory_bytes: 48 * 1024 * 1024,
         }
     }
 }
@@ -223,6 +230,10 @@ pub struct ValidationSpec {
     /// Associated data the tenant bound to `aes-256-gcm` / `aes-256-gcm-hkdf-stream`
     /// ciphertexts (empty by default, as most tools write).
     pub associated_data: Vec<u8>,
+    /// The data contract every record is checked against (csv, tsv, jsonl).
+    pub contract: Option<ContractSpec>,
+    /// Row errors kept in the report (the first ones, by record).
+    pub max_row_errors: usize,
 }
 
 impl ValidationSpec {
@@ -234,6 +245,8 @@ impl ValidationSpec {
             bounds: Bounds::default(),
             limits: Limits::default(),
             associated_data: Vec::new(),
+            contract: None,
+            max_row_errors: DEFAULT_MAX_ROW_ERRORS,
         }
     }
 }

@@ -31,6 +31,7 @@ use ring::digest;
 
 use super::count::{self, CountError, RowStats};
 use super::spec::{Limits, ParseSpec};
+use crate::contract::RowChecker;
 
 /// Bytes per buffer handed to the worker.
 pub const CHUNK: usize = 256 * 1024;
@@ -170,7 +171,13 @@ impl Worker {
     /// Counts the decoded stream and hashes the received one until the feeder is
     /// dropped; returns the SHA-256 of every received byte. The count's result
     /// goes out on its own channel as soon as it is known.
-    pub fn run(self, parse: &ParseSpec, limits: &Limits) -> [u8; 32] {
+    /// With `checker`, every record is also checked against its data contract.
+    pub fn run(
+        self,
+        parse: &ParseSpec,
+        limits: &Limits,
+        checker: Option<RowChecker<'_>>,
+    ) -> [u8; 32] {
         let Worker {
             from_feeder,
             spares,
@@ -186,7 +193,7 @@ impl Worker {
             ended: false,
             delivered: 0,
         };
-        let result = count::count_rows(&mut feed, parse, limits);
+        let result = count::count_and_check_rows(&mut feed, parse, limits, checker);
         counting_done.store(true, Ordering::Release);
         // The calling thread may have stopped waiting (it failed): nothing to do.
         let _ = counted.send(Counted {
@@ -300,7 +307,7 @@ mod tests {
         let decoded = b"a,b\n1,2\n3,4\n".repeat(50_000);
         let (mut feeder, worker, counted) = channel();
         let (hash, count) = std::thread::scope(|s| {
-            let worker = s.spawn(|| worker.run(&spec.parse, &spec.limits));
+            let worker = s.spawn(|| worker.run(&spec.parse, &spec.limits, None));
             let (mut r, mut d) = (received.chunks(77_777), decoded.chunks(33_333));
             loop {
                 let (a, b) = (r.next(), d.next());
@@ -336,7 +343,7 @@ mod tests {
         let spec = ValidationSpec::new(Format::Csv);
         let (mut feeder, worker, counted) = channel();
         std::thread::scope(|s| {
-            s.spawn(|| worker.run(&spec.parse, &spec.limits));
+            s.spawn(|| worker.run(&spec.parse, &spec.limits, None));
             let mut chunk = feeder.buffer();
             chunk.clear();
             chunk.extend_from_slice(b"a,b\n1,2\n");
@@ -351,7 +358,7 @@ mod tests {
 
         let (feeder, worker, counted) = channel();
         std::thread::scope(|s| {
-            s.spawn(|| worker.run(&spec.parse, &spec.limits));
+            s.spawn(|| worker.run(&spec.parse, &spec.limits, None));
             drop(feeder);
             let count = counted.recv().unwrap();
             assert!(matches!(count.result, Err(CountError::Io(_))));

@@ -447,7 +447,7 @@ async fn attempt<C: SourceConnector>(
         download,
         FileToIngest {
             name: message.path.clone(),
-            spec: rule.validation_spec(),
+            spec: rule.validation_spec(&tenant.timezone),
             key,
         },
         store,

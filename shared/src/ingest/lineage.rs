@@ -286,6 +286,10 @@ mod tests {
             records: 11,
             rows: 10,
             header: None,
+            invalid_rows: 0,
+            row_errors: vec![],
+            row_errors_truncated: false,
+            checks: vec![],
         }
     }
 

@@ -11,6 +11,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 
 use super::secret::SecretRef;
+use crate::contract::spec::default_null_values;
+use crate::contract::{ColumnSpec, ContractSpec, ExtraColumns, OnInvalid};
 use crate::engine::spec::{Bounds, Format, Layer, Limits, ParseSpec, ValidationSpec};
 
 /// What ids and dataset names look like (they are part of S3 keys); see
@@ -414,6 +416,23 @@ pub struct Rule {
     /// Reject files whose decoded bytes are not valid UTF-8. Default false.
     #[serde(default)]
     pub require_utf8: bool,
+    /// The data contract (csv, tsv, jsonl): the columns in file order, each with
+    /// its type and checks. With `header: false`, matched by position.
+    #[serde(default)]
+    pub columns: Vec<ColumnSpec>,
+    /// Columns whose combined values must be unique and present.
+    #[serde(default)]
+    pub primary_key: Vec<String>,
+    /// Values that read as null, compared as written. Default `[""]`.
+    #[serde(default)]
+    pub null_values: Option<Vec<String>>,
+    /// `reject` (default) or `ignore` columns the file has and `columns` does not name.
+    #[serde(default)]
+    pub extra_columns: Option<ExtraColumns>,
+    /// What invalid rows do to the file: `reject_file` (default) or
+    /// `quarantine_rows` within limits.
+    #[serde(default)]
+    pub on_invalid: Option<OnInvalid>,
     /// Safety limits against hostile files; unset fields keep the engine's defaults.
     #[serde(default)]
     pub limits: Option<Limits>,
@@ -432,13 +451,29 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The rule's data contract, when it lists `columns`; timestamps without an
+    /// offset or a column zone are read in `tenant_timezone`.
+    pub fn contract(&self, tenant_timezone: &str) -> Option<ContractSpec> {
+        if self.columns.is_empty() {
+            return None;
+        }
+        Some(ContractSpec {
+            columns: self.columns.clone(),
+            primary_key: self.primary_key.clone(),
+            null_values: self.null_values.clone().unwrap_or_else(default_null_values),
+            extra_columns: self.extra_columns.unwrap_or_default(),
+            on_invalid: self.on_invalid.clone().unwrap_or_default(),
+            default_timezone: tenant_timezone.to_owned(),
+        })
+    }
+
     /// The engine's spec for this rule: the format's parse defaults overridden by the
-    /// rule, its bounds, its limits (the engine's defaults when absent), its layers and
-    /// associated data.
+    /// rule, its bounds, its limits (the engine's defaults when absent), its layers,
+    /// associated data and data contract (`tenant_timezone` is the tenant's zone).
     ///
     /// Infallible: a setting that validation would report (a delimiter that is not one
     /// ASCII character, a header for jsonl) falls back to the format's default.
-    pub fn validation_spec(&self) -> ValidationSpec {
+    pub fn validation_spec(&self, tenant_timezone: &str) -> ValidationSpec {
         let mut parse = ParseSpec::new(self.format);
         if matches!(self.format, Format::Csv | Format::Tsv) {
             if let Some(byte) = self.delimiter.as_ref().and_then(AsciiChar::byte) {
@@ -475,6 +510,8 @@ impl Rule {
                 .as_deref()
                 .map(|text| text.as_bytes().to_vec())
                 .unwrap_or_default(),
+            contract: self.contract(tenant_timezone),
+            ..ValidationSpec::new(self.format)
         }
     }
 

@@ -72,7 +72,7 @@ fn example_rules_give_the_expected_engine_specs() {
     let registry = example();
 
     let (_, _, ledger) = registry.find_rule("northbank-ledger").unwrap();
-    let spec = ledger.validation_spec();
+    let spec = ledger.validation_spec("UTC");
     assert_eq!(spec.layers, Some(vec![Layer::Aes256Gcm, Layer::Gzip]));
     assert_eq!(spec.parse.format, Format::Tsv);
     assert_eq!(spec.parse.delimiter, b'\t');
@@ -94,7 +94,14 @@ fn example_rules_give_the_expected_engine_specs() {
     );
 
     let (_, _, sales) = registry.find_rule("acme-daily-sales").unwrap();
-    let spec = sales.validation_spec();
+    let spec = sales.validation_spec("Europe/Paris");
+    let contract = spec.contract.as_ref().unwrap();
+    assert_eq!(contract.columns.len(), 7);
+    assert_eq!(contract.primary_key, ["store_id", "order_id"]);
+    assert_eq!(contract.null_values, ["", "NULL"]);
+    assert_eq!(contract.default_timezone, "Europe/Paris");
+    assert_eq!(contract.on_invalid.max_invalid_ratio, Some(0.01));
+    assert!(crate::contract::Contract::compile(contract).is_ok());
     assert_eq!(spec.layers, Some(vec![Layer::Gzip]));
     assert_eq!((spec.parse.delimiter, spec.parse.quote), (b';', Some(b'"')));
     assert_eq!(spec.bounds.min_bytes, Some(1024));
@@ -104,7 +111,7 @@ fn example_rules_give_the_expected_engine_specs() {
     assert!(spec.associated_data.is_empty());
 
     let (tenant, _, stock) = registry.find_rule("acme-stock-feed").unwrap();
-    let spec = stock.validation_spec();
+    let spec = stock.validation_spec("UTC");
     assert_eq!(spec.layers, None);
     assert_eq!(spec.parse.format, Format::Xml);
     assert_eq!(spec.parse.record_element.as_deref(), Some("Item"));
@@ -119,7 +126,7 @@ fn example_rules_give_the_expected_engine_specs() {
     assert_eq!(stock.post_action, PostAction::Delete);
 
     let (_, source, shipments) = registry.find_rule("swiftfreight-shipments").unwrap();
-    assert!(shipments.validation_spec().parse.parse_json);
+    assert!(shipments.validation_spec("UTC").parse.parse_json);
     assert_eq!(source.port(), 990);
     assert_eq!(
         source.tls.ca_bundle.as_deref(),
@@ -158,7 +165,7 @@ fn defaults_fill_in_what_the_registry_leaves_out() {
     assert_eq!(rule.notify, NotifyPolicy::Failures);
     assert_eq!(rule.sla, None);
     assert_eq!(rule.limits, None);
-    let spec = rule.validation_spec();
+    let spec = rule.validation_spec("UTC");
     assert_eq!(spec.parse, crate::engine::spec::ParseSpec::new(Format::Csv));
     assert_eq!(spec.limits, Limits::default());
 
@@ -182,8 +189,8 @@ fn post_action_and_quote_accept_their_short_forms() {
     let rule = &registry.tenants[0].sources[0].rules[0];
     assert_eq!(rule.post_action, PostAction::Delete);
     assert_eq!(rule.quote, Some(Quote::Disabled));
-    assert_eq!(rule.validation_spec().parse.delimiter, b'\t');
-    assert_eq!(rule.validation_spec().parse.quote, None);
+    assert_eq!(rule.validation_spec("UTC").parse.delimiter, b'\t');
+    assert_eq!(rule.validation_spec("UTC").parse.quote, None);
 }
 
 /// The example converted to JSON (through a generic value) loads to the same registry.
@@ -572,4 +579,62 @@ fn the_schema_id_pattern_agrees_with_check_id() {
     ] {
         assert_eq!(pattern.is_match(id), check_id(id).is_ok(), "{id}");
     }
+}
+
+#[test]
+fn data_contract_mistakes_are_reported_with_their_path() {
+    let rule = "          - id: r2
+            match: {glob: /in/*.tsv}
+            dataset: d2
+            format: csv
+            columns:
+              - {name: id, type: bigint, nullable: true}
+              - {name: name, type: string, min: 1, pattern: \"(\"}
+              - {name: amount, type: \"decimal(40,2)\"}
+              - {name: kind, type: integer}
+              - {name: dataset, type: string}
+            primary_key: [id, missing]
+            on_invalid: {action: reject_file, max_invalid_ratio: 2}
+          - id: r3
+            match: {glob: /in/*.xml}
+            dataset: d3
+            format: xml
+            record_element: r
+            columns: [{name: a, type: string}]
+          - id: r4
+            match: {glob: /in/*.json}
+            dataset: d4
+            format: jsonl
+            primary_key: [a]
+";
+    let registry = Registry::from_yaml_str(&format!("{BASE}{rule}")).unwrap();
+    let at = "tenants[0].sources[0].rules";
+    assert_eq!(
+        messages(&registry),
+        [
+            format!("{at}[1].columns[0].nullable: a primary-key column cannot be nullable"),
+            format!(
+                "{at}[1].columns[1].min: does not apply to type string (only to numbers, dates and timestamps)"
+            ),
+            format!("{at}[1].columns[1].pattern: does not compile: unclosed group"),
+            format!(
+                "{at}[1].columns[2].type: `decimal(40,2)`: the precision must be between 1 and 38, got 40"
+            ),
+            format!(
+                "{at}[1].columns[3].type: unknown type `integer` (expected string, int, bigint, double, decimal(P,S), boolean, date or timestamp)"
+            ),
+            format!(
+                "{at}[1].columns[4].name: `dataset` is a partition key of the data lake's layout (tenant, dataset, ingest_date); rename the column"
+            ),
+            format!("{at}[1].primary_key[1]: `missing` is not one of the columns"),
+            format!(
+                "{at}[1].on_invalid.max_invalid_ratio: only applies with `action: quarantine_rows` (with `reject_file` any invalid row rejects the file)"
+            ),
+            format!("{at}[1].on_invalid.max_invalid_ratio: must be between 0 and 1, got 2"),
+            format!(
+                "{at}[2].columns: data contracts apply to formats csv, tsv and jsonl (this rule's format is xml)"
+            ),
+            format!("{at}[3].primary_key: is part of a data contract, which needs `columns`"),
+        ]
+    );
 }

@@ -8,6 +8,7 @@ use croner::parser::{CronParser, Seconds, Year};
 
 use super::model::{PostAction, Quote, Registry, Rule, Source, Tenant};
 use super::secret::SecretRef;
+use crate::contract::Contract;
 use crate::engine::spec::{Format, Limits};
 use crate::sla::windows::MAX_GRACE_MINUTES;
 
@@ -158,6 +159,7 @@ impl Checker {
             self.report(format!("{at}.dataset"), message);
         }
         self.format_settings(at, rule);
+        self.contract(at, rule);
         self.encryption(at, rule);
         for (min_field, min, max_field, max) in [
             ("min_bytes", rule.min_bytes, "max_bytes", rule.max_bytes),
@@ -336,6 +338,38 @@ impl Checker {
         }
     }
 
+    /// The data contract: compiled as the engine would, every mistake reported.
+    fn contract(&mut self, at: &str, rule: &Rule) {
+        let Some(contract) = rule.contract("UTC") else {
+            for (field, given) in [
+                ("primary_key", !rule.primary_key.is_empty()),
+                ("null_values", rule.null_values.is_some()),
+                ("extra_columns", rule.extra_columns.is_some()),
+                ("on_invalid", rule.on_invalid.is_some()),
+            ] {
+                if given {
+                    self.report(
+                        format!("{at}.{field}"),
+                        "is part of a data contract, which needs `columns`",
+                    );
+                }
+            }
+            return;
+        };
+        if rule.format == Format::Xml {
+            self.report(
+                format!("{at}.columns"),
+                "data contracts apply to formats csv, tsv and jsonl (this rule's format is xml)",
+            );
+            return;
+        }
+        if let Err(problems) = Contract::compile(&contract) {
+            for problem in problems {
+                self.report(format!("{at}.{}", problem.path), problem.message);
+            }
+        }
+    }
+
     fn limits(&mut self, at: &str, limits: &Limits) {
         let Limits {
             max_decoded_bytes,
@@ -344,6 +378,7 @@ impl Checker {
             max_record_bytes,
             max_xml_depth,
             max_whole_file_aead_bytes,
+            unique_memory_bytes,
         } = *limits;
         for (field, value) in [
             ("max_decoded_bytes", max_decoded_bytes),
@@ -352,6 +387,7 @@ impl Checker {
             ("max_record_bytes", max_record_bytes),
             ("max_xml_depth", u64::from(max_xml_depth)),
             ("max_whole_file_aead_bytes", max_whole_file_aead_bytes),
+            ("unique_memory_bytes", unique_memory_bytes),
         ] {
             if value == 0 {
                 self.report(format!("{at}.{field}"), "must be > 0");

@@ -40,6 +40,11 @@ impl BomSkipper {
         }
     }
 
+    /// Whether a whole BOM was skipped.
+    pub(crate) fn skipped_bom(&self) -> bool {
+        self.done && self.matched == UTF8_BOM.len()
+    }
+
     /// At the end of the stream: the BOM prefix still held back, which is data.
     pub(crate) fn finish(&mut self) -> &'static [u8] {
         if self.done {

@@ -29,7 +29,9 @@ use std::io::Read;
 
 use memchr::{memchr, memchr2, memchr3};
 
+use super::records::CsvRecords;
 use super::{ChunkCounter, CountError, RowStats};
+use crate::contract::RowChecker;
 use crate::engine::spec::{Format, Limits, ParseSpec};
 
 /// Where the counter stands, named after csv-core's NFA states.
@@ -47,9 +49,9 @@ enum State {
     AfterQuote,
 }
 
-/// The csv/tsv counter, fed the file's bytes (BOM removed) chunk by chunk.
-#[derive(Debug)]
-pub(crate) struct CsvCounter {
+/// The csv/tsv counter, fed the file's bytes (BOM removed) chunk by chunk;
+/// with a contract, it hands each record to the checker.
+pub(crate) struct CsvCounter<'c> {
     format: Format,
     delimiter: u8,
     quote: Option<u8>,
@@ -63,11 +65,17 @@ pub(crate) struct CsvCounter {
     header_raw: Option<Vec<u8>>,
     /// Whether `header_raw` is still growing.
     capturing_header: bool,
+    /// With a contract: the record being read and the checker.
+    contract: Option<CsvRecords<'c>>,
 }
 
-impl CsvCounter {
+impl<'c> CsvCounter<'c> {
     /// A counter for `spec`, or why its delimiter and quote cannot work.
-    pub(crate) fn new(spec: &ParseSpec, limits: &Limits) -> Result<Self, CountError> {
+    pub(crate) fn new(
+        spec: &ParseSpec,
+        limits: &Limits,
+        checker: Option<RowChecker<'c>>,
+    ) -> Result<Self, CountError> {
         let misconfigured = |reason: String| CountError::Misconfigured {
             format: spec.format,
             reason,
@@ -103,6 +111,8 @@ impl CsvCounter {
             record_len: 0,
             header_raw: spec.header.then(Vec::new),
             capturing_header: spec.header,
+            contract: checker
+                .map(|checker| CsvRecords::new(checker, spec.delimiter, spec.quote, spec.header)),
         })
     }
 
@@ -136,12 +146,31 @@ impl CsvCounter {
         {
             raw.extend_from_slice(bytes);
         }
+        if let Some(contract) = &mut self.contract {
+            contract.take(bytes);
+        }
         Ok(())
     }
 
-    fn end_record(&mut self) {
+    /// The current record ended at the line break `stop` (`None` at the end
+    /// of the file).
+    fn end_record(&mut self, stop: Option<u8>) -> Result<(), CountError> {
         self.state = State::StartRecord;
         self.capturing_header = false;
+        if let Some(contract) = &mut self.contract {
+            contract.end()?;
+            if let Some(stop) = stop {
+                contract.line_break(stop);
+            }
+        }
+        Ok(())
+    }
+
+    fn opened_quote(&mut self) {
+        self.state = State::InQuotedField;
+        if let Some(contract) = &mut self.contract {
+            contract.opened_quote();
+        }
     }
 
     fn is_line_break(b: u8) -> bool {
@@ -149,19 +178,69 @@ impl CsvCounter {
     }
 }
 
-impl ChunkCounter for CsvCounter {
+impl ChunkCounter for CsvCounter<'_> {
+    fn skip(&mut self, bytes: u64) {
+        if let Some(contract) = &mut self.contract {
+            contract.skip(bytes);
+        }
+    }
+
     fn feed(&mut self, bytes: &[u8]) -> Result<(), CountError> {
+        self.feed_chunk(bytes)?;
+        if let Some(contract) = &mut self.contract {
+            contract.chunk_done(bytes.len());
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<RowStats, CountError> {
+        if self.state == State::InQuotedField {
+            return Err(self.malformed(format!(
+                "unbalanced quote: record {} opens a quoted field that never closes",
+                self.records
+            )));
+        }
+        if self.state != State::StartRecord {
+            // The last record, without a line break.
+            self.end_record(None)?;
+        }
+        let header = match self.header_raw.as_deref() {
+            Some(raw) if self.records > 0 => Some(self.parse_header(raw)?),
+            _ => None,
+        };
+        let rows = if header.is_some() {
+            self.records.saturating_sub(1)
+        } else {
+            self.records
+        };
+        Ok(RowStats {
+            records: self.records,
+            rows,
+            header,
+            contract: self.contract.map(CsvRecords::finish),
+        })
+    }
+}
+
+impl CsvCounter<'_> {
+    fn feed_chunk(&mut self, bytes: &[u8]) -> Result<(), CountError> {
         let mut rest = bytes;
         while let Some((&byte, after)) = rest.split_first() {
             match self.state {
                 State::StartRecord => {
                     if Self::is_line_break(byte) {
+                        if let Some(contract) = &mut self.contract {
+                            contract.line_break(byte);
+                        }
                         rest = after;
                     } else {
                         // The byte starts a record; StartField looks at it again.
                         self.records += 1;
                         self.record_len = 0;
                         self.state = State::StartField;
+                        if let Some(contract) = &mut self.contract {
+                            contract.begin(bytes.len() - rest.len());
+                        }
                     }
                 }
                 State::AfterQuote => {
@@ -171,7 +250,7 @@ impl ChunkCounter for CsvCounter {
                     } else if byte == self.delimiter {
                         self.state = State::StartField;
                     } else if Self::is_line_break(byte) {
-                        self.end_record();
+                        self.end_record(Some(byte))?;
                         rest = after;
                         continue;
                     } else {
@@ -208,7 +287,7 @@ impl ChunkCounter for CsvCounter {
                     };
                     if Self::is_line_break(stop) {
                         self.take(span)?;
-                        self.end_record();
+                        self.end_record(Some(stop))?;
                     } else {
                         let opens = match span.last() {
                             Some(&before) => before == self.delimiter,
@@ -216,11 +295,11 @@ impl ChunkCounter for CsvCounter {
                         };
                         self.take(span)?;
                         self.take(&[stop])?;
-                        self.state = if opens {
-                            State::InQuotedField
+                        if opens {
+                            self.opened_quote();
                         } else {
-                            State::InField
-                        };
+                            self.state = State::InField;
+                        }
                     }
                     rest = tail;
                 }
@@ -245,32 +324,9 @@ impl ChunkCounter for CsvCounter {
         }
         Ok(())
     }
-
-    fn finish(self) -> Result<RowStats, CountError> {
-        if self.state == State::InQuotedField {
-            return Err(self.malformed(format!(
-                "unbalanced quote: record {} opens a quoted field that never closes",
-                self.records
-            )));
-        }
-        let header = match self.header_raw.as_deref() {
-            Some(raw) if self.records > 0 => Some(self.parse_header(raw)?),
-            _ => None,
-        };
-        let rows = if header.is_some() {
-            self.records.saturating_sub(1)
-        } else {
-            self.records
-        };
-        Ok(RowStats {
-            records: self.records,
-            rows,
-            header,
-        })
-    }
 }
 
-impl CsvCounter {
+impl CsvCounter<'_> {
     /// Splits the first record's raw bytes into fields with the `csv` crate.
     ///
     /// csv-core drops a UTF-8 BOM from the first bytes it is given; the file's

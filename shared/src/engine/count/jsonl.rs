@@ -7,16 +7,18 @@
 //! file. A line is held in memory only to parse it, and never beyond
 //! `max_record_bytes`: a longer line is rejected as soon as it crosses the limit.
 //! Errors name the physical line (blank lines included), as an editor shows it.
+//! With a data contract, each record is also handed to the checker, with its
+//! line and decoded offset.
 
 use memchr::memchr;
 use serde::de::IgnoredAny;
 
 use super::{ChunkCounter, CountError, RowStats};
+use crate::contract::{RecordAt, RowChecker};
 use crate::engine::spec::{Format, Limits, ParseSpec};
 
 /// The jsonl counter, fed the file's bytes (BOM removed) chunk by chunk.
-#[derive(Debug)]
-pub(crate) struct JsonlCounter {
+pub(crate) struct JsonlCounter<'c> {
     parse_json: bool,
     max_record_bytes: u64,
     /// Lines finished so far; the current line is `lines + 1`.
@@ -31,11 +33,17 @@ pub(crate) struct JsonlCounter {
     /// Offset in the current line of the first byte parsed (leading whitespace
     /// in earlier chunks is not kept), to report serde_json's column.
     parsed_from: u64,
+    /// With a contract: its checker.
+    contract: Option<RowChecker<'c>>,
+    /// Decoded offset of the next byte, and of the current line's first one.
+    offset: u64,
+    line_start: u64,
 }
 
-impl JsonlCounter {
-    /// A counter for `spec` (only `parse_json` matters) and `limits`.
-    pub(crate) fn new(spec: &ParseSpec, limits: &Limits) -> Self {
+impl<'c> JsonlCounter<'c> {
+    /// A counter for `spec` (only `parse_json` matters) and `limits`, checking
+    /// each record with `checker` when there is a contract.
+    pub(crate) fn new(spec: &ParseSpec, limits: &Limits, checker: Option<RowChecker<'c>>) -> Self {
         JsonlCounter {
             parse_json: spec.parse_json,
             max_record_bytes: limits.max_record_bytes,
@@ -45,7 +53,15 @@ impl JsonlCounter {
             has_content: false,
             line: Vec::new(),
             parsed_from: 0,
+            contract: checker,
+            offset: 0,
+            line_start: 0,
         }
+    }
+
+    /// Whether records must be seen whole (parsed or checked).
+    fn keeps_records(&self) -> bool {
+        self.parse_json || self.contract.is_some()
     }
 
     fn malformed(&self, reason: String) -> CountError {
@@ -71,32 +87,53 @@ impl JsonlCounter {
         if !self.has_content {
             self.has_content = span.iter().any(|&b| !is_json_whitespace(b));
         }
-        if self.parse_json && self.has_content {
+        self.offset = self.offset.saturating_add(span.len() as u64);
+        if self.keeps_records() && self.has_content {
             if self.line.is_empty() {
                 self.parsed_from = before;
             }
             if complete && self.line.is_empty() {
-                return self.check_json(span);
+                return self.record(span);
             }
             self.line.extend_from_slice(span);
         }
         Ok(())
     }
 
-    /// The current line ended (at a `\n` or the end of the file).
+    /// A whole record: parsed when `parse_json`, checked with a contract.
+    fn record(&mut self, line: &[u8]) -> Result<(), CountError> {
+        if self.parse_json {
+            self.check_json(line)?;
+        }
+        if let Some(checker) = &mut self.contract {
+            let at = RecordAt {
+                line: self.lines + 1,
+                record: self.records + 1,
+                offset: self.line_start,
+            };
+            checker
+                .json_record(at, line)
+                .map_err(|e| CountError::Io(std::io::Error::other(e)))?;
+        }
+        Ok(())
+    }
+
+    /// The current line ended (at a `\n`, counted in `offset`, or the end of
+    /// the file).
     fn end_line(&mut self) -> Result<(), CountError> {
         if self.has_content {
-            self.records += 1;
-            if self.parse_json && !self.line.is_empty() {
+            if self.keeps_records() && !self.line.is_empty() {
                 let line = std::mem::take(&mut self.line);
-                self.check_json(&line)?;
+                self.record(&line)?;
                 self.line = line;
                 self.line.clear();
             }
+            self.records += 1;
         }
         self.lines += 1;
         self.line_len = 0;
         self.has_content = false;
+        self.line_start = self.offset;
         Ok(())
     }
 
@@ -118,7 +155,12 @@ impl JsonlCounter {
     }
 }
 
-impl ChunkCounter for JsonlCounter {
+impl ChunkCounter for JsonlCounter<'_> {
+    fn skip(&mut self, bytes: u64) {
+        self.offset = self.offset.saturating_add(bytes);
+        self.line_start = self.offset;
+    }
+
     fn feed(&mut self, bytes: &[u8]) -> Result<(), CountError> {
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -126,6 +168,8 @@ impl ChunkCounter for JsonlCounter {
                 Some(end) => {
                     let (span, tail) = rest.split_at_checked(end).unwrap_or((rest, &[]));
                     self.take(span, true)?;
+                    // The `\n` itself.
+                    self.offset = self.offset.saturating_add(1);
                     self.end_line()?;
                     rest = tail.get(1..).unwrap_or_default();
                 }
@@ -146,6 +190,7 @@ impl ChunkCounter for JsonlCounter {
             records: self.records,
             rows: self.records,
             header: None,
+            contract: self.contract.map(RowChecker::finish),
         })
     }
 }

@@ -10,12 +10,17 @@
 //!
 //! The csv and jsonl counters are fed by one driver that skips a UTF-8 BOM at the
 //! very start, so every counter sees the same bytes whatever the chunking.
+//!
+//! With a data contract ([`count_and_check_rows`]), the csv and jsonl counters
+//! also hand each record to a [`RowChecker`] ([`records`] keeps the record, its
+//! line and offset); the count and the checks are one pass.
 
 mod bom;
 pub mod csv;
 pub mod jsonl;
 #[cfg(test)]
 mod proptests;
+pub(crate) mod records;
 #[cfg(test)]
 mod testing;
 pub mod xml;
@@ -23,6 +28,7 @@ pub mod xml;
 use std::io::{self, BufRead};
 
 use super::spec::{Format, Limits, ParseSpec};
+use crate::contract::{ContractOutcome, RowChecker};
 
 /// What a counter found in a file it accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,6 +39,8 @@ pub struct RowStats {
     pub rows: u64,
     /// The header's fields (csv/tsv with `header` set and at least one record).
     pub header: Option<Vec<String>>,
+    /// What the data contract found, when there is one.
+    pub contract: Option<ContractOutcome>,
 }
 
 /// Why a file could not be counted.
@@ -72,18 +80,32 @@ pub fn count_rows<R: BufRead>(
     spec: &ParseSpec,
     limits: &Limits,
 ) -> Result<RowStats, CountError> {
+    count_and_check_rows(reader, spec, limits, None)
+}
+
+/// [`count_rows`], and with `checker` every record checked against its data
+/// contract in the same pass ([`RowStats::contract`]). An xml file cannot
+/// carry a contract (the registry refuses one): `checker` is not used there.
+pub fn count_and_check_rows<R: BufRead>(
+    reader: R,
+    spec: &ParseSpec,
+    limits: &Limits,
+    checker: Option<RowChecker<'_>>,
+) -> Result<RowStats, CountError> {
     match spec.format {
         Format::Csv | Format::Tsv => {
-            let counter = csv::CsvCounter::new(spec, limits)?;
+            let counter = csv::CsvCounter::new(spec, limits, checker)?;
             drive(reader, counter)
         }
-        Format::Jsonl => drive(reader, jsonl::JsonlCounter::new(spec, limits)),
+        Format::Jsonl => drive(reader, jsonl::JsonlCounter::new(spec, limits, checker)),
         Format::Xml => xml::count(reader, spec, limits),
     }
 }
 
 /// A counter fed the decoded bytes chunk by chunk, in order, BOM removed.
 trait ChunkCounter {
+    /// The driver removed `bytes` before the data (a BOM): offsets count them.
+    fn skip(&mut self, bytes: u64);
     /// Takes the next bytes of the file; any chunking gives the same result.
     fn feed(&mut self, bytes: &[u8]) -> Result<(), CountError>;
     /// The end of the file was reached.
@@ -106,7 +128,11 @@ fn drive<R: BufRead, C: ChunkCounter>(
             break;
         }
         let len = chunk.len();
+        let had_bom = bom.skipped_bom();
         let (held_back, rest) = bom.skip(chunk);
+        if bom.skipped_bom() && !had_bom {
+            counter.skip(bom::UTF8_BOM.len() as u64);
+        }
         counter.feed(held_back)?;
         counter.feed(rest)?;
         reader.consume(len);

@@ -71,6 +71,7 @@ pub(crate) fn count<R: BufRead>(
         xml.get_mut().reset();
     }
     Ok(RowStats {
+        contract: None,
         records: counter.records,
         rows: counter.records,
         header: None,
