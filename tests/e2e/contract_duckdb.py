@@ -1700,9 +1700,13 @@ def read_report(case: Case, records: list[Record], report: dict, exit_code: int)
     invalid = {f[0] for f in findings if f[0] != 1}
     if not header_problem and report.get("invalid_rows") != len(invalid):
         problems.append(f"invalid_rows {report.get('invalid_rows')}, row_errors name {len(invalid)} lines")
+    if report.get("row_errors_truncated"):
+        problems.append("row_errors_truncated although --max-row-errors exceeds every possible error")
     verdict = "rejected" if findings else "accepted"
     if report.get("verdict") != verdict or exit_code != (1 if findings else 0):
         problems.append(f"verdict {report.get('verdict')} (exit {exit_code}) with {len(findings)} findings")
+    if header_problem:  # the header's tally counts its problems, not rows
+        return TributarySide(findings, list(dict.fromkeys(problems)))
     tallies: dict = {}
     for f in findings:
         key = (f[2], f[1])
