@@ -1765,9 +1765,13 @@ class Outcome:
                     or (self.tributary and self.tributary.problems))
 
 
+def finding_order(f: Finding) -> tuple:
+    return (f[0], f[1], f[2] or "")
+
+
 def diff_sides(left: set, right: set) -> list:
     return sorted([("only expected", f) for f in left - right] + [("only got", f) for f in right - left],
-                  key=lambda item: (item[1][0], item[1][1], item[1][2] or "", item[0]))
+                  key=lambda item: (finding_order(item[1]), item[0]))
 
 
 def check_case(case: Case, workdir: Path, tributary: str | None) -> Outcome:
@@ -1797,7 +1801,8 @@ def check_case(case: Case, workdir: Path, tributary: str | None) -> Outcome:
     actual = {("tributary", f) for f in left - right} | {("duckdb", f) for f in right - left}
     declared = {(side, f): name for name, side, f in case.differences}
     outcome.explained = {(declared[a], *a) for a in actual if a in declared}
-    outcome.unexplained = sorted(a for a in actual if a not in declared)
+    outcome.unexplained = sorted((a for a in actual if a not in declared),
+                                 key=lambda a: (finding_order(a[1]), a[0]))
     outcome.vanished = {(name, side, f) for (side, f), name in declared.items() if (side, f) not in actual}
     return outcome
 
@@ -1852,7 +1857,8 @@ def report(outcomes: list[Outcome], self_test: bool, version: str) -> bool:
             print_listing("unexplained: only this side reports",
                           (f"{side}: {describe(f)}" for side, f in o.unexplained))
             print_listing("named differences that no longer show",
-                          (f"{name}: {side} should alone report {describe(f)}" for name, side, f in sorted(o.vanished)))
+                          (f"{name}: {side} should alone report {describe(f)}"
+                           for name, side, f in sorted(o.vanished, key=lambda v: (finding_order(v[2]), v[:2]))))
             print_listing("tributary differs from the spec's expectation",
                           (f"{side}: {describe(f)}" for side, f in o.spec_mismatches))
             print_listing("tributary's run or report is wrong", o.tributary.problems)
