@@ -66,7 +66,7 @@ whenever DuckDB is upgraded.
 
 Needs: duckdb (pinned in scripts/requirements-test.txt), e.g.
     python3 -m venv /tmp/venv-duck && /tmp/venv-duck/bin/pip install duckdb==2.0.1
-    /tmp/venv-duck/bin/python tests/e2e/contract_duckdb.py --self-test
+    $VENV/bin/python tests/differential/contract_duckdb.py --self-test
 
 Exit status: 0 when every difference is explained, 1 when one is not (or a
 named difference no longer shows), 2 when the harness itself fails.
@@ -379,7 +379,7 @@ def yaml_lines(value: object, indent: int) -> list[str]:
 
 def registry_yaml(contract: Contract) -> str:
     doc = registry_document(contract)
-    text = "# Written by tests/e2e/contract_duckdb.py\n" + "\n".join(yaml_lines(doc, 0)) + "\n"
+    text = "# Written by tests/differential/contract_duckdb.py\n" + "\n".join(yaml_lines(doc, 0)) + "\n"
     try:  # PyYAML is optional: when present, check the text reads back as written.
         import yaml  # type: ignore
     except ImportError:
