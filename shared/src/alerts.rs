@@ -15,6 +15,7 @@ use crate::registry::NotifyPolicy;
 pub mod event {
     pub const FILE_INGESTED: &str = "file_ingested";
     pub const FILE_REJECTED: &str = "file_rejected";
+    pub const ROWS_QUARANTINED: &str = "rows_quarantined";
     pub const FILE_FAILED: &str = "file_failed";
     pub const POST_ACTION_FAILED: &str = "post_action_failed";
     pub const POLL_FAILED: &str = "poll_failed";
@@ -87,6 +88,34 @@ pub fn wanted(policy: NotifyPolicy, severity: Severity) -> bool {
     }
 }
 
+/// A file that landed with rows its contract found invalid (`on_invalid:
+/// quarantine_rows`, within its limits). Counts and the report's key only:
+/// the values are in the report.
+pub fn rows_quarantined(
+    file: FileRef<'_>,
+    object: &str,
+    rows: u64,
+    invalid_rows: u64,
+    report: &str,
+) -> Notification {
+    Notification {
+        subject: format!(
+            "{}: {invalid_rows} invalid row(s) in {}",
+            file.tenant, file.path
+        ),
+        body: format!(
+            "{}\nLanded at {object}: {rows} rows, of which {invalid_rows} break the data contract \
+             (within the rule's on_invalid limits).\nThe report (each invalid row's line, column \
+             and check) is at {report}.\n\nWhat to do: ask the tenant to correct those rows in \
+             their next delivery, or loosen the rule's contract if the rows are right.\n",
+            file.lines()
+        ),
+        tenant: file.tenant.to_owned(),
+        severity: Severity::Warning,
+        event: event::ROWS_QUARANTINED.to_owned(),
+    }
+}
+
 /// A file that landed.
 pub fn file_ingested(file: FileRef<'_>, object: &str, rows: u64, bytes: u64) -> Notification {
     Notification {
@@ -101,12 +130,19 @@ pub fn file_ingested(file: FileRef<'_>, object: &str, rows: u64, bytes: u64) -> 
     }
 }
 
-/// A file the engine rejected: never retried.
-pub fn file_rejected(file: FileRef<'_>, reasons: &[String]) -> Notification {
+/// A file the engine rejected: never retried. `report` is the key of its
+/// quarantine report (the line, column and check of each invalid row); the
+/// reasons name columns and checks with counts, never a value.
+pub fn file_rejected(file: FileRef<'_>, reasons: &[String], report: Option<&str>) -> Notification {
+    let report = report
+        .map(|key| {
+            format!("\nThe report (each problem with its line, column and check) is at {key}.\n")
+        })
+        .unwrap_or_default();
     Notification {
         subject: format!("{}: rejected {}", file.tenant, file.path),
         body: format!(
-            "{}\nThe file was rejected and nothing was written to the lake:\n  - {}\n\n\
+            "{}\nThe file was rejected and nothing was written to the lake:\n  - {}\n{report}\n\
              What to do: ask the tenant for a corrected file (a new upload is a new version \
              and is picked up by itself), or, if the rule is too strict, fix the rule, push the \
              registry and redrive the message from the ingest dead-letter queue.\n",
@@ -445,8 +481,13 @@ mod tests {
 
     #[test]
     fn notices_name_the_file_the_reason_and_what_to_do() {
-        let n = file_rejected(file(), &["rows 3 below min_rows 10".into()]);
+        let n = file_rejected(
+            file(),
+            &["rows 3 below min_rows 10".into()],
+            Some("quarantine/x.report.json"),
+        );
         assert_eq!(n.subject, "acme: rejected /out/orders.csv");
+        assert!(n.body.contains("The report (each problem with its line, column and check) is at quarantine/x.report.json."));
         assert!(n.body.contains("Source: acme-ftp"), "{}", n.body);
         assert!(n.body.contains("rows 3 below min_rows 10"));
         assert!(n.body.contains("What to do"));

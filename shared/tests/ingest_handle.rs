@@ -3,7 +3,9 @@
 //! does not take: unreadable messages, unknown files, a lease held by another
 //! ingester, a missing key (misconfigured), and a file that vanished from the
 //! server (transient: retried, then dead-lettered with its reason on the last
-//! receive).
+//! receive); and a data contract's verdicts: a rejected file's report under the
+//! quarantine prefix, the ledger pointing at it, alerts and dead letters that
+//! never hold a cell's value; invalid rows kept within `quarantine_rows` limits.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ use tributary::secrets::{SecretError, SecretStore, SecretValue};
 
 const PASSWORD: &str = "handle-pw";
 const CSV: &str = "id,amount\n1,10\n2,20\n";
+/// Breaks its contract on line 3: a value no tenant data check may echo.
+const TYPED: &str = "id,amount\n1,10\n1,SECRET-CELL\n2,3\n";
 
 /// Secrets by reference from a map; anything else does not exist.
 struct MapSecrets(HashMap<String, String>);
@@ -77,6 +81,7 @@ async fn world() -> World {
     std::fs::create_dir_all(root.join("in")).unwrap();
     std::fs::write(root.join("in/orders.csv"), CSV).unwrap();
     std::fs::write(root.join("in/secret.csv.aes"), b"not really encrypted").unwrap();
+    std::fs::write(root.join("in/typed.tsv"), TYPED.replace(',', "\t")).unwrap();
     let server = EmbeddedFtpServer::start(
         EmbeddedFtpOptions::new(&root).credentials("u", Password::new(PASSWORD)),
     )
@@ -101,6 +106,23 @@ tenants:
             dataset: secure
             format: csv
             key: {{secrets_manager: tributary/acme/missing-key}}
+          - id: typed
+            match: {{glob: "/in/*.tsv"}}
+            dataset: typed
+            format: tsv
+            notify: all
+            columns:
+              - {{name: id, type: bigint, unique: true}}
+              - {{name: amount, type: "decimal(5,2)", min: 0}}
+          - id: lenient
+            match: {{glob: "/in/lenient/*.tsv"}}
+            dataset: lenient
+            format: tsv
+            notify: all
+            columns:
+              - {{name: id, type: bigint, unique: true}}
+              - {{name: amount, type: "decimal(5,2)", min: 0}}
+            on_invalid: {{action: quarantine_rows, max_invalid_ratio: 0.5}}
           - id: orders
             match: {{glob: "/in/*.csv"}}
             dataset: orders
@@ -400,4 +422,95 @@ async fn a_new_version_under_the_same_name_never_replaces_the_first() {
         w.store.get(&key2).await.unwrap().unwrap(),
         corrected.as_bytes()
     );
+}
+
+/// The notices and dead letters of a run, as text: they must never hold a cell.
+async fn said(w: &World) -> String {
+    let mut text = String::new();
+    for p in w.notifier.published().unwrap() {
+        text.push_str(&p.notification.subject);
+        text.push_str(&p.notification.body);
+    }
+    for d in w.dead_letters().await {
+        text.push_str(&format!("{:?}", d.attributes));
+        text.push_str(&d.body);
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_file_breaking_its_contract_is_rejected_with_a_report_and_no_value_in_alerts() {
+    let w = world().await;
+    let file = message("typed", "/in/typed.tsv", TYPED.len() as u64);
+    w.claim(&file).await;
+    let received = w.deliver(&file.encode()).await;
+    assert!(matches!(
+        w.handle(&received, "req-1/m-1").await,
+        Fate::DeadLettered { .. }
+    ));
+    let report_key =
+        "quarantine/tenant=acme/dataset=typed/ingest_date=2026-11-21/typed.tsv.report.json";
+    let record = w.ledger.get(&file.version()).await.unwrap().unwrap();
+    assert_eq!(record.state, FileState::Rejected);
+    assert_eq!(record.report_key.as_deref(), Some(report_key));
+    let reason = record.error.unwrap().reason;
+    assert_eq!(
+        reason,
+        "1 of 3 rows break the contract: id: unique (1), amount: type (1)"
+    );
+    // The report has each error with its line, column, check and value.
+    let report: serde_json::Value =
+        serde_json::from_slice(&w.store.get(report_key).await.unwrap().unwrap()).unwrap();
+    assert_eq!(report["verdict"], "rejected");
+    assert_eq!(report["invalid_rows"], 1);
+    assert_eq!(report["row_errors"][0]["line"], 3);
+    assert_eq!(report["row_errors"][0]["column"], "amount");
+    assert_eq!(report["row_errors"][0]["value"], "SECRET-CELL");
+    assert_eq!(report["row_errors"][1]["message"], "duplicate of line 2");
+    assert!(
+        w.store
+            .head("raw/tenant=acme/dataset=typed/ingest_date=2026-11-21/typed.tsv")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing lands"
+    );
+    assert_eq!(w.events(), ["file_rejected"]);
+    let said = said(&w).await;
+    assert!(said.contains(report_key), "{said}");
+    assert!(
+        !said.contains("SECRET-CELL"),
+        "a cell value reached an alert or a dead letter: {said}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_rows_within_quarantine_limits_land_with_their_report() {
+    let w = world().await;
+    let file = message("lenient", "/in/typed.tsv", TYPED.len() as u64);
+    w.claim(&file).await;
+    let received = w.deliver(&file.encode()).await;
+    let key = "raw/tenant=acme/dataset=lenient/ingest_date=2026-11-21/typed.tsv";
+    assert_eq!(
+        w.handle(&received, "req-1/m-1").await,
+        Fate::Done(Ingestion::Ingested {
+            object_key: key.into(),
+            rows: 3,
+            bytes_in: TYPED.len() as u64,
+            bytes_out: TYPED.len() as u64,
+        })
+    );
+    let record = w.ledger.get(&file.version()).await.unwrap().unwrap();
+    let report_key =
+        "quarantine/tenant=acme/dataset=lenient/ingest_date=2026-11-21/typed.tsv.report.json";
+    assert_eq!(record.invalid_rows, Some(1));
+    assert_eq!(record.report_key.as_deref(), Some(report_key));
+    let report: serde_json::Value =
+        serde_json::from_slice(&w.store.get(report_key).await.unwrap().unwrap()).unwrap();
+    assert_eq!(report["verdict"], "accepted");
+    assert_eq!(report["invalid_rows"], 1);
+    assert_eq!(w.events(), ["rows_quarantined", "file_ingested"]);
+    let said = said(&w).await;
+    assert!(said.contains("1 invalid row(s)"), "{said}");
+    assert!(!said.contains("SECRET-CELL"), "{said}");
 }

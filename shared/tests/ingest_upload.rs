@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tributary::engine::EngineError;
 use tributary::engine::spec::{Format, ValidationSpec};
 use tributary::failure::FailureKind;
+use tributary::ingest::quarantine;
 use tributary::ingest::{
     Destination, FileToIngest, IngestError, Landed, Landing, Lineage, UploadOptions,
     validate_and_upload,
@@ -242,13 +243,15 @@ async fn an_accepted_large_file_lands_whole_by_multipart_with_its_lineage() {
     );
     // What the ledger records of the landing: its figures and key.
     assert_eq!(
-        Outcome::from(&Landing::Landed(landed.clone())),
+        Landing::Landed(landed.clone()).outcome(None),
         Outcome::Ingested {
             sha256: hex::encode(Sha256::digest(&gz)),
             bytes_in: gz.len() as u64,
             bytes_out: csv.len() as u64,
             rows: rows_in(&csv),
             s3_key: KEY.into(),
+            invalid_rows: 0,
+            report_key: None,
         }
     );
 }
@@ -324,14 +327,27 @@ async fn a_file_over_max_rows_is_rejected_and_leaves_nothing() {
         "{report:?}"
     );
     // What the ledger records of the rejection: the reasons, joined.
+    let report_key = quarantine::report_key(KEY);
     let Outcome::Rejected {
-        bytes_in, reason, ..
-    } = Outcome::from(&outcome)
+        bytes_in,
+        reason,
+        report_key: recorded,
+        ..
+    } = outcome.outcome(Some(report_key.clone()))
     else {
         panic!("a rejection is recorded as rejected");
     };
     assert_eq!(reason, report.reasons.join("; "));
     assert_eq!(bytes_in, report.received_bytes);
+    assert_eq!(recorded.as_deref(), Some(report_key.as_str()));
+    // The rejection's report is under the quarantine prefix, with the reasons
+    // and where the file came from.
+    let body = store.get(&report_key).await.unwrap().unwrap();
+    let written: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(written["verdict"], "rejected");
+    assert_eq!(written["reasons"][0], report.reasons[0].as_str());
+    assert_eq!(written["source_path"], "/out/sales.csv.gz");
+    assert_eq!(written["object_key"], KEY);
     assert!(store.parts_started.load(Ordering::SeqCst) >= 1);
     assert_nothing_left(&store).await;
 }

@@ -147,6 +147,7 @@ fn rejected() -> Option<Outcome> {
         sha256: None,
         bytes_in: 4096,
         reason: "row count 3 below min_rows 10".into(),
+        report_key: None,
     })
 }
 

@@ -138,6 +138,8 @@ impl World {
             bytes_out: 42,
             rows: 2,
             s3_key: format!("raw/tenant=acme/dataset=orders{path}"),
+            invalid_rows: 0,
+            report_key: None,
         };
         self.ledger
             .finish(&version, "ingester-1", outcome, at(ingested))

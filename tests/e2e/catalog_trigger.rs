@@ -155,6 +155,8 @@ impl World {
                     bytes_out: 27,
                     rows: 1,
                     s3_key: key.to_owned(),
+                    invalid_rows: 0,
+                    report_key: None,
                 },
                 now,
             )

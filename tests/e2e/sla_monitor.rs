@@ -180,6 +180,8 @@ async fn scheduled_events_drive_the_monitor_and_its_report() {
         bytes_out: 300,
         rows: 3,
         s3_key: "raw/tenant=acme-retail/dataset=sales/ingest_date=2026-11-22/sales.csv".into(),
+        invalid_rows: 0,
+        report_key: None,
     };
     w.ledger
         .finish(&version, "ingester", outcome, landed)

@@ -72,6 +72,7 @@ async fn dead_letter(f: &AwsRedriver, file: &FileDiscovered, kind: FailureKind) 
             sha256: None,
             bytes_in: 2048,
             reason: "missing header column store_id".into(),
+            report_key: None,
         },
         kind => Outcome::Failed(tributary::ports::FileError {
             kind,

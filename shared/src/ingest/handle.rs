@@ -32,6 +32,7 @@ use tracing::{error, info, warn};
 
 use super::lineage::Lineage;
 use super::object_key::{KeyInput, KeyTemplate};
+use super::quarantine;
 use super::upload::{
     Destination, FileToIngest, Landed, Landing, UploadOptions, validate_and_upload,
 };
@@ -148,6 +149,8 @@ struct Job<'r> {
 struct Attempt {
     landing: Landing,
     secret: SecretValue,
+    /// The file's quarantine report, when it has one.
+    report_key: Option<String>,
 }
 
 /// Handles one received message, whose body the caller read once into
@@ -276,8 +279,12 @@ async fn ingest_file<B: Backends, N: Notifier>(
     let file = file_ref(message);
 
     match attempt {
-        Ok(Attempt { landing, secret }) => {
-            let outcome = Outcome::from(&landing);
+        Ok(Attempt {
+            landing,
+            secret,
+            report_key,
+        }) => {
+            let outcome = landing.outcome(report_key.clone());
             if let Err(error) = finish(ctx.ledger, ctx.clock, &version, owner, &outcome).await {
                 return Fate::Retry {
                     reason: error.to_string(),
@@ -290,6 +297,13 @@ async fn ingest_file<B: Backends, N: Notifier>(
                     if let Ok(job) = &job {
                         let now = ctx.clock.now();
                         post_action(ctx.notifier, ctx.sources, &secret, job, now).await;
+                    }
+                    if let Some(report) = &report_key
+                        && alerts::wanted(policy, Severity::Warning)
+                    {
+                        let invalid = landed.report.invalid_rows;
+                        let notice = alerts::rows_quarantined(file, key, rows, invalid, report);
+                        alerts::publish(ctx.notifier, notice).await;
                     }
                     if alerts::wanted(policy, Severity::Info) {
                         let decoded = landed.report.decoded_bytes;
@@ -305,8 +319,9 @@ async fn ingest_file<B: Backends, N: Notifier>(
                     let reason = report.reasons.join("; ");
                     warn!(path = %message.path, %reason, "Rejected.");
                     if alerts::wanted(policy, Severity::Error) {
-                        alerts::publish(ctx.notifier, alerts::file_rejected(file, &report.reasons))
-                            .await;
+                        let notice =
+                            alerts::file_rejected(file, &report.reasons, report_key.as_deref());
+                        alerts::publish(ctx.notifier, notice).await;
                     }
                     work_queue::dead_letter(ctx.queue, received, FailureKind::Rejected, reason)
                         .await
@@ -459,9 +474,13 @@ async fn attempt<C: SourceConnector>(
     )
     .await
     .map_err(|e| FileError::new(e.kind(), e.to_string()))?;
+    let report_key = landing
+        .needs_report()
+        .then(|| quarantine::report_key(&object_key));
     Ok(Attempt {
         landing,
         secret: password,
+        report_key,
     })
 }
 

@@ -3,6 +3,8 @@
 //!
 //! - [`object_key`]: the object key, from a template, deterministic and sanitised.
 //! - [`lineage`]: the lineage metadata stored on the object.
+//! - [`quarantine`]: the report of a rejected file (or of invalid rows kept
+//!   aside), under the quarantine prefix beside the raw layer.
 //! - [`upload`]: [`validate_and_upload`], one pass of the engine whose decoded
 //!   bytes stream into a multipart upload completed only on acceptance.
 //! - [`handle`]: [`handle::ingest_message`], the ingester's whole work on one
@@ -14,6 +16,7 @@ pub mod bridge;
 pub mod handle;
 pub mod lineage;
 pub mod object_key;
+pub mod quarantine;
 pub mod upload;
 
 pub use lineage::Lineage;

@@ -33,6 +33,7 @@ use tracing::{debug, warn};
 
 use super::bridge::{CHUNKS_QUEUED, ChannelReader, Part, PartSink, Tail, Tokens, pump};
 use super::lineage::Lineage;
+use super::quarantine;
 use crate::engine::data_key::DataKey;
 use crate::engine::spec::ValidationSpec;
 use crate::engine::{EngineError, Report, validate};
@@ -133,7 +134,7 @@ pub struct Landed {
 }
 
 /// Where a file read to a verdict ended: landed at its key, or rejected. What
-/// the ledger records of it is `Outcome::from(&landing)`.
+/// the ledger records of it is [`Landing::outcome`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Landing {
     /// Accepted and visible at its key.
@@ -142,11 +143,29 @@ pub enum Landing {
     Rejected(Report),
 }
 
-impl From<&Landing> for Outcome {
+impl Landing {
+    /// The engine's report of the file.
+    pub fn report(&self) -> &Report {
+        match self {
+            Landing::Landed(landed) => &landed.report,
+            Landing::Rejected(report) => report,
+        }
+    }
+
+    /// Whether the file has a quarantine report: it was rejected, or it landed
+    /// with rows its contract found invalid.
+    pub fn needs_report(&self) -> bool {
+        match self {
+            Landing::Landed(landed) => landed.report.invalid_rows > 0,
+            Landing::Rejected(_) => true,
+        }
+    }
+
     /// What the ledger records of a file read to a verdict: the figures and
-    /// key of a landed file, the reasons (joined) of a rejected one.
-    fn from(landing: &Landing) -> Self {
-        match landing {
+    /// key of a landed file, the reasons (joined) of a rejected one, and the
+    /// key of its quarantine report when it has one.
+    pub fn outcome(&self, report_key: Option<String>) -> Outcome {
+        match self {
             Landing::Landed(Landed {
                 object_key, report, ..
             }) => Outcome::Ingested {
@@ -155,11 +174,14 @@ impl From<&Landing> for Outcome {
                 bytes_out: report.decoded_bytes,
                 rows: report.rows,
                 s3_key: object_key.clone(),
+                invalid_rows: report.invalid_rows,
+                report_key,
             },
             Landing::Rejected(report) => Outcome::Rejected {
                 sha256: report.sha256_hex(),
                 bytes_in: report.received_bytes,
                 reason: report.reasons.join("; "),
+                report_key,
             },
         }
     }
@@ -215,7 +237,10 @@ struct Uploaded {
 }
 
 /// Validates `source` and uploads its decoded bytes to `dest.object_key`, making
-/// them visible only if the file is accepted (see the module docs).
+/// them visible only if the file is accepted (see the module docs). A rejected
+/// file, and an accepted one with invalid rows, get their report under the
+/// quarantine prefix ([`quarantine::report_key`]) before this returns (and,
+/// for an accepted file, before it becomes visible).
 ///
 /// `Ok` means a verdict was reached and acted on; `Err` means none was and
 /// whatever was uploaded has been aborted (an abort that fails too is logged;
@@ -304,7 +329,20 @@ where
     if !report.accepted() {
         debug!(file = %name, reasons = ?report.reasons, "Rejected; nothing lands.");
         abort(uploaded.upload).await;
+        quarantine::write_report(store, dest.object_key, dest.lineage, &report)
+            .await
+            .map_err(store_error)?;
         return Ok(Landing::Rejected(report));
+    }
+    if report.invalid_rows > 0 {
+        // Accepted with invalid rows (quarantine_rows): the report is written
+        // before the file becomes visible, so a landed file always has it.
+        if let Err(error) =
+            quarantine::write_report(store, dest.object_key, dest.lineage, &report).await
+        {
+            abort(uploaded.upload).await;
+            return Err(store_error(error));
+        }
     }
 
     let Some(upload) = uploaded.upload else {

@@ -102,6 +102,14 @@ pub struct FileRecord {
     pub bytes_out: Option<u64>,
     pub rows: Option<u64>,
     pub s3_key: Option<String>,
+    /// Rows its data contract found invalid (a landed file under
+    /// `quarantine_rows`, or a rejected one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_rows: Option<u64>,
+    /// Where its quarantine report is (a rejected file, or a landed one with
+    /// invalid rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_key: Option<String>,
     pub job_run_id: Option<String>,
     pub error: Option<FileError>,
     pub discovered_at: DateTime<Utc>,
@@ -125,6 +133,8 @@ impl FileRecord {
             bytes_out: None,
             rows: None,
             s3_key: None,
+            invalid_rows: None,
+            report_key: None,
             job_run_id: None,
             error: None,
             discovered_at: new.discovered_at,
@@ -177,12 +187,18 @@ pub enum Outcome {
         bytes_out: u64,
         rows: u64,
         s3_key: String,
+        /// Rows its contract found invalid (kept aside with `quarantine_rows`).
+        invalid_rows: u64,
+        /// Its quarantine report, when it has invalid rows.
+        report_key: Option<String>,
     },
     Rejected {
         /// `None` when reading stopped early (file above `max_bytes`).
         sha256: Option<String>,
         bytes_in: u64,
         reason: String,
+        /// Its quarantine report.
+        report_key: Option<String>,
     },
     Failed(FileError),
 }
@@ -351,21 +367,27 @@ impl FileRecord {
                 bytes_out,
                 rows,
                 s3_key,
+                invalid_rows,
+                report_key,
             } => {
                 next.sha256 = Some(sha256);
                 next.bytes_in = Some(bytes_in);
                 next.bytes_out = Some(bytes_out);
                 next.rows = Some(rows);
                 next.s3_key = Some(s3_key);
+                next.invalid_rows = (invalid_rows > 0).then_some(invalid_rows);
+                next.report_key = report_key;
                 next.error = None;
             }
             Outcome::Rejected {
                 sha256,
                 bytes_in,
                 reason,
+                report_key,
             } => {
                 next.sha256 = sha256;
                 next.bytes_in = Some(bytes_in);
+                next.report_key = report_key;
                 next.error = Some(FileError {
                     kind: FailureKind::Rejected,
                     reason,

@@ -82,11 +82,14 @@ async fn ledger_state(w: &World, file: &FileDiscovered, state: Option<FileState>
             bytes_out: 5000,
             rows: 10,
             s3_key: format!("raw/{}", file.path),
+            invalid_rows: 0,
+            report_key: None,
         },
         FileState::Rejected => Outcome::Rejected {
             sha256: None,
             bytes_in: 1234,
             reason: "row count 3 below min_rows 10".into(),
+            report_key: None,
         },
         FileState::Failed => Outcome::Failed(FileError {
             kind: FailureKind::Misconfigured,

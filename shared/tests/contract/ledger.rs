@@ -38,6 +38,8 @@ fn ingested(key: &str) -> Outcome {
         bytes_out: 300,
         rows: 7,
         s3_key: key.into(),
+        invalid_rows: 0,
+        report_key: None,
     }
 }
 
@@ -252,6 +254,7 @@ pub async fn ledger_refuses_illegal_transitions<L: Ledger>(ledger: &L) {
         sha256: None,
         bytes_in: 9_999_999,
         reason: "larger than max_bytes".into(),
+        report_key: None,
     };
     let record = ledger.finish(&v, "a", rejected, t).await.unwrap();
     assert_eq!(record.state, FileState::Rejected);

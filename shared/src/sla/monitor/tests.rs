@@ -79,6 +79,8 @@ async fn land(ledger: &FileLedger, rule: &str, path: &str, discovered: &str, ing
         bytes_out: 10,
         rows: 1,
         s3_key: format!("raw{path}"),
+        invalid_rows: 0,
+        report_key: None,
     };
     ledger
         .finish(&version, "ingester", outcome, at(ingested))
