@@ -47,7 +47,7 @@ fn the_demo_lands_the_good_files_rejects_the_bad_ones_and_never_ingests_twice() 
     assert_eq!(passes.len(), 1);
     let first = &passes[0];
 
-    assert_eq!(first["discovered"], 8, "{first:#}");
+    assert_eq!(first["discovered"], 9, "{first:#}");
     assert_eq!(
         paths(&first["landed"]),
         [
@@ -95,9 +95,9 @@ fn the_demo_lands_the_good_files_rejects_the_bad_ones_and_never_ingests_twice() 
         first["landed"][5]
     );
 
-    // The two bad files: rejected with their reasons, and in the DLQ.
+    // The three bad files: rejected with their reasons and reports, and in the DLQ.
     let rejected = first["rejected"].as_array().unwrap();
-    assert_eq!(rejected.len(), 2, "{first:#}");
+    assert_eq!(rejected.len(), 3, "{first:#}");
     assert!(
         rejected[0]["reason"]
             .as_str()
@@ -110,11 +110,43 @@ fn the_demo_lands_the_good_files_rejects_the_bad_ones_and_never_ingests_twice() 
             .unwrap()
             .contains("truncated gzip")
     );
+    // The file that breaks its data contract: the reason has columns, checks
+    // and counts; the report beside the lake has each row error.
+    assert_eq!(
+        rejected[2]["reason"],
+        "3 of 20 rows break the contract: order_id: unique (1), quantity: min (1), amount: type (1)"
+    );
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(rejected[2]["report"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["invalid_rows"], 3);
+    let errors: Vec<(u64, &str, &str)> = report["row_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap(),
+                e["check"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (8, "amount", "type"),
+            (13, "order_id", "unique"),
+            (16, "quantity", "min")
+        ]
+    );
     assert_eq!(
         paths(&first["dead_letters"]),
         [
             "/acme/outgoing/sales_2026-11-30.csv",
-            "/acme/outgoing/sales_2026-12-04.csv.gz"
+            "/acme/outgoing/sales_2026-12-04.csv.gz",
+            "/acme/outgoing/sales_2026-12-05.csv"
         ]
     );
 
@@ -147,7 +179,7 @@ fn the_demo_lands_the_good_files_rejects_the_bad_ones_and_never_ingests_twice() 
         "{alerts:?}"
     );
     assert!(
-        alerts.iter().any(|a| a.contains("2 file_rejected")),
+        alerts.iter().any(|a| a.contains("3 file_rejected")),
         "{alerts:?}"
     );
 
@@ -160,9 +192,9 @@ fn the_demo_lands_the_good_files_rejects_the_bad_ones_and_never_ingests_twice() 
         assert_eq!(pass["landed"].as_array().unwrap().len(), 0);
         assert_eq!(pass["jobs"].as_array().unwrap().len(), 0);
         assert_eq!(pass["alerts"].as_array().unwrap().len(), 0);
-        assert_eq!(pass["dead_letters"].as_array().unwrap().len(), 2);
+        assert_eq!(pass["dead_letters"].as_array().unwrap().len(), 3);
         assert_eq!(pass["ledger_totals"]["ingested"], 6);
-        assert_eq!(pass["ledger_totals"]["rejected"], 2);
+        assert_eq!(pass["ledger_totals"]["rejected"], 3);
     }
     // Metrics went to their file, not into the summary on stdout.
     let metrics = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
@@ -182,7 +214,7 @@ fn the_text_summary_says_what_landed_was_rejected_breached_and_started() {
             "why: 3 rows, fewer than min_rows (10)",
         ))
         .stdout(predicate::str::contains(
-            "Ingest dead-letter queue (2 message(s)):",
+            "Ingest dead-letter queue (3 message(s)):",
         ))
         .stdout(predicate::str::contains("SLA breaches open (1):"))
         .stdout(predicate::str::contains(
@@ -202,11 +234,11 @@ fn ops_commands_read_and_redrive_what_the_demo_left() {
         .success()
         .stdout(
             predicate::str::is_match(
-                r"acme-retail\s+acme-ftp\s+\d\d-\d\d \d\d:\d\d:\d\d complete\s+0\s+0\s+4\s+2\s+0",
+                r"acme-retail\s+acme-ftp\s+\d\d-\d\d \d\d:\d\d:\d\d complete\s+0\s+0\s+4\s+3\s+0",
             )
             .unwrap(),
         )
-        .stdout(predicate::str::contains("ingest DLQ depth: 2"))
+        .stdout(predicate::str::contains("ingest DLQ depth: 3"))
         .stdout(predicate::str::contains(
             "acme-retail acme-returns: late since",
         ));
@@ -246,7 +278,7 @@ fn ops_commands_read_and_redrive_what_the_demo_left() {
             .assert()
             .success()
             .stdout(predicate::str::contains(
-                "2 dead letter(s) matched of 2 scanned (dry run",
+                "3 dead letter(s) matched of 3 scanned (dry run",
             ));
     }
     tributary()
@@ -261,7 +293,7 @@ fn ops_commands_read_and_redrive_what_the_demo_left() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "0 dead letter(s) matched of 2 scanned",
+            "0 dead letter(s) matched of 3 scanned",
         ));
 
     let out = tributary()
@@ -273,12 +305,12 @@ fn ops_commands_read_and_redrive_what_the_demo_left() {
         .clone();
     let report: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(report["total"]["moved"], 1, "{report:#}");
-    assert_eq!(report["beyond_max"], 1, "{report:#}");
+    assert_eq!(report["beyond_max"], 2, "{report:#}");
     tributary()
         .args(["status", "--local", local])
         .assert()
         .success()
-        .stdout(predicate::str::contains("ingest DLQ depth: 1"));
+        .stdout(predicate::str::contains("ingest DLQ depth: 2"));
 
     // The next pass ingests the redriven file again: still 3 rows, so it is
     // rejected again and back in the DLQ, with one more attempt in the ledger.
@@ -289,7 +321,7 @@ fn ops_commands_read_and_redrive_what_the_demo_left() {
         "{:#}",
         passes[0]
     );
-    assert_eq!(passes[0]["dead_letters"].as_array().unwrap().len(), 2);
+    assert_eq!(passes[0]["dead_letters"].as_array().unwrap().len(), 3);
 }
 
 #[test]

@@ -109,8 +109,20 @@ async fn the_demo_runs_on_aws_apis_and_the_ops_commands_read_what_it_left() {
     let body = object.body.collect().await.unwrap().into_bytes();
     assert_eq!(std::str::from_utf8(&body).unwrap().lines().count(), 401);
 
-    assert_eq!(summary["rejected"].as_array().unwrap().len(), 2);
-    assert_eq!(summary["dead_letters"].as_array().unwrap().len(), 2);
+    assert_eq!(summary["rejected"].as_array().unwrap().len(), 3);
+    assert_eq!(summary["dead_letters"].as_array().unwrap().len(), 3);
+    // The contract's rejection has its report in the bucket, under quarantine/.
+    let broken = summary["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "/acme/outgoing/sales_2026-12-05.csv")
+        .unwrap();
+    let report_key = broken["report"].as_str().unwrap();
+    assert!(
+        report_key.contains("quarantine/tenant=acme-retail/dataset=sales/"),
+        "{report_key}"
+    );
     assert_eq!(summary["sla_breaches"][0]["rule"], "acme-returns");
     // Glue runs started through the real S3 → SQS notifications.
     let jobs = summary["jobs"].as_array().unwrap();
@@ -127,11 +139,11 @@ async fn the_demo_runs_on_aws_apis_and_the_ops_commands_read_what_it_left() {
         .success()
         .stdout(
             predicate::str::is_match(
-                r"acme-retail\s+acme-ftp\s+\d\d-\d\d \d\d:\d\d:\d\d complete\s+0\s+0\s+4\s+2\s+0",
+                r"acme-retail\s+acme-ftp\s+\d\d-\d\d \d\d:\d\d:\d\d complete\s+0\s+0\s+4\s+3\s+0",
             )
             .unwrap(),
         )
-        .stdout(predicate::str::contains("ingest DLQ depth: 2"));
+        .stdout(predicate::str::contains("ingest DLQ depth: 3"));
     let out = tributary(&env)
         .args(["files", "--tenant", "globex-bank", "--json"])
         .assert()
@@ -147,7 +159,7 @@ async fn the_demo_runs_on_aws_apis_and_the_ops_commands_read_what_it_left() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "2 dead letter(s) matched of 2 scanned (dry run",
+            "3 dead letter(s) matched of 3 scanned (dry run",
         ));
 
     // A rule made less strict, pushed, and the short file redriven: it lands.
@@ -178,5 +190,5 @@ async fn the_demo_runs_on_aws_apis_and_the_ops_commands_read_what_it_left() {
         .args(["status"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("ingest DLQ depth: 1"));
+        .stdout(predicate::str::contains("ingest DLQ depth: 2"));
 }

@@ -120,6 +120,21 @@ impl DropFolder {
                 sales(30, 3).into_bytes(),
             ),
         ];
+        // A file that breaks the sales contract on three rows: an amount with
+        // three decimals, an order id seen before, a quantity of 0.
+        let mut broken = sales(5, 20);
+        broken = broken.replacen(
+            "500006,store-06,SKU-0222,2,81.42",
+            "500006,store-06,SKU-0222,2,81.425",
+            1,
+        );
+        broken = broken.replacen("500011,", "500003,", 1);
+        broken = broken.replacen(
+            "500014,store-14,SKU-0518,5,",
+            "500014,store-14,SKU-0518,0,",
+            1,
+        );
+        files.push(("/acme/outgoing/sales_2026-12-05.csv", broken.into_bytes()));
         // A transfer cut short: the first half of a good archive.
         let mut truncated = gzip(sales(4, 500).as_bytes())?;
         truncated.truncate(truncated.len() / 2);
@@ -221,6 +236,12 @@ tenants:
             required_columns: [order_id, store, sku, quantity, amount]
             min_rows: 10
             notify: all
+            columns:
+              - {{name: order_id, type: bigint, unique: true}}
+              - {{name: store, type: string, pattern: "store-[0-9]{{2}}"}}
+              - {{name: sku, type: string, pattern: "SKU-[0-9]{{4}}"}}
+              - {{name: quantity, type: int, min: 1}}
+              - {{name: amount, type: "decimal(10,2)", min: 0}}
           - id: acme-stock
             match: {{glob: "/acme/feeds/stock_*.xml"}}
             dataset: stock

@@ -42,6 +42,8 @@ pub struct NotLanded {
     pub state: String,
     pub kind: String,
     pub reason: String,
+    /// Where its quarantine report is (a rejected file), on disk.
+    pub report: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -147,6 +149,7 @@ impl Summary {
                                 state: state.name().to_owned(),
                                 kind,
                                 reason,
+                                report: record.report_key.as_deref().map(&locate),
                             });
                         }
                         _ => {}
@@ -251,6 +254,9 @@ impl Summary {
                 "  {} {} [{label}]\n    why: {}",
                 file.tenant, file.path, file.reason
             );
+            if let Some(report) = &file.report {
+                let _ = writeln!(out, "    report: {report}");
+            }
         }
 
         let _ = writeln!(
