@@ -509,6 +509,26 @@ async fn invalid_rows_within_quarantine_limits_land_with_their_report() {
         serde_json::from_slice(&w.store.get(report_key).await.unwrap().unwrap()).unwrap();
     assert_eq!(report["verdict"], "accepted");
     assert_eq!(report["invalid_rows"], 1);
+    // The invalid record itself, as received, with why, beside the report.
+    let records_key =
+        "quarantine/tenant=acme/dataset=lenient/ingest_date=2026-11-21/typed.tsv.invalid.jsonl";
+    assert_eq!(report["invalid_records_key"], records_key);
+    let kept = w.store.get(records_key).await.unwrap().unwrap();
+    let kept: Vec<serde_json::Value> = std::str::from_utf8(&kept)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["line"], 3);
+    assert_eq!(kept[0]["text"], "1\tSECRET-CELL");
+    let checks: Vec<&str> = kept[0]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["type", "unique"]);
     assert_eq!(w.events(), ["rows_quarantined", "file_ingested"]);
     let said = said(&w).await;
     assert!(said.contains("1 invalid row(s)"), "{said}");

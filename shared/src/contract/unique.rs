@@ -53,17 +53,20 @@ pub enum Seen {
     Deferred,
 }
 
-/// A duplicate found at the end: the later record and its first occurrence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A duplicate found at the end: the later record, its first occurrence, and
+/// the record's bytes when the index keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LateDuplicate {
     pub place: Place,
     pub first_line: u64,
+    pub payload: Vec<u8>,
 }
 
-/// Why uniqueness could not be decided (the local disk failed or is full).
+/// Why the contract's local scratch files failed (the disk is full or gone):
+/// the uniqueness spill, or the invalid records kept aside.
 #[derive(Debug, thiserror::Error)]
-#[error("the uniqueness check's temporary files failed: {0}")]
-pub struct SpillError(#[from] io::Error);
+#[error("the data contract's local scratch files failed: {0}")]
+pub struct SpillError(#[from] pub io::Error);
 
 /// The keys of one `unique` column or of the primary key.
 pub struct KeyIndex {
@@ -96,8 +99,10 @@ impl KeyIndex {
         self.spill.as_ref().map_or(0, |s| s.spilled)
     }
 
-    /// Records `key`, seen at `place`.
-    pub fn insert(&mut self, key: &[u8], place: Place) -> Result<Seen, SpillError> {
+    /// Records `key`, seen at `place`; `payload` (the record's bytes, or
+    /// nothing) is kept with a key written to disk and handed back with its
+    /// [`LateDuplicate`].
+    pub fn insert(&mut self, key: &[u8], place: Place, payload: &[u8]) -> Result<Seen, SpillError> {
         if let Some(&first_line) = self.first.get(key) {
             return Ok(Seen::Duplicate { first_line });
         }
@@ -117,7 +122,7 @@ impl KeyIndex {
             .files
             .get_mut(partition)
             .ok_or_else(|| io::Error::other("no such partition"))?;
-        write_entry(file, key, place)?;
+        write_entry(file, key, place, payload)?;
         spill.spilled += 1;
         Ok(Seen::Deferred)
     }
@@ -159,23 +164,34 @@ impl Spill {
     }
 }
 
-/// `[key length u32][record u64][line u64][offset u64][key]`, little-endian.
-fn write_entry(out: &mut impl Write, key: &[u8], place: Place) -> io::Result<()> {
+/// `[key length u32][payload length u32][record u64][line u64][offset u64][key][payload]`,
+/// little-endian.
+fn write_entry(out: &mut impl Write, key: &[u8], place: Place, payload: &[u8]) -> io::Result<()> {
     let len = u32::try_from(key.len()).map_err(|_| io::Error::other("key longer than 4 GiB"))?;
+    let payload_len =
+        u32::try_from(payload.len()).map_err(|_| io::Error::other("record longer than 4 GiB"))?;
     out.write_all(&len.to_le_bytes())?;
+    out.write_all(&payload_len.to_le_bytes())?;
     out.write_all(&place.record.to_le_bytes())?;
     out.write_all(&place.line.to_le_bytes())?;
     out.write_all(&place.offset.to_le_bytes())?;
-    out.write_all(key)
+    out.write_all(key)?;
+    out.write_all(payload)
 }
 
-fn read_entry(input: &mut impl Read, key: &mut Vec<u8>) -> io::Result<Option<Place>> {
+fn read_entry(
+    input: &mut impl Read,
+    key: &mut Vec<u8>,
+    payload: &mut Vec<u8>,
+) -> io::Result<Option<Place>> {
     let mut len = [0u8; 4];
     match input.read_exact(&mut len) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
+    let mut payload_len = [0u8; 4];
+    input.read_exact(&mut payload_len)?;
     let mut word = || -> io::Result<u64> {
         let mut bytes = [0u8; 8];
         input.read_exact(&mut bytes)?;
@@ -185,6 +201,9 @@ fn read_entry(input: &mut impl Read, key: &mut Vec<u8>) -> io::Result<Option<Pla
     key.clear();
     key.resize(u32::from_le_bytes(len) as usize, 0);
     input.read_exact(key)?;
+    payload.clear();
+    payload.resize(u32::from_le_bytes(payload_len) as usize, 0);
+    input.read_exact(payload)?;
     Ok(Some(Place {
         record,
         line,
@@ -207,10 +226,15 @@ fn resolve(
     let mut first: HashMap<Box<[u8]>, u64> = HashMap::new();
     let mut used = 0usize;
     let mut key = Vec::new();
+    let mut payload = Vec::new();
     let mut overflow: Option<Vec<BufWriter<File>>> = None;
-    while let Some(place) = read_entry(&mut input, &mut key)? {
+    while let Some(place) = read_entry(&mut input, &mut key, &mut payload)? {
         if let Some(&first_line) = first.get(key.as_slice()) {
-            found(LateDuplicate { place, first_line });
+            found(LateDuplicate {
+                place,
+                first_line,
+                payload: payload.clone(),
+            });
             continue;
         }
         if overflow.is_none() && used.saturating_add(key.len() + ENTRY_OVERHEAD) <= budget {
@@ -231,7 +255,7 @@ fn resolve(
         let part = parts
             .get_mut(index)
             .ok_or_else(|| io::Error::other("no such partition"))?;
-        write_entry(part, &key, place)?;
+        write_entry(part, &key, place, &payload)?;
     }
     drop(first);
     for part in overflow.into_iter().flatten() {
@@ -260,7 +284,7 @@ mod tests {
         let mut out = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             let at = place(i as u64 + 1);
-            match index.insert(&key.to_le_bytes(), at).unwrap() {
+            match index.insert(&key.to_le_bytes(), at, b"").unwrap() {
                 Seen::First | Seen::Deferred => {}
                 Seen::Duplicate { first_line } => out.push((at.line, first_line)),
             }
@@ -297,7 +321,9 @@ mod tests {
         // A budget of ~100 keys: nearly everything goes through the partitions.
         let mut index = KeyIndex::new(100 * (8 + ENTRY_OVERHEAD));
         for (i, key) in keys.iter().enumerate() {
-            index.insert(&key.to_le_bytes(), place(i as u64)).unwrap();
+            index
+                .insert(&key.to_le_bytes(), place(i as u64), b"")
+                .unwrap();
         }
         assert!(index.spilled() > 19_000);
         assert_eq!(duplicates(&keys, 100 * (8 + ENTRY_OVERHEAD)), want);
@@ -315,7 +341,9 @@ mod tests {
         let keys = vec![42u64; 10_000];
         let mut index = KeyIndex::new(1024);
         for (i, key) in keys.iter().enumerate() {
-            index.insert(&key.to_le_bytes(), place(i as u64)).unwrap();
+            index
+                .insert(&key.to_le_bytes(), place(i as u64), b"")
+                .unwrap();
         }
         assert_eq!(index.spilled(), 0);
         assert_eq!(duplicates(&keys, 1024), expected(&keys));

@@ -20,5 +20,5 @@ pub mod report;
 pub mod spec;
 pub mod worker;
 
-pub use pipeline::{EngineError, validate};
+pub use pipeline::{EngineError, validate, validate_keeping_invalid_records};
 pub use report::{Report, Verdict};

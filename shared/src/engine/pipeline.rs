@@ -82,6 +82,32 @@ pub fn validate<R: Read, W: Write>(
     key: Option<&DataKey>,
     sink: W,
 ) -> Result<Report, EngineError> {
+    validate_into(source, name, spec, key, sink, None)
+}
+
+/// [`validate`], writing each record the data contract finds invalid to
+/// `invalid_records` as one JSON line (its line, record, offset, errors and
+/// bytes as received): what the ingester keeps aside under `on_invalid:
+/// quarantine_rows`. Without a contract nothing is written.
+pub fn validate_keeping_invalid_records<R: Read, W: Write>(
+    source: R,
+    name: &str,
+    spec: &ValidationSpec,
+    key: Option<&DataKey>,
+    sink: W,
+    invalid_records: &mut (dyn Write + Send),
+) -> Result<Report, EngineError> {
+    validate_into(source, name, spec, key, sink, Some(invalid_records))
+}
+
+fn validate_into<R: Read, W: Write>(
+    source: R,
+    name: &str,
+    spec: &ValidationSpec,
+    key: Option<&DataKey>,
+    sink: W,
+    invalid_records: Option<&mut (dyn Write + Send)>,
+) -> Result<Report, EngineError> {
     let plan = match &spec.layers {
         Some(layers) => Plan::Explicit(layers.clone()),
         None => Plan::Inferred(infer::layers_from_name(name).0),
@@ -107,7 +133,11 @@ pub fn validate<R: Read, W: Write>(
     };
     let checker = contract.as_ref().map(|contract| {
         let key_memory = usize::try_from(spec.limits.unique_memory_bytes).unwrap_or(usize::MAX);
-        RowChecker::new(contract, spec.max_row_errors, key_memory)
+        let checker = RowChecker::new(contract, spec.max_row_errors, key_memory);
+        match invalid_records {
+            Some(out) => checker.keep_invalid_records(out),
+            None => checker,
+        }
     });
 
     let (feeder, worker, counted) = worker::channel();

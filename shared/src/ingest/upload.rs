@@ -34,9 +34,10 @@ use tracing::{debug, warn};
 use super::bridge::{CHUNKS_QUEUED, ChannelReader, Part, PartSink, Tail, Tokens, pump};
 use super::lineage::Lineage;
 use super::quarantine;
+use crate::contract::InvalidAction;
 use crate::engine::data_key::DataKey;
 use crate::engine::spec::ValidationSpec;
-use crate::engine::{EngineError, Report, validate};
+use crate::engine::{EngineError, Report, validate, validate_keeping_invalid_records};
 use crate::failure::FailureKind;
 use crate::ports::ledger::Outcome;
 use crate::ports::object_store::{
@@ -268,11 +269,37 @@ where
 
     let part_size = dest.options.part_size;
     let engine_gauge = Arc::clone(&gauge);
+    let keeps_invalid = file
+        .spec
+        .contract
+        .as_ref()
+        .is_some_and(|c| c.on_invalid.action == InvalidAction::QuarantineRows);
     let engine = tokio::task::spawn_blocking(move || {
         let reader = ChannelReader::new(chunk_rx);
         let mut sink = PartSink::new(part_size, part_tx, token_rx, engine_gauge);
-        let result = validate(reader, &file.name, &file.spec, file.key.as_ref(), &mut sink);
-        (result, sink.into_tail())
+        let (result, kept) = if keeps_invalid {
+            // Invalid records wait on local disk (Lambda's /tmp) for the verdict.
+            match tempfile::tempfile() {
+                Ok(mut kept) => {
+                    let mut out = std::io::BufWriter::new(&mut kept);
+                    let result = validate_keeping_invalid_records(
+                        reader,
+                        &file.name,
+                        &file.spec,
+                        file.key.as_ref(),
+                        &mut sink,
+                        &mut out,
+                    );
+                    drop(out);
+                    (result, Some(kept))
+                }
+                Err(error) => (Err(EngineError::Sink(error)), None),
+            }
+        } else {
+            let result = validate(reader, &file.name, &file.spec, file.key.as_ref(), &mut sink);
+            (result, None)
+        };
+        (result, sink.into_tail(), kept)
     });
 
     let upload = upload_parts(
@@ -294,7 +321,7 @@ where
         }
     };
 
-    let (result, tail) = match joined {
+    let (result, tail, kept) = match joined {
         Ok(done) => done,
         Err(error) => {
             abort(uploaded.upload).await;
@@ -329,17 +356,39 @@ where
     if !report.accepted() {
         debug!(file = %name, reasons = ?report.reasons, "Rejected; nothing lands.");
         abort(uploaded.upload).await;
-        quarantine::write_report(store, dest.object_key, dest.lineage, &report)
+        quarantine::write_report(store, dest.object_key, dest.lineage, &report, None)
             .await
             .map_err(store_error)?;
         return Ok(Landing::Rejected(report));
     }
     if report.invalid_rows > 0 {
-        // Accepted with invalid rows (quarantine_rows): the report is written
-        // before the file becomes visible, so a landed file always has it.
-        if let Err(error) =
-            quarantine::write_report(store, dest.object_key, dest.lineage, &report).await
-        {
+        // Accepted with invalid rows (quarantine_rows): the records and the
+        // report are written before the file becomes visible, so a landed
+        // file always has them.
+        let kept = async {
+            let records = match kept {
+                Some(records) => Some(
+                    quarantine::write_invalid_records(
+                        store,
+                        dest.object_key,
+                        &dest.lineage.metadata(Some(&report)),
+                        records,
+                        part_size,
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
+            quarantine::write_report(
+                store,
+                dest.object_key,
+                dest.lineage,
+                &report,
+                records.as_deref(),
+            )
+            .await
+        };
+        if let Err(error) = kept.await {
             abort(uploaded.upload).await;
             return Err(store_error(error));
         }

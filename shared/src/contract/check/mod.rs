@@ -12,6 +12,9 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
+use std::io::Write;
+
+use base64::Engine as _;
 
 use roaring::RoaringTreemap;
 use serde::Serialize;
@@ -288,6 +291,11 @@ pub struct RowChecker<'c> {
     /// The current row's errors.
     row: Vec<RowError>,
     seen_field: Vec<bool>,
+    /// Where invalid records go, as received with their errors (one JSON line
+    /// each), when they are kept aside.
+    invalid_records: Option<&'c mut (dyn Write + Send)>,
+    /// Writing them failed: the file cannot be judged.
+    scratch_failure: Option<SpillError>,
 }
 
 impl<'c> RowChecker<'c> {
@@ -350,7 +358,19 @@ impl<'c> RowChecker<'c> {
             file_problems: Vec::new(),
             row: Vec::new(),
             seen_field: vec![false; contract.columns.len()],
+            invalid_records: None,
+            scratch_failure: None,
         }
+    }
+
+    /// Writes every invalid record to `out` as one JSON line: its line,
+    /// record, offset and errors, and its bytes as received (`text` when they
+    /// are UTF-8, else `base64`). A duplicate found only after the key index
+    /// spilled comes at the end, with that error alone (its other errors, if
+    /// any, are on its first line).
+    pub fn keep_invalid_records(mut self, out: &'c mut (dyn Write + Send)) -> Self {
+        self.invalid_records = Some(out);
+        self
     }
 
     /// Whether the file can no longer be accepted whatever follows (its header
@@ -428,7 +448,12 @@ impl<'c> RowChecker<'c> {
 
     /// Checks one csv/tsv data record. Without a [`header`](Self::header)
     /// first, columns are matched by position.
-    pub fn csv_record(&mut self, at: RecordAt, fields: Fields<'_>) -> Result<(), SpillError> {
+    pub fn csv_record(
+        &mut self,
+        at: RecordAt,
+        raw: &[u8],
+        fields: Fields<'_>,
+    ) -> Result<(), SpillError> {
         if self.file_rejected() {
             return Ok(());
         }
@@ -465,7 +490,7 @@ impl<'c> RowChecker<'c> {
             );
         }
         self.layout = Some(layout);
-        self.end_row(at)
+        self.end_row(at, raw)
     }
 
     /// Checks one jsonl record (the line's bytes).
@@ -478,7 +503,7 @@ impl<'c> RowChecker<'c> {
             Ok(fields) => fields,
             Err(message) => {
                 self.error(at, None, Check::Columns, None, message);
-                return self.end_row(at);
+                return self.end_row(at, line);
             }
         };
         self.seen_field.iter_mut().for_each(|seen| *seen = false);
@@ -528,7 +553,7 @@ impl<'c> RowChecker<'c> {
         for (column, cell) in cells.into_iter().enumerate() {
             self.cell(at, column, cell);
         }
-        self.end_row(at)
+        self.end_row(at, line)
     }
 
     /// The outcome, once every record was checked: resolves the duplicates
@@ -552,8 +577,13 @@ impl<'c> RowChecker<'c> {
                 failure = Some(e);
             }
         }
-        if let Some(e) = failure {
+        if let Some(e) = failure.or(self.scratch_failure.take()) {
             self.file_problems.push(e.to_string());
+        }
+        if let Some(out) = self.invalid_records.as_deref_mut()
+            && let Err(e) = out.flush()
+        {
+            self.file_problems.push(SpillError(e).to_string());
         }
         let mut errors = std::mem::take(&mut self.errors);
         if !self.late.is_empty() {
@@ -603,11 +633,18 @@ impl<'c> RowChecker<'c> {
     }
 
     /// Inserts the row's keys, then counts the row and keeps its errors.
-    fn end_row(&mut self, at: RecordAt) -> Result<(), SpillError> {
+    fn end_row(&mut self, at: RecordAt, raw: &[u8]) -> Result<(), SpillError> {
         let place = Place {
             record: at.record,
             line: at.line,
             offset: at.offset,
+        };
+        // A key that may go to disk keeps the record's bytes with it when
+        // invalid records are kept aside.
+        let payload = if self.invalid_records.is_some() {
+            raw
+        } else {
+            &[]
         };
         for slot in 0..self.unique.len() {
             let Some(unique) = self.unique.get_mut(slot) else {
@@ -616,7 +653,9 @@ impl<'c> RowChecker<'c> {
             if !unique.has_key {
                 continue;
             }
-            if let Seen::Duplicate { first_line } = unique.index.insert(&unique.key, place)? {
+            if let Seen::Duplicate { first_line } =
+                unique.index.insert(&unique.key, place, payload)?
+            {
                 let (column, raw) = (unique.column, cut(&unique.raw));
                 self.error(
                     at,
@@ -638,7 +677,9 @@ impl<'c> RowChecker<'c> {
                     .extend_from_slice(&(part.len() as u64).to_le_bytes());
                 primary.key.extend_from_slice(part);
             }
-            if let Seen::Duplicate { first_line } = primary.index.insert(&primary.key, place)? {
+            if let Seen::Duplicate { first_line } =
+                primary.index.insert(&primary.key, place, payload)?
+            {
                 let columns = self.primary_key_names();
                 self.error(
                     at,
@@ -654,6 +695,9 @@ impl<'c> RowChecker<'c> {
         }
         self.invalid.insert(at.record);
         let mut row = std::mem::take(&mut self.row);
+        if let Some(out) = self.invalid_records.as_deref_mut() {
+            write_invalid_record(out, at, &row, raw)?;
+        }
         for error in row.drain(..) {
             self.keep(error);
         }
@@ -693,6 +737,20 @@ impl<'c> RowChecker<'c> {
             value: None,
             message,
         };
+        if let Some(out) = self.invalid_records.as_deref_mut()
+            && self.scratch_failure.is_none()
+        {
+            let at = RecordAt {
+                line: late.place.line,
+                record: late.place.record,
+                offset: late.place.offset,
+            };
+            let written =
+                write_invalid_record(out, at, std::slice::from_ref(&error), &late.payload);
+            if let Err(e) = written {
+                self.scratch_failure = Some(e);
+            }
+        }
         if self.late.len() < self.max_row_errors {
             self.late.push(Late(error));
         } else if let Some(worst) = self.late.peek()
@@ -870,6 +928,55 @@ impl<'c> RowChecker<'c> {
             }
         }
     }
+}
+
+/// One invalid record as the quarantine keeps it.
+#[derive(Serialize)]
+struct InvalidRecord<'a> {
+    line: u64,
+    record: u64,
+    offset: u64,
+    errors: Vec<InvalidBecause<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base64: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InvalidBecause<'a> {
+    column: Option<&'a str>,
+    check: Check,
+    message: &'a str,
+}
+
+fn write_invalid_record(
+    out: &mut (dyn Write + Send),
+    at: RecordAt,
+    errors: &[RowError],
+    raw: &[u8],
+) -> Result<(), SpillError> {
+    let text = std::str::from_utf8(raw).ok();
+    let record = InvalidRecord {
+        line: at.line,
+        record: at.record,
+        offset: at.offset,
+        errors: errors
+            .iter()
+            .map(|e| InvalidBecause {
+                column: e.column.as_deref(),
+                check: e.check,
+                message: &e.message,
+            })
+            .collect(),
+        text,
+        base64: text
+            .is_none()
+            .then(|| base64::engine::general_purpose::STANDARD.encode(raw)),
+    };
+    serde_json::to_writer(&mut *out, &record).map_err(|e| SpillError(e.into()))?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// A value for a report: lossy UTF-8, at most [`MAX_VALUE_CHARS`] characters.

@@ -71,7 +71,7 @@ fn check_csv(contract: &Contract, text: &str, key_memory: usize) -> ContractOutc
                 record: i as u64,
                 offset,
             };
-            checker.csv_record(at, f).unwrap();
+            checker.csv_record(at, line.as_bytes(), f).unwrap();
         }
         offset += line.len() as u64 + 1;
     }
@@ -287,4 +287,66 @@ fn values_in_errors_are_cut_to_64_characters() {
     let outcome = check_csv(&c, &text, usize::MAX);
     let value = outcome.row_errors[0].value.as_deref().unwrap();
     assert_eq!(value.chars().count(), 65, "64 characters and an ellipsis");
+}
+
+#[test]
+fn invalid_records_are_kept_as_received_even_past_the_memory_budget() {
+    let c = sales();
+    let mut text = String::from(HEADER);
+    text.push('\n');
+    for i in 0..300u64 {
+        // order_id repeats every 100 rows; row 5 is also bad on its own.
+        let amount = if i == 5 { "x" } else { "1" };
+        text.push_str(&format!(
+            "{i},{},{amount},SKU-001,new,2026-01-01\n",
+            i % 100
+        ));
+    }
+    for budget in [usize::MAX, 512] {
+        let mut kept = Vec::new();
+        let mut checker = RowChecker::new(&c, 10, budget).keep_invalid_records(&mut kept);
+        for (i, line) in text.lines().enumerate() {
+            let (data, ends) = fields(line);
+            let f = Fields {
+                data: &data,
+                ends: &ends,
+                gap: 0,
+            };
+            if i == 0 {
+                checker.header(f);
+            } else {
+                let at = RecordAt {
+                    line: i as u64 + 1,
+                    record: i as u64,
+                    offset: 0,
+                };
+                checker.csv_record(at, line.as_bytes(), f).unwrap();
+            }
+        }
+        let outcome = checker.finish();
+        assert_eq!(outcome.invalid_rows, 201, "budget {budget}");
+        let records: Vec<serde_json::Value> = std::str::from_utf8(&kept)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // Every duplicate is there with its text, whether it was found at
+        // once or after the spill; row 5 once more for its own error.
+        let mut lines: Vec<u64> = records
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        assert_eq!(lines.len(), 201, "budget {budget}");
+        let dup = records.iter().find(|r| r["line"] == 102).unwrap();
+        assert_eq!(dup["text"], "100,0,1,SKU-001,new,2026-01-01");
+        assert!(
+            dup["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["check"] == "unique")
+        );
+    }
 }

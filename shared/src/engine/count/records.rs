@@ -148,7 +148,7 @@ impl<'c> CsvRecords<'c> {
             Ok(())
         } else {
             self.checker
-                .csv_record(self.start, fields)
+                .csv_record(self.start, &self.raw, fields)
                 .map_err(|e| CountError::Io(std::io::Error::other(e)))
         }
     }
