@@ -296,6 +296,8 @@ pub struct RowChecker<'c> {
     invalid_records: Option<&'c mut (dyn Write + Send)>,
     /// Writing them failed: the file cannot be judged.
     scratch_failure: Option<SpillError>,
+    /// A reused buffer for a value's key (`allowed`).
+    scratch: Vec<u8>,
 }
 
 impl<'c> RowChecker<'c> {
@@ -360,6 +362,7 @@ impl<'c> RowChecker<'c> {
             seen_field: vec![false; contract.columns.len()],
             invalid_records: None,
             scratch_failure: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -901,9 +904,12 @@ impl<'c> RowChecker<'c> {
             );
         }
         if let Some(allowed) = &spec.allowed {
-            let mut key = Vec::new();
+            let mut key = std::mem::take(&mut self.scratch);
+            key.clear();
             value.write_key(&mut key);
-            if !allowed.contains(&key) {
+            let found = allowed.contains(&key);
+            self.scratch = key;
+            if !found {
                 let message = "not one of the allowed values".to_owned();
                 self.error(at, Some(column), Check::Allowed, Some(cut(raw)), message);
             }
