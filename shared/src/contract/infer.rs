@@ -19,7 +19,7 @@
 //! logs or reports a value of the file; notes name columns and counts only.
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, BufReader, Read};
@@ -41,6 +41,11 @@ pub const DEFAULT_SAMPLE_ROWS: u64 = 10_000;
 
 /// Most columns a proposal may have (a wider file is more likely garbage).
 pub const MAX_COLUMNS: usize = 4096;
+
+/// Distinct values remembered in all columns together to find a key (a
+/// keyed 64-bit hash or an integer each): past it, no key is suggested, so
+/// memory stays bounded whatever `rows` is.
+pub const MAX_DISTINCT_VALUES: usize = 2_000_000;
 
 /// Date layouts tried, in order, after the ISO default (`%Y-%m-%d`).
 const DATE_LAYOUTS: &[Layout] = &[
@@ -336,13 +341,27 @@ pub fn infer_file<'a, R: Read + 'a>(
 
 /// Infers a contract from a file's decoded bytes (no layer undone).
 pub fn infer<R: Read>(decoded: R, options: &InferOptions) -> Result<Inference, InferError> {
+    infer_within(decoded, options, MAX_DISTINCT_VALUES)
+}
+
+/// [`infer`], remembering at most `distinct_values` values to find a key.
+fn infer_within<R: Read>(
+    decoded: R,
+    options: &InferOptions,
+    distinct_values: usize,
+) -> Result<Inference, InferError> {
     let zone = Zone::from_name(&options.timezone)
         .ok_or_else(|| InferError::UnknownTimezone(options.timezone.clone()))?;
     let mut sampler = Sampler {
         template: Candidates::new(zone),
         null_values: options.null_values.iter().map(|v| v.as_bytes()).collect(),
-        hasher: RandomState::new(),
+        keys: KeyBudget {
+            hasher: RandomState::new(),
+            left: distinct_values,
+            spent: false,
+        },
         columns: Vec::new(),
+        by_name: HashMap::new(),
         skipped: Vec::new(),
         rows: 0,
         used_rows: 0,
@@ -527,11 +546,22 @@ enum Field<'a> {
     Nested,
 }
 
+/// What remembering distinct values may still cost.
+struct KeyBudget {
+    /// Keys the hashes of values as written (collisions only hide a key).
+    hasher: RandomState,
+    left: usize,
+    /// Whether it ran out.
+    spent: bool,
+}
+
 struct Sampler<'n> {
     template: Candidates,
     null_values: Vec<&'n [u8]>,
-    hasher: RandomState,
+    keys: KeyBudget,
     columns: Vec<Tracker>,
+    /// jsonl: each column's index by name.
+    by_name: HashMap<String, usize>,
     skipped: Vec<SkippedColumn>,
     /// Data records read.
     rows: u64,
@@ -692,7 +722,7 @@ impl Sampler<'_> {
         for (field, slot) in record.iter().zip(slots) {
             if let Some(column) = slot.and_then(|c| self.columns.get_mut(c)) {
                 column.present += 1;
-                observe(column, Field::Raw(field), &self.null_values, &self.hasher);
+                observe(column, Field::Raw(field), &self.null_values, &mut self.keys);
             }
         }
     }
@@ -750,8 +780,8 @@ impl Sampler<'_> {
         }
         self.used_rows += 1;
         for (name, cell) in &fields {
-            let index = match self.columns.iter().position(|c| c.name == name.as_ref()) {
-                Some(index) => index,
+            let index = match self.by_name.get(name.as_ref()) {
+                Some(&index) => index,
                 None => {
                     if self.skipped.iter().any(|s| s.name == name.as_ref()) {
                         continue;
@@ -771,6 +801,8 @@ impl Sampler<'_> {
                         tracker.distinct_raw = None;
                         tracker.distinct_ints = None;
                     }
+                    self.by_name
+                        .insert(name.clone().into_owned(), self.columns.len());
                     self.columns.push(tracker);
                     self.columns.len() - 1
                 }
@@ -783,7 +815,7 @@ impl Sampler<'_> {
             };
             if let Some(column) = self.columns.get_mut(index) {
                 column.present += 1;
-                observe(column, cell, &self.null_values, &self.hasher);
+                observe(column, cell, &self.null_values, &mut self.keys);
             }
         }
         // A field the record lacks is null in it.
@@ -824,6 +856,11 @@ impl Sampler<'_> {
                 self.repeated_fields
             ));
         }
+        if self.keys.spent {
+            notes.push(format!(
+                "the sample holds more than {MAX_DISTINCT_VALUES} values to compare: no primary key is suggested"
+            ));
+        }
         if skipped_rows > 0 {
             notes.push(format!(
                 "types were inferred from the other {} rows",
@@ -834,7 +871,7 @@ impl Sampler<'_> {
         let mut columns = Vec::with_capacity(self.columns.len());
         for tracker in self.columns {
             let (column, key) = conclude(tracker);
-            if key && key_suggestion.is_none() {
+            if key && key_suggestion.is_none() && !self.keys.spent {
                 key_suggestion = Some(column.spec.name.clone());
             }
             columns.push(column);
@@ -944,13 +981,10 @@ fn narrowest_decimal(raw: &[u8], trimmed: &[u8]) -> Option<DecimalDigits> {
 }
 
 /// Reads one cell of `column` with every candidate that still fits.
-fn observe(column: &mut Tracker, cell: Field<'_>, null_values: &[&[u8]], hasher: &RandomState) {
+fn observe(column: &mut Tracker, cell: Field<'_>, null_values: &[&[u8]], keys: &mut KeyBudget) {
     let (raw, literal) = match cell {
         Field::Null => (None, false),
-        Field::Raw(raw) => (
-            (!null_values.iter().any(|n| *n == raw)).then_some(raw),
-            false,
-        ),
+        Field::Raw(raw) => ((!null_values.contains(&raw)).then_some(raw), false),
         Field::Literal(raw) => (Some(raw), true),
         Field::Nested => {
             column.nested = true;
@@ -1015,18 +1049,37 @@ fn observe(column: &mut Tracker, cell: Field<'_>, null_values: &[&[u8]], hasher:
             column.leading_zero = true;
         }
     }
+    remember(column, raw, integer, keys);
+}
+
+/// Remembers a value to tell whether the column's values are all distinct,
+/// as typed integers while they all are, and as written.
+fn remember(column: &mut Tracker, raw: &[u8], integer: Option<i64>, keys: &mut KeyBudget) {
+    if column.distinct_ints.is_none() && column.distinct_raw.is_none() {
+        return;
+    }
+    if keys.left < 2 {
+        keys.spent = true;
+        column.distinct_ints = None;
+        column.distinct_raw = None;
+        return;
+    }
     match (integer, &mut column.distinct_ints) {
         (Some(v), Some(seen)) => {
-            if !seen.insert(v) {
+            if seen.insert(v) {
+                keys.left -= 1;
+            } else {
                 column.distinct_ints = None;
             }
         }
         _ => column.distinct_ints = None,
     }
-    if let Some(seen) = &mut column.distinct_raw
-        && !seen.insert(hasher.hash_one(raw))
-    {
-        column.distinct_raw = None;
+    if let Some(seen) = &mut column.distinct_raw {
+        if seen.insert(keys.hasher.hash_one(raw)) {
+            keys.left -= 1;
+        } else {
+            column.distinct_raw = None;
+        }
     }
 }
 

@@ -218,6 +218,24 @@ fn a_unique_present_column_is_suggested_as_the_key_never_enforced() {
 }
 
 #[test]
+fn the_values_remembered_for_a_key_are_bounded() {
+    let text: String = std::iter::once("id,n\n".to_owned())
+        .chain((0..100).map(|i| format!("{i},{i}\n")))
+        .collect();
+    let options = InferOptions::new(Format::Csv);
+    let within = infer_within(Cursor::new(text.as_bytes()), &options, 1000).unwrap();
+    assert_eq!(within.key_suggestion.as_deref(), Some("id"));
+    let over = infer_within(Cursor::new(text.as_bytes()), &options, 150).unwrap();
+    assert_eq!(over.key_suggestion, None);
+    assert!(
+        over.notes[0].contains("no primary key is suggested"),
+        "{:?}",
+        over.notes
+    );
+    assert_eq!(type_of(&over, "id"), "int", "types are still inferred");
+}
+
+#[test]
 fn leading_zeros_are_pointed_out() {
     let (ty, _, notes) = one(&["00123", "00456"]);
     assert_eq!(ty, "int");
