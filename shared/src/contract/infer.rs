@@ -676,6 +676,10 @@ impl Sampler<'_> {
         if first.len() > MAX_COLUMNS {
             return Err(InferError::TooManyColumns { max: MAX_COLUMNS });
         }
+        let mut times: HashMap<&[u8], usize> = HashMap::new();
+        for field in first {
+            *times.entry(field).or_default() += 1;
+        }
         let mut slots = Vec::with_capacity(first.len());
         for (i, field) in first.iter().enumerate() {
             let name = if header {
@@ -690,7 +694,7 @@ impl Sampler<'_> {
             } else {
                 format!("column_{}", i + 1)
             };
-            let repeated = header && first.iter().filter(|f| *f == field).count() > 1;
+            let repeated = header && times.get(field).is_some_and(|&n| n > 1);
             if let Some(reason) = unusable_name(&name, repeated) {
                 if !self.skipped.iter().any(|s| s.name == name) {
                     self.skip(name, reason);
