@@ -1,8 +1,10 @@
-//! The `tributary` command: check a file as the ingester would, validate a
-//! registry, run the whole flow on one machine (`demo`); the ops commands.
+//! The `tributary` command: check a file as the ingester would, propose a
+//! file's contract columns, validate a registry, run the whole flow on one
+//! machine (`demo`); the ops commands.
 //!
 //! Exit codes: 0 success (file accepted, registry valid), 1 the file was rejected
-//! or the registry has problems, 2 usage or configuration error.
+//! (or cannot be read as its format) or the registry has problems, 2 usage or
+//! configuration error.
 
 mod check;
 mod demo;
@@ -12,6 +14,7 @@ mod files;
 mod local_backends;
 mod ls;
 mod registry_cmd;
+mod schema;
 mod status;
 mod target;
 
@@ -35,6 +38,9 @@ enum Command {
     /// Run the validation engine on a local file exactly as the ingester will,
     /// and print one JSON report: "would this file pass?".
     Check(Box<check::CheckArgs>),
+    /// Propose a data contract from a sample of a tenant's file.
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
     /// Connect to a source as the poller would and show each file it sees, the
     /// rule it matches and whether it is complete yet.
     Ls(ls::LsArgs),
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Schema(command) => schema::run(&command),
         Command::Registry(command) => registry_cmd::run(&command),
         Command::Ls(args) => ls::run(&args),
         Command::Demo(args) => demo::run(&args),

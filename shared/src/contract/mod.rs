@@ -6,12 +6,15 @@
 //!   each value into its Arrow-compatible form;
 //! - [`compile`]: a written contract checked and made ready to run;
 //! - [`check`]: the row checker, its row errors and counts;
-//! - [`unique`]: exact uniqueness in bounded memory (spills to local disk).
+//! - [`unique`]: exact uniqueness in bounded memory (spills to local disk);
+//! - [`infer`]: a contract proposed from a sample of a file (`tributary schema
+//!   infer`), typed with the same parsers.
 //!
 //! docs/contracts.md is the user's guide to what each type accepts.
 
 pub mod check;
 pub mod compile;
+pub mod infer;
 pub mod spec;
 pub mod types;
 pub mod unique;

@@ -994,8 +994,9 @@ fn cut(raw: &[u8]) -> String {
     }
 }
 
-/// A jsonl value, kept as written where the column's parser should read it.
-enum JsonCell<'a> {
+/// A jsonl value, kept as written where the column's parser should read it
+/// (schema inference reads records the same way, see [`super::infer`]).
+pub(crate) enum JsonCell<'a> {
     Null,
     /// A JSON string, unescaped.
     Text(Cow<'a, str>),
@@ -1006,7 +1007,7 @@ enum JsonCell<'a> {
 
 /// The top-level fields of a jsonl record, in order, repeats included (a JSON
 /// map would silently keep the last one).
-fn parse_object(line: &[u8]) -> Result<Vec<(Cow<'_, str>, JsonCell<'_>)>, String> {
+pub(crate) fn parse_object(line: &[u8]) -> Result<Vec<(Cow<'_, str>, JsonCell<'_>)>, String> {
     struct Fields;
     impl<'de> Visitor<'de> for Fields {
         type Value = Vec<(Cow<'de, str>, JsonCell<'de>)>;
