@@ -213,7 +213,12 @@ fn resolve(
             found(LateDuplicate { place, first_line });
             continue;
         }
-        if overflow.is_none() && used.saturating_add(key.len() + ENTRY_OVERHEAD) <= budget {
+        // The map always takes one key, however long: a key longer than the
+        // whole budget (a long `unique` string, a small budget shared by many
+        // indexes) is still resolved, and every split makes progress.
+        if overflow.is_none()
+            && (first.is_empty() || used.saturating_add(key.len() + ENTRY_OVERHEAD) <= budget)
+        {
             used += key.len() + ENTRY_OVERHEAD;
             first.insert(key.as_slice().into(), place.line);
             continue;
@@ -308,6 +313,30 @@ mod tests {
         // A budget of one key: every partition overflows and is split.
         let keys: Vec<u64> = (0..5_000u64).map(|i| i % 2_500).collect();
         assert_eq!(duplicates(&keys, 8 + ENTRY_OVERHEAD), expected(&keys));
+    }
+
+    #[test]
+    fn keys_longer_than_the_budget_are_still_resolved() {
+        // Each key alone is larger than the budget: every one is spilled, and
+        // each partition must still be resolved rather than split in vain.
+        let budget = 100;
+        let long = |i: u64| {
+            let mut key = vec![b'k'; 300];
+            key.extend_from_slice(&i.to_le_bytes());
+            key
+        };
+        let keys: Vec<u64> = (0..600u64).map(|i| i % 400).collect();
+        let mut index = KeyIndex::new(budget);
+        let mut out = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let at = place(i as u64 + 1);
+            assert_eq!(index.insert(&long(*key), at).unwrap(), Seen::Deferred);
+        }
+        index
+            .finish(|d| out.push((d.place.line, d.first_line)))
+            .unwrap();
+        out.sort_unstable();
+        assert_eq!(out, expected(&keys));
     }
 
     #[test]
