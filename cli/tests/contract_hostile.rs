@@ -125,10 +125,13 @@ impl Case {
         let elapsed = started.elapsed();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-            panic!("{}: no JSON report ({e}): {stdout}\n{stderr}", self.name)
-        });
-        let expected_code = if report["verdict"] == "accepted" { 0 } else { 1 };
+        let report: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{}: no JSON report ({e}): {stdout}\n{stderr}", self.name));
+        let expected_code = if report["verdict"] == "accepted" {
+            0
+        } else {
+            1
+        };
         assert_eq!(
             out.status.code(),
             Some(expected_code),
@@ -295,7 +298,13 @@ fn integers_past_64_bits_are_out_of_range_not_wrapped() {
         &[
             out_of(3, 2, "big", "bigint", "9223372036854775808"),
             out_of(4, 3, "big", "bigint", "-9223372036854775809"),
-            out_of(5, 4, "big", "bigint", "340282366920938463463374607431768211456"),
+            out_of(
+                5,
+                4,
+                "big",
+                "bigint",
+                "340282366920938463463374607431768211456",
+            ),
             out_of(6, 5, "small", "int", "2147483648"),
             out_of(7, 6, "big", "bigint", "18446744073709551615"),
         ],
@@ -446,7 +455,13 @@ fn a_bom_inside_a_field_is_data_not_whitespace() {
     );
     let mut errors = [
         row_error(3, 2, Some("id"), "type", "not a valid int"),
-        row_error(4, 3, Some("code"), "allowed", "not one of the allowed values"),
+        row_error(
+            4,
+            3,
+            Some("code"),
+            "allowed",
+            "not one of the allowed values",
+        ),
         row_error(
             5,
             4,
@@ -577,7 +592,11 @@ fn a_header_of_100_000_columns_is_read_in_bounded_time_and_memory() {
             "duplicate of line 3",
         )],
     );
-    assert!(checked.elapsed < Duration::from_secs(20), "{:?}", checked.elapsed);
+    assert!(
+        checked.elapsed < Duration::from_secs(20),
+        "{:?}",
+        checked.elapsed
+    );
     // With `extra_columns: reject`, 99,997 unknown columns: one verdict, its
     // reasons and row errors capped, the count exact.
     let reject = Case::new(
@@ -601,7 +620,11 @@ fn a_header_of_100_000_columns_is_read_in_bounded_time_and_memory() {
     );
     assert_eq!(checked.report["row_errors"].as_array().unwrap().len(), 100);
     assert_eq!(checked.report["row_errors_truncated"], true);
-    assert!(checked.elapsed < Duration::from_secs(20), "{:?}", checked.elapsed);
+    assert!(
+        checked.elapsed < Duration::from_secs(20),
+        "{:?}",
+        checked.elapsed
+    );
 }
 
 /// The 2^`blocks` strings of `blocks` two-byte blocks, each `Aa` or `BB`:

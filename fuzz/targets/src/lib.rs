@@ -13,7 +13,9 @@ use chrono::{TimeZone, Utc};
 use tributary::catalog::event::{self, S3Event};
 use tributary::contract::check::{Check, RowChecker};
 use tributary::contract::value::{Value, ValueParser, Zone};
-use tributary::contract::{ColumnSpec, ColumnType, Contract, ContractSpec, ExtraColumns, OnInvalid, Scalar};
+use tributary::contract::{
+    ColumnSpec, ColumnType, Contract, ContractSpec, ExtraColumns, OnInvalid, Scalar,
+};
 use tributary::engine::count::{CountError, count_and_check_rows, count_rows};
 use tributary::engine::data_key::DataKey;
 use tributary::engine::spec::{Format, Layer, Limits, ParseSpec, ValidationSpec};
@@ -296,10 +298,7 @@ pub fn contract_value(input: &[u8]) {
             let oracle = trimmed.and_then(|t| t.parse::<i64>().ok());
             assert_eq!(parsed.ok(), oracle.map(Value::BigInt), "{raw:?}");
             if let Ok(Value::BigInt(v)) = parsed {
-                assert_eq!(
-                    parser.parse(v.to_string().as_bytes()),
-                    Ok(Value::BigInt(v))
-                );
+                assert_eq!(parser.parse(v.to_string().as_bytes()), Ok(Value::BigInt(v)));
             }
         }
         (ColumnType::Double, parsed) => {
@@ -454,7 +453,11 @@ pub fn contract_rows(input: &[u8]) {
         unique_memory_bytes: key_memory as u64,
         ..Limits::default()
     };
-    let plain = count_rows(BufReader::with_capacity(chunk, file.as_slice()), &spec, &limits);
+    let plain = count_rows(
+        BufReader::with_capacity(chunk, file.as_slice()),
+        &spec,
+        &limits,
+    );
     let checker = RowChecker::new(&contract, max_row_errors, key_memory);
     let checked = count_and_check_rows(
         BufReader::with_capacity(chunk, file.as_slice()),
@@ -464,7 +467,10 @@ pub fn contract_rows(input: &[u8]) {
     );
     let (plain, stats) = match (plain, checked) {
         (Ok(plain), Ok(stats)) => (plain, stats),
-        (Err(CountError::Malformed { reason: a, .. }), Err(CountError::Malformed { reason: b, .. })) => {
+        (
+            Err(CountError::Malformed { reason: a, .. }),
+            Err(CountError::Malformed { reason: b, .. }),
+        ) => {
             assert_eq!(a, b, "the contract changed why the file is malformed");
             return;
         }
@@ -476,10 +482,17 @@ pub fn contract_rows(input: &[u8]) {
         .row_errors
         .iter()
         .any(|e| e.line == 1 && e.record == 0)
-        || outcome.file_problems.iter().any(|p| p.starts_with("header:"));
+        || outcome
+            .file_problems
+            .iter()
+            .any(|p| p.starts_with("header:"));
     if !header_rejected {
         assert_eq!(outcome.rows, stats.rows, "the checker saw every row");
-        assert!(outcome.file_problems.is_empty(), "{:?}", outcome.file_problems);
+        assert!(
+            outcome.file_problems.is_empty(),
+            "{:?}",
+            outcome.file_problems
+        );
     }
     assert!(outcome.invalid_rows <= outcome.rows);
     assert!(outcome.row_errors.len() <= max_row_errors);
@@ -496,7 +509,10 @@ pub fn contract_rows(input: &[u8]) {
         }
     }
     assert!(
-        outcome.row_errors.windows(2).all(|w| w[0].record <= w[1].record),
+        outcome
+            .row_errors
+            .windows(2)
+            .all(|w| w[0].record <= w[1].record),
         "row errors by record"
     );
     if header_rejected || jsonl || header_mode == 2 {
@@ -568,7 +584,10 @@ pub fn contract_rows(input: &[u8]) {
             }
             _ => None,
         };
-        for (slot, key) in [key(&record, 0), key(&record, 2), pk].into_iter().enumerate() {
+        for (slot, key) in [key(&record, 0), key(&record, 2), pk]
+            .into_iter()
+            .enumerate()
+        {
             if let (Some(key), Some(seen), Some(count)) =
                 (key, seen.get_mut(slot), duplicates.get_mut(slot))
                 && !seen.insert(key)
@@ -578,7 +597,11 @@ pub fn contract_rows(input: &[u8]) {
         }
     }
     assert_eq!(rows, outcome.rows, "the csv crate reads another row count");
-    assert_eq!(tally(None, Check::Columns), wrong_width, "rows of the wrong width");
+    assert_eq!(
+        tally(None, Check::Columns),
+        wrong_width,
+        "rows of the wrong width"
+    );
     let found = [
         tally(Some("s"), Check::Unique),
         tally(Some("b"), Check::Unique),
