@@ -12,7 +12,7 @@ use std::sync::Once;
 use std::time::Instant;
 
 /// The targets replayed below, one `#[test]` each.
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 9] = [
     "layer_chain",
     "count_csv",
     "count_jsonl",
@@ -20,6 +20,8 @@ const TARGETS: [&str; 7] = [
     "list_parser",
     "registry_parser",
     "event_parser",
+    "contract_value",
+    "contract_rows",
 ];
 
 /// Files listed by name in a failure, at most (the count is always given).
@@ -136,6 +138,16 @@ fn registry_parser() {
 #[test]
 fn event_parser() {
     replay("event_parser", tributary_fuzz_targets::event_parser);
+}
+
+#[test]
+fn contract_value() {
+    replay("contract_value", tributary_fuzz_targets::contract_value);
+}
+
+#[test]
+fn contract_rows() {
+    replay("contract_rows", tributary_fuzz_targets::contract_rows);
 }
 
 /// A target added to `fuzz/fuzz_targets/` (or a corpus to `fuzz/corpus/`)

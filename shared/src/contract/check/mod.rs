@@ -385,68 +385,77 @@ impl<'c> RowChecker<'c> {
     /// A csv/tsv header: finds each contract column in it. A problem rejects
     /// the file (a row error on line 1, check `columns`).
     pub fn header(&mut self, names: Fields<'_>) {
-        let mut index: HashMap<&[u8], usize> = HashMap::new();
-        let mut repeated = Vec::new();
+        // Memory and time stay proportional to the contract, not to the
+        // header: a header of millions of names (within `max_record_bytes`)
+        // is scanned, never indexed, and only the problems kept are written.
+        let contract = self.contract;
+        let column_of: HashMap<&[u8], usize> = contract
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_bytes(), i))
+            .collect();
+        // Each contract column's first field, and how many fields it names.
+        let mut found: Vec<(Option<usize>, u64)> = vec![(None, 0); contract.columns.len()];
         for i in 0..names.len() {
             let name = names.get(i).unwrap_or_default();
-            if index.insert(name, i).is_some() {
-                repeated.push(name);
+            if let Some((field, seen)) = column_of.get(name).and_then(|&c| found.get_mut(c)) {
+                field.get_or_insert(i);
+                *seen += 1;
             }
         }
-        let mut field_of = Vec::with_capacity(self.contract.columns.len());
-        let mut problems = Vec::new();
-        for column in &self.contract.columns {
-            let name = column.name.as_bytes();
-            if repeated.contains(&name) {
-                problems.push((column.name.clone(), "appears more than once in the header"));
+        let mut field_of = Vec::with_capacity(contract.columns.len());
+        for (column, &(field, seen)) in contract.columns.iter().zip(&found) {
+            if seen > 1 {
+                self.header_problem(
+                    column.name.as_bytes(),
+                    "appears more than once in the header",
+                );
             }
-            match index.get(name) {
-                Some(&field) => field_of.push(field),
-                None => problems.push((column.name.clone(), "is missing from the header")),
+            match field {
+                Some(field) => field_of.push(field),
+                None => self.header_problem(column.name.as_bytes(), "is missing from the header"),
             }
         }
-        if self.contract.extra_columns == ExtraColumns::Reject {
+        if contract.extra_columns == ExtraColumns::Reject {
             for i in 0..names.len() {
                 let name = names.get(i).unwrap_or_default();
-                if !self
-                    .by_name
-                    .contains_key(String::from_utf8_lossy(name).as_ref())
-                {
-                    problems.push((
-                        String::from_utf8_lossy(name).into_owned(),
+                if !column_of.contains_key(name) {
+                    self.header_problem(
+                        name,
                         "is in the header but not in the contract (extra_columns: reject)",
-                    ));
+                    );
                 }
             }
-        }
-        let at = RecordAt {
-            line: 1,
-            record: 0,
-            offset: 0,
-        };
-        for (column, message) in problems {
-            if self.file_problems.len() < self.max_row_errors.max(10) {
-                self.file_problems.push(format!(
-                    "header: column `{}` {message}",
-                    cut(column.as_bytes())
-                ));
-            }
-            *self.tallies.entry((None, Check::Columns)).or_default() += 1;
-            self.keep(RowError {
-                line: at.line,
-                record: at.record,
-                offset: at.offset,
-                column: Some(cut(column.as_bytes())),
-                check: Check::Columns,
-                value: None,
-                message: message.to_owned(),
-            });
         }
         self.layout = Some(Layout {
             field_of,
             width: names.len(),
             at_least: false,
         });
+    }
+
+    /// One problem of the header (line 1, check `columns`): counted always,
+    /// written only while the file's problems and the row errors have room.
+    fn header_problem(&mut self, column: &[u8], message: &str) {
+        *self.tallies.entry((None, Check::Columns)).or_default() += 1;
+        if self.file_problems.len() < self.max_row_errors.max(10) {
+            self.file_problems
+                .push(format!("header: column `{}` {message}", cut(column)));
+        }
+        if self.errors.len() < self.max_row_errors {
+            self.errors.push(RowError {
+                line: 1,
+                record: 0,
+                offset: 0,
+                column: Some(cut(column)),
+                check: Check::Columns,
+                value: None,
+                message: message.to_owned(),
+            });
+        } else {
+            self.errors_left_out = true;
+        }
     }
 
     /// Checks one csv/tsv data record. Without a [`header`](Self::header)
