@@ -182,14 +182,25 @@ async fn files_flow_from_ftp_to_s3_with_ledger_dlq_and_alerts() {
     let late_key =
         format!("raw/tenant=acme/dataset=orders/ingest_date={late_date}/orders_writing.csv");
     assert_eq!(store.get(&late_key).await.unwrap().unwrap(), CSV.as_bytes());
-    let objects = world
-        .s3
-        .list_objects_v2()
-        .bucket(&world.bucket)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(objects.key_count(), Some(5), "only accepted files land");
+    let listed = |prefix: &'static str| {
+        world
+            .s3
+            .list_objects_v2()
+            .bucket(&world.bucket)
+            .prefix(prefix)
+            .send()
+    };
+    let raw = listed("raw/").await.unwrap();
+    assert_eq!(raw.key_count(), Some(5), "only accepted files land");
+    // Each of the two rejected files has its report beside the raw layer.
+    let reports = listed("quarantine/").await.unwrap();
+    let mut report_keys: Vec<&str> = reports.contents().iter().filter_map(|o| o.key()).collect();
+    report_keys.sort_unstable();
+    assert_eq!(report_keys.len(), 2, "{report_keys:?}");
+    assert!(
+        report_keys.iter().all(|k| k.ends_with(".report.json")),
+        "{report_keys:?}"
+    );
     assert!(store.incomplete_uploads("").await.unwrap().is_empty());
 
     // The ledger: one item per version, in its final state.
