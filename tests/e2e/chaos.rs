@@ -907,10 +907,12 @@ async fn chaos_run_loses_nothing_and_lands_nothing_twice() {
             ));
         }
         let stem = file.name.split('.').next().unwrap();
-        let objects: Vec<&String> = keys
+        // A rejected file's report lives under quarantine/, beside the lake:
+        // it is not an object of the raw layer.
+        let (reports, objects): (Vec<&String>, Vec<&String>) = keys
             .iter()
             .filter(|k| k.rsplit('/').next().is_some_and(|n| n.starts_with(stem)))
-            .collect();
+            .partition(|k| k.starts_with("quarantine/"));
         let fate = match (record.state, dead_letters.first()) {
             (FileState::Ingested, None) => Fate::Ingested,
             (FileState::Rejected, Some(d)) if d.kind == "rejected" => Fate::Rejected,
@@ -942,6 +944,9 @@ async fn chaos_run_loses_nothing_and_lands_nothing_twice() {
         match fate {
             Fate::Ingested => {
                 let key = record.s3_key.clone().unwrap_or_default();
+                if !reports.is_empty() {
+                    violations.push(format!("{path}: ingested, but reports exist: {reports:?}"));
+                }
                 if objects != [&key] {
                     violations.push(format!(
                         "{path}: ingested at {key:?}, objects of its name: {objects:?}"
@@ -1005,6 +1010,18 @@ async fn chaos_run_loses_nothing_and_lands_nothing_twice() {
                         "{path}: {fate:?} but objects of its name exist: {objects:?} ({record:?})"
                     ));
                 }
+                // Every rejection has its report, named by the ledger. (A
+                // dead-lettered file may have one from a rejection whose
+                // ledger write failed, retried until its last receive.)
+                if fate == Fate::Rejected
+                    && (record.report_key.is_none()
+                        || reports != record.report_key.iter().collect::<Vec<_>>())
+                {
+                    violations.push(format!(
+                        "{path}: rejected with report {:?}, reports found {reports:?}",
+                        record.report_key
+                    ));
+                }
                 let d = &dead_letters[0];
                 if d.reason.trim().is_empty() {
                     violations.push(format!("{path}: dead letter without a reason: {d:?}"));
@@ -1053,7 +1070,9 @@ async fn chaos_run_loses_nothing_and_lands_nothing_twice() {
             }
         }
     }
-    for key in &keys {
+    // Every object of the raw layer is an ingested file's; every report under
+    // quarantine/ is a file's that was not ingested (checked above per file).
+    for key in keys.iter().filter(|k| !k.starts_with("quarantine/")) {
         if !ingested_keys.contains(key) {
             violations.push(format!("an object that is no ingested file's: {key}"));
         }
