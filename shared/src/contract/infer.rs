@@ -29,7 +29,7 @@ use super::check::{JsonCell, parse_object};
 use super::compile::PARTITION_KEYS;
 use super::spec::{ColumnSpec, ContractSpec, ExtraColumns, OnInvalid, default_null_values};
 use super::types::{ColumnType, MAX_DECIMAL_PRECISION};
-use super::value::{Value, ValueParser, Zone};
+use super::value::{Value, ValueParser, Zone, trim};
 use crate::engine::layers::LayerError;
 use crate::engine::layers::chain::{self, Decryption, Plan, StageGuard};
 use crate::engine::layers::infer::layers_from_name;
@@ -922,20 +922,6 @@ fn csv_error(error: csv::Error, format: Format, record: u64, limits: &Limits) ->
         }
         _ => InferError::Malformed { format, record },
     }
-}
-
-/// Drops leading and trailing spaces and tabs, as the parsers do for every
-/// type but `string`.
-fn trim(raw: &[u8]) -> &[u8] {
-    let start = raw
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(raw.len());
-    let end = raw
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |last| last + 1);
-    raw.get(start..end).unwrap_or_default()
 }
 
 /// The digits of a plain decimal (`[+-]?digits[.digits]`, no exponent):

@@ -264,7 +264,7 @@ impl ValueParser {
 }
 
 /// Drops leading and trailing spaces and tabs (every type but `string`).
-fn trim(raw: &[u8]) -> &[u8] {
+pub(crate) fn trim(raw: &[u8]) -> &[u8] {
     let start = raw
         .iter()
         .position(|&b| b != b' ' && b != b'\t')
