@@ -29,7 +29,7 @@ use super::check::{JsonCell, parse_object};
 use super::compile::PARTITION_KEYS;
 use super::spec::{ColumnSpec, ContractSpec, ExtraColumns, OnInvalid, default_null_values};
 use super::types::{ColumnType, MAX_DECIMAL_PRECISION};
-use super::value::{Value, ValueParser, Zone, trim};
+use super::value::{Value, ValueParser, Zone, split_decimal, trim};
 use crate::engine::layers::LayerError;
 use crate::engine::layers::chain::{self, Decryption, Plan, StageGuard};
 use crate::engine::layers::infer::layers_from_name;
@@ -927,23 +927,7 @@ fn csv_error(error: csv::Error, format: Format, record: u64, limits: &Limits) ->
 /// The digits of a plain decimal (`[+-]?digits[.digits]`, no exponent):
 /// significant digits before the point, digits after it as written.
 fn decimal_digits(text: &[u8]) -> Option<DecimalDigits> {
-    let body = match text.split_first() {
-        Some((b'-' | b'+', rest)) => rest,
-        _ => text,
-    };
-    let (whole, fraction) = match body.iter().position(|&b| b == b'.') {
-        Some(at) => (
-            body.get(..at).unwrap_or_default(),
-            body.get(at + 1..).unwrap_or_default(),
-        ),
-        None => (body, &[][..]),
-    };
-    if (whole.is_empty() && fraction.is_empty())
-        || !whole.iter().all(u8::is_ascii_digit)
-        || !fraction.iter().all(u8::is_ascii_digit)
-    {
-        return None;
-    }
+    let (_, whole, fraction) = split_decimal(text)?;
     let significant = whole.iter().skip_while(|&&b| b == b'0').count();
     Some(DecimalDigits {
         whole: significant,

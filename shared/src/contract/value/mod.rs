@@ -323,8 +323,9 @@ fn parse_double(text: &[u8], allow_non_finite: bool) -> Result<f64, ValueError> 
     }
 }
 
-/// `[+-]?(digits[.digits]|.digits)` as the value × 10^scale, never rounded.
-fn parse_decimal(text: &[u8], precision: u8, scale: u8) -> Result<i128, ValueError> {
+/// `[+-]?(digits[.digits]|.digits)`: the sign, the digits before the point
+/// and those after it, as written; `None` for anything else.
+pub(crate) fn split_decimal(text: &[u8]) -> Option<(bool, &[u8], &[u8])> {
     let (negative, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),
@@ -341,8 +342,14 @@ fn parse_decimal(text: &[u8], precision: u8, scale: u8) -> Result<i128, ValueErr
         || !whole.iter().all(u8::is_ascii_digit)
         || !fraction.iter().all(u8::is_ascii_digit)
     {
-        return Err(ValueError::Syntax);
+        return None;
     }
+    Some((negative, whole, fraction))
+}
+
+/// `[+-]?(digits[.digits]|.digits)` as the value × 10^scale, never rounded.
+fn parse_decimal(text: &[u8], precision: u8, scale: u8) -> Result<i128, ValueError> {
+    let (negative, whole, fraction) = split_decimal(text).ok_or(ValueError::Syntax)?;
     let scale = usize::from(scale);
     let whole = whole
         .iter()
