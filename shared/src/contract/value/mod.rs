@@ -8,8 +8,6 @@
 //! a reason; calendars and time zones come from chrono and chrono-tz, and the
 //! default ISO forms have a fast path that reads fixed positions.
 
-use std::fmt;
-
 use chrono::format::{Item, Parsed, StrftimeItems};
 use chrono::{LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
@@ -481,20 +479,6 @@ fn iso_timestamp(text: &[u8]) -> Result<(NaiveDateTime, Option<i32>, u32), Value
     let time =
         NaiveTime::from_hms_nano_opt(hour, minute, second, nanos).ok_or(ValueError::NoSuchDate)?;
     Ok((date.and_time(time), offset, nanos))
-}
-
-impl fmt::Display for Value<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::String(s) => f.write_str(s),
-            Value::Int(v) => write!(f, "{v}"),
-            Value::BigInt(v) | Value::Timestamp(v) => write!(f, "{v}"),
-            Value::Double(v) => write!(f, "{v}"),
-            Value::Decimal(v) => write!(f, "{v}"),
-            Value::Boolean(v) => write!(f, "{v}"),
-            Value::Date(v) => write!(f, "{v}"),
-        }
-    }
 }
 
 #[cfg(test)]
