@@ -1,14 +1,22 @@
 //! Exact uniqueness of a column's (or a key's) values, whatever the file's
 //! size, in bounded memory.
 //!
-//! Keys go into a hash map (key → line of its first occurrence) until the map
-//! holds its memory budget. Past it the map is frozen: a key found in it is a
-//! duplicate at once; any other key is written, with its record and line, to
-//! one of [`PARTITIONS`] partitions chosen by its hash. At the end each
-//! partition is read back alone and its duplicates found, so memory holds one
-//! partition at a time (a partition still too big is split again with another
-//! hash). A key can be in the frozen map or in the partitions, never both, so
-//! every duplicate is found exactly once, against its first occurrence.
+//! Keys go into an in-memory table (key → line of its first occurrence) while
+//! it fits its memory budget, so a duplicate within a file of modest size is
+//! found at once. When the next key would not fit, every key of the table is
+//! written, with its line, to one of [`PARTITIONS`] partitions chosen by its
+//! hash, the table is freed, and from then on each key goes straight to its
+//! partition with its record, line, offset (and the record's bytes, when
+//! invalid records are kept). At the end each partition is read back alone and
+//! its duplicates found, so memory holds one partition at a time (a partition
+//! still too big is split again with another hash). A key's first entry in its
+//! partition is its first occurrence, so every duplicate is found exactly once,
+//! against it.
+//!
+//! Past the budget nothing is looked up while the file streams: a key costs a
+//! hash and an append to a buffer, and the lookups happen partition by
+//! partition, in tables small enough for the processor's caches. That is what
+//! keeps a file of tens of millions of keys near the speed of one that fits.
 //!
 //! The partitions of an index share one temporary file: each partition fills
 //! its own small buffer, written to the file's end as a block when full, and
@@ -17,25 +25,28 @@
 //! columns stays far from Lambda's 1,024 descriptors, and a small spill does
 //! not pay for creating hundreds of files.
 //!
-//! The maps use std's SipHash with a random key per process: values crafted to
-//! collide in a fixed hash cannot pile up in one bucket or one partition.
+//! Keys are hashed with foldhash under a random seed per index: values
+//! crafted to collide in a fixed hash cannot pile up in one bucket or one
+//! partition. (foldhash makes no claim against an attacker who watches hash
+//! outputs or lookup timings; a tenant's file sees neither, and each file
+//! gets new seeds.)
 
-use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-/// Partition files past the budget (a first occurrence and its duplicates
-/// always land in the same one).
+use foldhash::quality::RandomState;
+use hashbrown::HashTable;
+
+/// Partitions past the budget (a first occurrence and its duplicates always
+/// land in the same one).
 pub const PARTITIONS: usize = 256;
 
 /// Bytes of write buffer per partition: the size of the blocks written.
 const PARTITION_BUFFER: usize = 8 * 1024;
 
-/// What the map costs per key beyond the key's own bytes (the boxed slice, the
-/// line, the table's slot and control byte), rounded up.
-const ENTRY_OVERHEAD: usize = 48;
+/// Partitions a partition too big for the budget is split into.
+const SPLIT_PARTS: usize = 16;
 
 /// How many times a partition too big for the budget is split again.
 const MAX_SPLITS: u32 = 3;
@@ -78,9 +89,9 @@ pub struct SpillError(#[from] pub io::Error);
 /// The keys of one `unique` column or of the primary key.
 pub struct KeyIndex {
     hasher: RandomState,
-    first: HashMap<Box<[u8]>, u64>,
-    used: usize,
     budget: usize,
+    /// Every key so far, until the budget is reached.
+    memory: FirstSeen,
     spill: Option<Spill>,
 }
 
@@ -93,15 +104,15 @@ impl KeyIndex {
     /// An index that holds about `budget` bytes of keys in memory.
     pub fn new(budget: usize) -> Self {
         KeyIndex {
-            hasher: RandomState::new(),
-            first: HashMap::new(),
-            used: 0,
+            hasher: RandomState::default(),
             budget,
+            memory: FirstSeen::default(),
             spill: None,
         }
     }
 
-    /// Whether keys went to disk.
+    /// How many keys went to disk (those moved there when the budget was
+    /// reached, and every later one).
     pub fn spilled(&self) -> u64 {
         self.spill.as_ref().map_or(0, |s| s.spilled)
     }
@@ -110,33 +121,54 @@ impl KeyIndex {
     /// nothing) is kept with a key written to disk and handed back with its
     /// [`LateDuplicate`].
     pub fn insert(&mut self, key: &[u8], place: Place, payload: &[u8]) -> Result<Seen, SpillError> {
-        if let Some(&first_line) = self.first.get(key) {
+        let hash = self.hasher.hash_one(key);
+        if let Some(spill) = &mut self.spill {
+            spill.parts.write(
+                partition_of(hash),
+                &Entry::Later {
+                    key,
+                    place,
+                    payload,
+                },
+            )?;
+            spill.spilled += 1;
+            return Ok(Seen::Deferred);
+        }
+        if let Some(first_line) = self.memory.get(hash, key) {
             return Ok(Seen::Duplicate { first_line });
         }
-        if self.spill.is_none()
-            && self.used.saturating_add(key.len() + ENTRY_OVERHEAD) <= self.budget
+        if self
+            .memory
+            .try_insert(hash, key, place.line, self.budget, &self.hasher)
         {
-            self.used += key.len() + ENTRY_OVERHEAD;
-            self.first.insert(key.into(), place.line);
             return Ok(Seen::First);
         }
-        let partition = self.partition_of(key, 0);
-        let spill = match &mut self.spill {
-            Some(spill) => spill,
-            None => self.spill.insert(Spill {
-                parts: Partitioned::create(PARTITIONS)?,
-                spilled: 0,
-            }),
-        };
-        spill.parts.write(partition, key, place, payload)?;
-        spill.spilled += 1;
+        // The budget is reached: the table's keys move to the partitions, and
+        // this key follows them.
+        let mut parts = Partitioned::create(PARTITIONS)?;
+        let mut spilled = 0u64;
+        let hasher = &self.hasher;
+        self.memory.for_each(|first, line| {
+            spilled += 1;
+            parts.write(
+                partition_of(hasher.hash_one(first)),
+                &Entry::First { key: first, line },
+            )
+        })?;
+        self.memory = FirstSeen::default();
+        parts.write(
+            partition_of(hash),
+            &Entry::Later {
+                key,
+                place,
+                payload,
+            },
+        )?;
+        self.spill = Some(Spill {
+            parts,
+            spilled: spilled + 1,
+        });
         Ok(Seen::Deferred)
-    }
-
-    fn partition_of(&self, key: &[u8], round: u32) -> usize {
-        let hash = self.hasher.hash_one((round, key));
-        // PARTITIONS is a power of two; the top bits change with each round.
-        (hash >> (64 - 8)) as usize % PARTITIONS
     }
 
     /// Finds the duplicates among the keys written to disk, calling `found`
@@ -144,21 +176,206 @@ impl KeyIndex {
     pub fn finish(self, mut found: impl FnMut(LateDuplicate)) -> Result<(), SpillError> {
         let KeyIndex {
             hasher,
-            first,
             budget,
+            memory,
             spill,
-            ..
         } = self;
-        drop(first);
+        drop(memory);
         let Some(spill) = spill else {
             return Ok(());
         };
         let mut parts = spill.parts;
+        let mut table = FirstSeen::default();
         for partition in 0..parts.count() {
-            resolve(&mut parts, partition, &hasher, budget, 1, &mut found)?;
+            resolve(
+                &mut parts, partition, &mut table, &hasher, budget, 1, &mut found,
+            )?;
         }
         Ok(())
     }
+}
+
+/// The top-level partition of a key: bits of its table hash that the table
+/// does not use (hashbrown takes the low bits for the bucket and the top
+/// seven for its tag), so keys of one partition still spread over its table.
+fn partition_of(hash: u64) -> usize {
+    ((hash >> 32) as usize) % PARTITIONS
+}
+
+/// Keys and the line each was first seen on: a hash table of fixed-size
+/// slots; a key of up to 8 bytes (an int, a bigint, a date, a timestamp) sits
+/// in its slot, a longer one in an arena the slot points into.
+#[derive(Default)]
+struct FirstSeen {
+    table: HashTable<Slot>,
+    arena: Vec<u8>,
+}
+
+/// One key: 8 bytes of key or of arena position, and the line with the
+/// key's form in its top byte (its length when inline, [`IN_ARENA`] when not).
+#[derive(Clone, Copy)]
+struct Slot {
+    key: u64,
+    line_and_form: u64,
+}
+
+const INLINE_MAX: usize = 8;
+const IN_ARENA: u64 = 0xff;
+const FORM_SHIFT: u32 = 56;
+const LINE_MASK: u64 = (1 << FORM_SHIFT) - 1;
+
+impl Slot {
+    fn line(self) -> u64 {
+        self.line_and_form & LINE_MASK
+    }
+
+    fn form(self) -> u64 {
+        self.line_and_form >> FORM_SHIFT
+    }
+
+    /// Whether the slot holds `key`, whose inline form (when it has one) is
+    /// `word`.
+    fn holds(self, arena: &[u8], key: &[u8], word: u64) -> bool {
+        if self.form() == IN_ARENA {
+            let (at, len) = self.arena_range();
+            arena.get(at..at + len) == Some(key)
+        } else {
+            self.form() == key.len() as u64 && self.key == word
+        }
+    }
+
+    fn arena_range(self) -> (usize, usize) {
+        ((self.key & 0xffff_ffff) as usize, (self.key >> 32) as usize)
+    }
+
+    /// Calls `f` with the slot's key.
+    fn with_key<R>(self, arena: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+        if self.form() == IN_ARENA {
+            let (at, len) = self.arena_range();
+            f(arena.get(at..at + len).unwrap_or_default())
+        } else {
+            let bytes = self.key.to_ne_bytes();
+            f(bytes.get(..self.form() as usize).unwrap_or_default())
+        }
+    }
+}
+
+/// A key of up to 8 bytes as its slot holds it (zero-padded; the length is
+/// kept beside it).
+fn inline_word(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    if let Some(head) = bytes.get_mut(..key.len()) {
+        head.copy_from_slice(key);
+    }
+    u64::from_ne_bytes(bytes)
+}
+
+impl FirstSeen {
+    fn get(&self, hash: u64, key: &[u8]) -> Option<u64> {
+        let (arena, word) = (&self.arena, inline_word(key));
+        self.table
+            .find(hash, |slot| slot.holds(arena, key, word))
+            .map(|slot| slot.line())
+    }
+
+    /// Inserts a key known to be absent, unless that would take the table
+    /// past `budget` bytes; an empty table always takes one key, so that a
+    /// key longer than the whole budget is still resolved.
+    fn try_insert(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        line: u64,
+        budget: usize,
+        hasher: &RandomState,
+    ) -> bool {
+        if line > LINE_MASK {
+            return false;
+        }
+        let empty = self.table.is_empty();
+        let table_after = if self.table.len() < self.table.capacity() {
+            table_bytes(self.table.capacity())
+        } else {
+            table_bytes(self.table.len() + 1)
+        };
+        let slot = if key.len() <= INLINE_MAX {
+            if !empty && table_after + self.arena.capacity() > budget {
+                return false;
+            }
+            Slot {
+                key: inline_word(key),
+                line_and_form: line | ((key.len() as u64) << FORM_SHIFT),
+            }
+        } else {
+            let at = self.arena.len();
+            let end = at.saturating_add(key.len());
+            if end > u32::MAX as usize || key.len() > u32::MAX as usize {
+                return false;
+            }
+            if end > self.arena.capacity() {
+                // Grow by doubling while that fits, else by just what is needed.
+                let room = budget.saturating_sub(table_after);
+                let doubled = (self.arena.capacity() * 2).max(end).max(4096);
+                let target = if doubled <= room { doubled } else { end };
+                if !empty && target > room {
+                    return false;
+                }
+                self.arena.reserve_exact(target - self.arena.len());
+            } else if !empty && table_after + self.arena.capacity() > budget {
+                return false;
+            }
+            self.arena.extend_from_slice(key);
+            Slot {
+                key: (at as u64) | ((key.len() as u64) << 32),
+                line_and_form: line | (IN_ARENA << FORM_SHIFT),
+            }
+        };
+        let arena = &self.arena;
+        self.table.insert_unique(hash, slot, |slot| {
+            slot.with_key(arena, |key| hasher.hash_one(key))
+        });
+        true
+    }
+
+    /// Calls `f` with every key and its line, in no particular order.
+    fn for_each(&self, mut f: impl FnMut(&[u8], u64) -> io::Result<()>) -> io::Result<()> {
+        for &slot in &self.table {
+            slot.with_key(&self.arena, |key| f(key, slot.line()))?;
+        }
+        Ok(())
+    }
+
+    /// Empties the table, keeping its memory for the next partition.
+    fn clear(&mut self) {
+        self.table.clear();
+        self.arena.clear();
+    }
+}
+
+/// What a table able to hold `keys` keys costs: hashbrown keeps at most 7/8
+/// of a power-of-two number of buckets full, with a control byte per bucket.
+fn table_bytes(keys: usize) -> usize {
+    if keys == 0 {
+        return 0;
+    }
+    let buckets = if keys < 8 {
+        if keys < 4 { 4 } else { 8 }
+    } else {
+        (keys.saturating_mul(8) / 7).next_power_of_two()
+    };
+    buckets.saturating_mul(size_of::<Slot>() + 1)
+}
+
+/// One entry of a partition.
+enum Entry<'a> {
+    /// A key moved from the in-memory table: its first occurrence.
+    First { key: &'a [u8], line: u64 },
+    /// A key seen past the budget, with the record's bytes when kept.
+    Later {
+        key: &'a [u8],
+        place: Place,
+        payload: &'a [u8],
+    },
 }
 
 /// Partitions of entries in one temporary file: each partition's entries are
@@ -187,22 +404,18 @@ impl Partitioned {
         self.buffers.len()
     }
 
-    /// Adds an entry (a key, where it was seen, and the record's bytes when
-    /// they are kept) to `partition`.
-    fn write(
-        &mut self,
-        partition: usize,
-        key: &[u8],
-        place: Place,
-        payload: &[u8],
-    ) -> io::Result<()> {
+    /// Adds an entry to `partition`.
+    fn write(&mut self, partition: usize, entry: &Entry<'_>) -> io::Result<()> {
         let (Some(buffer), Some(blocks)) = (
             self.buffers.get_mut(partition),
             self.blocks.get_mut(partition),
         ) else {
             return Err(io::Error::other("no such partition"));
         };
-        write_entry(buffer, key, place, payload)?;
+        if buffer.capacity() == 0 {
+            buffer.reserve_exact(PARTITION_BUFFER + 64);
+        }
+        write_entry(buffer, entry)?;
         if buffer.len() >= PARTITION_BUFFER {
             self.file.write_all(buffer)?;
             blocks.push((self.end, buffer.len()));
@@ -219,152 +432,208 @@ impl Partitioned {
             file: &self.file,
             blocks: std::mem::take(self.blocks.get_mut(partition).unwrap_or(&mut Vec::new())),
             next: 0,
-            tail: std::mem::take(self.buffers.get_mut(partition).unwrap_or(&mut Vec::new())),
-            tail_read: false,
+            tail: self.buffers.get_mut(partition).map(std::mem::take),
             block: Vec::new(),
-            at: 0,
         }
     }
 }
 
 /// Reads one partition: its blocks from the file, then its buffered tail.
+/// Entries are appended to a buffer whole and a buffer is written whole, so
+/// no entry spans two blocks.
 struct PartitionReader<'a> {
     file: &'a File,
     blocks: Vec<(u64, usize)>,
     next: usize,
-    tail: Vec<u8>,
-    tail_read: bool,
+    tail: Option<Vec<u8>>,
     block: Vec<u8>,
-    at: usize,
 }
 
-impl Read for PartitionReader<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.at >= self.block.len() {
-            if let Some(&(offset, len)) = self.blocks.get(self.next) {
-                self.next += 1;
-                self.block.resize(len, 0);
-                let mut file = self.file;
-                file.seek(SeekFrom::Start(offset))?;
-                file.read_exact(&mut self.block)?;
-            } else if !self.tail_read {
-                self.tail_read = true;
-                self.block = std::mem::take(&mut self.tail);
-            } else {
-                return Ok(0);
-            }
-            self.at = 0;
+impl PartitionReader<'_> {
+    /// The next block, or `None` at the end.
+    fn next_block(&mut self) -> io::Result<Option<&[u8]>> {
+        if let Some(&(offset, len)) = self.blocks.get(self.next) {
+            self.next += 1;
+            self.block.resize(len, 0);
+            let mut file = self.file;
+            file.seek(SeekFrom::Start(offset))?;
+            file.read_exact(&mut self.block)?;
+        } else if let Some(tail) = self.tail.take() {
+            self.block = tail;
+        } else {
+            return Ok(None);
         }
-        let available = self.block.get(self.at..).unwrap_or_default();
-        let n = available.len().min(out.len());
-        out.get_mut(..n)
-            .unwrap_or_default()
-            .copy_from_slice(available.get(..n).unwrap_or_default());
-        self.at += n;
-        Ok(n)
+        Ok(Some(&self.block))
     }
 }
 
-/// `[key length u32][payload length u32][record u64][line u64][offset u64][key][payload]`,
-/// little-endian.
-fn write_entry(out: &mut impl Write, key: &[u8], place: Place, payload: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(key.len()).map_err(|_| io::Error::other("key longer than 4 GiB"))?;
-    let payload_len =
-        u32::try_from(payload.len()).map_err(|_| io::Error::other("record longer than 4 GiB"))?;
-    out.write_all(&len.to_le_bytes())?;
-    out.write_all(&payload_len.to_le_bytes())?;
-    out.write_all(&place.record.to_le_bytes())?;
-    out.write_all(&place.line.to_le_bytes())?;
-    out.write_all(&place.offset.to_le_bytes())?;
-    out.write_all(key)?;
-    out.write_all(payload)
+/// Appends a LEB128 number.
+fn put_number(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
 }
 
-fn read_entry(
-    input: &mut impl Read,
-    key: &mut Vec<u8>,
-    payload: &mut Vec<u8>,
-) -> io::Result<Option<Place>> {
-    let mut len = [0u8; 4];
-    match input.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
+// An entry: `[key length << 1 | later][line]([payload length][record]
+// [offset])[key]([payload])`, numbers in LEB128 (most are one to five bytes,
+// where fixed-width fields took 36: the spill is written and read once each).
+// Hand-written rather than a varint crate: it is these ten lines, and the
+// reader works on the partition's own buffers.
+fn write_entry(out: &mut Vec<u8>, entry: &Entry<'_>) -> io::Result<()> {
+    match *entry {
+        Entry::First { key, line } => {
+            put_number(out, (key.len() as u64) << 1);
+            put_number(out, line);
+            out.extend_from_slice(key);
+        }
+        Entry::Later {
+            key,
+            place,
+            payload,
+        } => {
+            put_number(out, ((key.len() as u64) << 1) | 1);
+            put_number(out, place.line);
+            put_number(out, payload.len() as u64);
+            put_number(out, place.record);
+            put_number(out, place.offset);
+            out.extend_from_slice(key);
+            out.extend_from_slice(payload);
+        }
     }
-    let mut payload_len = [0u8; 4];
-    input.read_exact(&mut payload_len)?;
-    let mut word = || -> io::Result<u64> {
-        let mut bytes = [0u8; 8];
-        input.read_exact(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    };
-    let (record, line, offset) = (word()?, word()?, word()?);
-    key.clear();
-    key.resize(u32::from_le_bytes(len) as usize, 0);
-    input.read_exact(key)?;
-    payload.clear();
-    payload.resize(u32::from_le_bytes(payload_len) as usize, 0);
-    input.read_exact(payload)?;
-    Ok(Some(Place {
+    Ok(())
+}
+
+/// An entry read back from a block.
+struct ReadEntry<'b> {
+    key: &'b [u8],
+    /// Its line (that of its first occurrence, for a moved key).
+    line: u64,
+    /// Where a later key was seen, and the record's bytes; `None` for a
+    /// first occurrence moved from memory.
+    later: Option<(Place, &'b [u8])>,
+}
+
+/// Reads the entry at the start of `block`, advancing past it.
+fn read_entry<'b>(block: &mut &'b [u8]) -> io::Result<ReadEntry<'b>> {
+    let head = take_number(block)?;
+    let line = take_number(block)?;
+    if head & 1 == 0 {
+        let key = take_bytes(block, head >> 1)?;
+        return Ok(ReadEntry {
+            key,
+            line,
+            later: None,
+        });
+    }
+    let payload_len = take_number(block)?;
+    let record = take_number(block)?;
+    let offset = take_number(block)?;
+    let key = take_bytes(block, head >> 1)?;
+    let payload = take_bytes(block, payload_len)?;
+    let place = Place {
         record,
         line,
         offset,
-    }))
+    };
+    Ok(ReadEntry {
+        key,
+        line,
+        later: Some((place, payload)),
+    })
 }
 
-/// The duplicates of one partition. Entries are in the order written (records
-/// increase), so the first entry of a key is its first occurrence. A partition
-/// too big for the budget is split by another hash and each part resolved.
+fn corrupt() -> io::Error {
+    io::Error::other("a spilled partition ends inside an entry")
+}
+
+/// A LEB128 number (7 bits a byte, low first).
+fn take_number(block: &mut &[u8]) -> io::Result<u64> {
+    let mut value = 0u64;
+    for (i, &byte) in block.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *block = block.get(i + 1..).unwrap_or_default();
+            return Ok(value);
+        }
+    }
+    Err(corrupt())
+}
+
+fn take_bytes<'b>(block: &mut &'b [u8], len: u64) -> io::Result<&'b [u8]> {
+    let len = usize::try_from(len).map_err(|_| corrupt())?;
+    if len > block.len() {
+        return Err(corrupt());
+    }
+    let (bytes, rest) = block.split_at(len);
+    *block = rest;
+    Ok(bytes)
+}
+
+/// The duplicates of one partition. Entries are in the order written (moved
+/// first occurrences, then records in increasing order), so the first entry
+/// of a key is its first occurrence. A partition too big for the budget is
+/// split by another hash and each part resolved.
 fn resolve(
     parts: &mut Partitioned,
     partition: usize,
+    table: &mut FirstSeen,
     hasher: &RandomState,
     budget: usize,
     round: u32,
     found: &mut impl FnMut(LateDuplicate),
 ) -> Result<(), SpillError> {
+    table.clear();
     let mut input = parts.read(partition);
-    let mut first: HashMap<Box<[u8]>, u64> = HashMap::new();
-    let mut used = 0usize;
-    let mut key = Vec::new();
-    let mut payload = Vec::new();
     let mut overflow: Option<Partitioned> = None;
-    while let Some(place) = read_entry(&mut input, &mut key, &mut payload)? {
-        if let Some(&first_line) = first.get(key.as_slice()) {
-            found(LateDuplicate {
-                place,
-                first_line,
-                payload: payload.clone(),
-            });
-            continue;
+    while let Some(mut block) = input.next_block()? {
+        while !block.is_empty() {
+            let entry = read_entry(&mut block)?;
+            let hash = hasher.hash_one(entry.key);
+            if let Some(first_line) = table.get(hash, entry.key) {
+                if let Some((place, payload)) = entry.later {
+                    found(LateDuplicate {
+                        place,
+                        first_line,
+                        payload: payload.to_vec(),
+                    });
+                }
+                continue;
+            }
+            if overflow.is_none() && table.try_insert(hash, entry.key, entry.line, budget, hasher) {
+                continue;
+            }
+            if round > MAX_SPLITS {
+                return Err(SpillError(io::Error::other(format!(
+                    "a partition still holds more distinct keys than the {budget}-byte budget after {MAX_SPLITS} splits"
+                ))));
+            }
+            let split = match &mut overflow {
+                Some(split) => split,
+                None => overflow.insert(Partitioned::create(SPLIT_PARTS)?),
+            };
+            let index = (hasher.hash_one((round, entry.key)) % SPLIT_PARTS as u64) as usize;
+            let entry = match entry.later {
+                Some((place, payload)) => Entry::Later {
+                    key: entry.key,
+                    place,
+                    payload,
+                },
+                None => Entry::First {
+                    key: entry.key,
+                    line: entry.line,
+                },
+            };
+            split.write(index, &entry)?;
         }
-        // The map always takes one key, however long: a key longer than the
-        // whole budget (a long `unique` string, a small budget shared by many
-        // indexes) is still resolved, and every split makes progress.
-        if overflow.is_none()
-            && (first.is_empty() || used.saturating_add(key.len() + ENTRY_OVERHEAD) <= budget)
-        {
-            used += key.len() + ENTRY_OVERHEAD;
-            first.insert(key.as_slice().into(), place.line);
-            continue;
-        }
-        if round > MAX_SPLITS {
-            return Err(SpillError(io::Error::other(format!(
-                "a partition still holds more distinct keys than the {budget}-byte budget after {MAX_SPLITS} splits"
-            ))));
-        }
-        let split = match &mut overflow {
-            Some(split) => split,
-            None => overflow.insert(Partitioned::create(16)?),
-        };
-        let index = (hasher.hash_one((round, key.as_slice())) % 16) as usize;
-        split.write(index, &key, place, &payload)?;
     }
-    drop(first);
     drop(input);
     if let Some(mut split) = overflow {
+        // The split holds only keys the table did not: its parts are
+        // resolved alone, in the same table's memory.
         for part in 0..split.count() {
-            resolve(&mut split, part, hasher, budget, round + 1, found)?;
+            resolve(&mut split, part, table, hasher, budget, round + 1, found)?;
         }
     }
     Ok(())
@@ -402,7 +671,7 @@ mod tests {
     }
 
     fn expected(keys: &[u64]) -> Vec<(u64, u64)> {
-        let mut first = HashMap::new();
+        let mut first = std::collections::HashMap::new();
         let mut out = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             let line = i as u64 + 2;
@@ -424,27 +693,28 @@ mod tests {
         assert_eq!(want.len(), 7_000);
         assert_eq!(duplicates(&keys, usize::MAX), want);
         // A budget of ~100 keys: nearly everything goes through the partitions.
-        let mut index = KeyIndex::new(100 * (8 + ENTRY_OVERHEAD));
+        let mut index = KeyIndex::new(table_bytes(100));
         for (i, key) in keys.iter().enumerate() {
             index
                 .insert(&key.to_le_bytes(), place(i as u64), b"")
                 .unwrap();
         }
         assert!(index.spilled() > 19_000);
-        assert_eq!(duplicates(&keys, 100 * (8 + ENTRY_OVERHEAD)), want);
+        assert_eq!(duplicates(&keys, table_bytes(100)), want);
     }
 
     #[test]
     fn a_partition_too_big_for_the_budget_is_split_again() {
         // A budget of one key: every partition overflows and is split.
         let keys: Vec<u64> = (0..5_000u64).map(|i| i % 2_500).collect();
-        assert_eq!(duplicates(&keys, 8 + ENTRY_OVERHEAD), expected(&keys));
+        assert_eq!(duplicates(&keys, 0), expected(&keys));
     }
 
     #[test]
     fn keys_longer_than_the_budget_are_still_resolved() {
-        // Each key alone is larger than the budget: every one is spilled, and
-        // each partition must still be resolved rather than split in vain.
+        // Each key alone is larger than the budget: all but the first are
+        // spilled, and each partition must still be resolved rather than
+        // split in vain.
         let budget = 100;
         let long = |i: u64| {
             let mut key = vec![b'k'; 300];
@@ -456,7 +726,9 @@ mod tests {
         let mut out = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             let at = place(i as u64 + 1);
-            assert_eq!(index.insert(&long(*key), at, b"").unwrap(), Seen::Deferred);
+            let seen = index.insert(&long(*key), at, b"").unwrap();
+            let want = if i == 0 { Seen::First } else { Seen::Deferred };
+            assert_eq!(seen, want);
         }
         index
             .finish(|d| out.push((d.place.line, d.first_line)))
@@ -489,6 +761,51 @@ mod tests {
             let mut late = 0;
             index.finish(|_| late += 1).unwrap();
             assert_eq!(late, 500);
+        }
+    }
+
+    /// Keys of every length around the inline limit (8 bytes), including
+    /// the empty key and keys that differ only by trailing zero bytes, with
+    /// their records' bytes: in memory, moved to disk, and split again.
+    #[test]
+    fn keys_of_any_length_and_their_payloads_survive_the_spill() {
+        let key_of = |i: u64| -> Vec<u8> {
+            let len = (i % 13) as usize;
+            let mut key = vec![0u8; len];
+            for (j, byte) in key.iter_mut().enumerate() {
+                *byte = ((i / 13) >> (j % 8)) as u8 & 0x3;
+            }
+            key
+        };
+        let keys: Vec<Vec<u8>> = (0..6_000u64).map(|i| key_of((i * 7_919) % 4_000)).collect();
+        let mut first = std::collections::HashMap::new();
+        let mut want = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let line = i as u64 + 2;
+            match first.get(key) {
+                Some(&f) => want.push((line, f, format!("record {i}").into_bytes())),
+                None => {
+                    first.insert(key.clone(), line);
+                }
+            }
+        }
+        want.sort();
+        assert!(want.len() > 2_000, "the keys repeat: {}", want.len());
+        for budget in [0, 100, table_bytes(500), usize::MAX] {
+            let mut index = KeyIndex::new(budget);
+            let mut got = Vec::new();
+            for (i, key) in keys.iter().enumerate() {
+                let at = place(i as u64 + 1);
+                let payload = format!("record {i}").into_bytes();
+                if let Seen::Duplicate { first_line } = index.insert(key, at, &payload).unwrap() {
+                    got.push((at.line, first_line, payload));
+                }
+            }
+            index
+                .finish(|d| got.push((d.place.line, d.first_line, d.payload)))
+                .unwrap();
+            got.sort();
+            assert_eq!(got, want, "budget {budget}");
         }
     }
 

@@ -765,7 +765,11 @@ impl<'c> RowChecker<'c> {
         }
         if self.late.len() < self.max_row_errors {
             self.late.push(Late(error));
-        } else if let Some(worst) = self.late.peek()
+            return;
+        }
+        // The heap is full: this error or the latest one it holds is left out.
+        self.errors_left_out = true;
+        if let Some(worst) = self.late.peek()
             && Late(error.clone()) < *worst
         {
             self.late.pop();
