@@ -4,23 +4,36 @@
     contract_duckdb.py --tributary PATH [--seed N] [--rows N] [--only TEXT] [--workdir DIR]
     contract_duckdb.py --self-test      [--seed N] [--rows N] [--only TEXT] [--workdir DIR]
 
-What it is for: tributary checks every row of a csv file against a rule's
-contract (typed columns, nullable, unique, primary key, min/max, pattern,
-lengths, allowed values; docs/contracts.md). This script builds csv files
-with a known mix of valid and invalid values, runs `tributary check` on each
-and DuckDB on the same file, and compares, per check, the physical lines each
-side finds invalid. DuckDB is an independent reading of the same rules:
+What it is for: tributary checks every row of a csv or tsv file against a
+rule's contract (typed columns, nullable, unique, primary key, min/max,
+pattern, lengths, allowed values; docs/contracts.md). This script builds
+files with a known mix of valid and invalid values, runs `tributary check` on
+each and DuckDB on the same file, and compares, per check, the physical lines
+each side finds invalid. DuckDB is an independent reading of the same rules:
 `read_csv` with explicitly typed columns and `store_rejects=true` gives the
-type errors, SQL predicates on the loaded table give the other checks.
+type errors, SQL predicates on the loaded table give the other checks. The
+rule's `format` (csv, or tsv: delim='\\t'), `header` (false: header=false, the
+columns by position) and `extra_columns` (the file's other columns are read
+as VARCHAR and not checked) are given to both sides.
 
 The cases:
   * generated: ~2,000 rows (deterministic seed) with a column of every type,
     valid values in many spellings and a controlled mix of invalid ones per
-    check; one file each with \\n, \\r\\n and \\r line ends;
+    check; one csv file each with \\n, \\r\\n and \\r line ends, one tsv, one
+    without a header, and one with four columns the contract does not name
+    (three in the middle, one at the end) under extra_columns: ignore, then
+    the same file under extra_columns: reject (only the header is rejected);
   * hostile: ragged rows, integers past 64 bits, 40-digit decimals, NaN/inf,
     impossible dates, byte-order marks, mixed line ends, quoted line breaks,
-    padded numbers, invalid UTF-8, typed equality in unique and primary keys;
+    padded numbers, invalid UTF-8, typed equality in unique and primary keys,
+    tsv quoting, header: false (line 1 is data), extra columns at the start,
+    middle and end (ignore, then reject);
   * difference: one small case for each entry of KNOWN_DIFFERENCES.
+
+jsonl is not compared: DuckDB 2.0.1's read_json/read_ndjson has no
+store_rejects, and with ignore_errors a value that is not of its column's
+type loads as NULL, like a JSON null or a missing field; the type errors
+would be the script's inference, not DuckDB's reading.
 
 Where DuckDB's semantics differ from the spec on purpose (it rounds `1.005`
 into DECIMAL(12,2), tributary rejects it), the comparison is not loosened: the
@@ -31,13 +44,14 @@ tributary is held to that too.
 
 How the two sides are lined up (each step is checked, see --self-test):
   * lines: tributary reports the physical line where a record starts (\\n,
-    \\r\\n and a lone \\r each end a line; quoted line breaks count). DuckDB's
-    reject `line` counts records (header = 1; it also counts blank lines,
-    which no case has) and its `line_byte_position` is the record's byte
-    offset, 1-based after a \\n or \\r line end but 0-based after \\r\\n. This
-    script parses each file itself, tracking where every
-    record starts, maps DuckDB's line to a record and asserts the byte
-    offsets agree; the records are also compared field by field with
+    \\r\\n and a lone \\r each end a line; quoted line breaks count; without a
+    header the first record is line 1). DuckDB's reject `line` counts records
+    (the header, or without one the first record, = 1; it also counts blank
+    lines, which no case has) and its `line_byte_position` is the record's byte
+    offset, 1-based at the start of the file and after a \\n or \\r line end
+    but 0-based after \\r\\n. This script parses each file itself, tracking
+    where every record starts, maps DuckDB's line to a record and asserts the
+    byte offsets agree; the records are also compared field by field with
     Python's csv module and with DuckDB reading every column as VARCHAR.
   * one read per column: the column typed, every other one VARCHAR. Type
     errors of that column come from DuckDB's rejects, and its other checks
@@ -85,7 +99,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -210,8 +224,18 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     ),
     "header_not_checked": (
         "DuckDB's read_csv with explicit columns and header=true skips the header without "
-        "looking at its names. tributary rejects a header that lacks a contract column "
-        "(columns on line 1)."
+        "looking at its names, and reads the rows. tributary rejects a header that lacks a "
+        "contract column or, with extra_columns: reject (the default), names a column the "
+        "contract does not (columns on line 1), and then checks no row: DuckDB alone reports "
+        "the rows' findings."
+    ),
+    "ignored_column_encoding": (
+        "DuckDB checks that every field it reads is UTF-8: bytes that are not UTF-8 in a "
+        "column the contract does not name (extra_columns: ignore; read as VARCHAR, or BLOB) "
+        "reject the row (INVALID ENCODING, which the script reports as a type error of that "
+        "column). tributary never reads an ignored column. (Left out of the SELECT, the column "
+        "is not checked, but 2.0.1's rejects then name the wrong column for a TIMESTAMPTZ cast "
+        "error, so the script selects every column.)"
     ),
     "mixed_line_endings": (
         "DuckDB needs one kind of line end per file: with \\r\\n, \\n and \\r mixed, strict "
@@ -296,10 +320,21 @@ class Column:
 
 @dataclass
 class Contract:
+    """A rule's contract, with the rule's fields that say how its file is split."""
+
     columns: list[Column]
     primary_key: list[str] = field(default_factory=list)
     null_values: list[str] = field(default_factory=lambda: [""])
     tenant_timezone: str = "UTC"
+    format: str = "csv"  # csv | tsv (the rule's default delimiter: ',' or a tab)
+    header: bool = True  # False: columns matched by position, the first record is data
+    extra_columns: str = "reject"  # reject | ignore
+
+    @property
+    def delimiter(self) -> bytes:
+        if self.format not in ("csv", "tsv"):
+            raise HarnessError(f"format {self.format!r}: only csv and tsv are compared")
+        return b"," if self.format == "csv" else b"\t"
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -314,13 +349,13 @@ class Contract:
 def registry_document(contract: Contract) -> dict:
     rule: dict = {
         "id": RULE_ID,
-        "match": {"glob": "/in/*.csv"},
+        "match": {"glob": f"/in/*.{contract.format}"},
         "dataset": "contract-diff",
-        "format": "csv",
-        "header": True,
+        "format": contract.format,
+        "header": contract.header,
         "columns": [c.registry_entry() for c in contract.columns],
         "null_values": list(contract.null_values),
-        "extra_columns": "reject",
+        "extra_columns": contract.extra_columns,
         "on_invalid": {"action": "reject_file"},
     }
     if contract.primary_key:
@@ -409,13 +444,16 @@ class Record:
     offset: int  # byte offset of its first byte (a leading BOM counts)
     fields: list[Field]
     ending: bytes  # b"\n", b"\r\n", b"\r" or b"" at the end of the file
+    stand_in: bool = False  # no header: an empty record 0, not in the file
 
 
-def parse_records(data: bytes) -> list[Record]:
-    """Splits csv bytes into records (RFC 4180 quoting; \\n, \\r\\n and a lone \\r
-    each end a line), noting each record's physical line and byte offset."""
-    quote, comma, cr, lf = 0x22, 0x2C, 0x0D, 0x0A
-    records: list[Record] = []
+def parse_records(data: bytes, delimiter: bytes = b",", header: bool = True) -> list[Record]:
+    """Splits csv/tsv bytes into records (RFC 4180 quoting; \\n, \\r\\n and a lone \\r
+    each end a line), noting each record's physical line and byte offset.
+    records[i] is data record i: without a header, records[0] is a stand-in
+    (line 0, no fields) and the first record of the file, on line 1, is records[1]."""
+    quote, delim, cr, lf = 0x22, ord(delimiter), 0x0D, 0x0A
+    records: list[Record] = [] if header else [Record(0, 0, 0, [], b"", stand_in=True)]
     pos = len(BOM) if data.startswith(BOM) else 0
     line = 1
     size = len(data)
@@ -443,11 +481,11 @@ def parse_records(data: bytes) -> list[Record]:
                     value.append(byte)
                     pos += 1
                 fields.append(Field(bytes(value), True))
-                if pos < size and data[pos] not in (comma, cr, lf):
+                if pos < size and data[pos] not in (delim, cr, lf):
                     raise HarnessError(f"text after a closing quote on line {line}")
             else:
                 end = pos
-                while end < size and data[end] not in (comma, cr, lf):
+                while end < size and data[end] not in (delim, cr, lf):
                     if data[end] == quote:
                         raise HarnessError(f"a quote inside an unquoted field on line {line}")
                     end += 1
@@ -455,7 +493,7 @@ def parse_records(data: bytes) -> list[Record]:
                 pos = end
             if pos >= size:
                 break
-            if data[pos] == comma:
+            if data[pos] == delim:
                 pos += 1
                 continue
             ending = b"\r\n" if data[pos:pos + 2] == b"\r\n" else data[pos:pos + 1]
@@ -468,18 +506,19 @@ def parse_records(data: bytes) -> list[Record]:
     return records
 
 
-def python_csv_fields(data: bytes) -> list[list[str]]:
+def python_csv_fields(data: bytes, delimiter: bytes = b",") -> list[list[str]]:
     """The same file through Python's csv module, as a cross-check of parse_records."""
     text = data[len(BOM):] if data.startswith(BOM) else data
-    return list(csv.reader(io.StringIO(text.decode("utf-8", "surrogateescape"), newline=""), strict=True))
+    return list(csv.reader(io.StringIO(text.decode("utf-8", "surrogateescape"), newline=""),
+                           delimiter=delimiter.decode(), strict=True))
 
 
-def rewrite_with_lf_endings(data: bytes, records: list[Record]) -> bytes:
+def rewrite_with_lf_endings(data: bytes, records: list[Record], delimiter: bytes = b",") -> bytes:
     """The same records with every line end outside quotes made \\n (for DuckDB,
     which cannot read a file mixing line ends); quoted fields are kept byte for byte."""
     out = bytearray(BOM if data.startswith(BOM) else b"")
-    for record in records:
-        out += b",".join(
+    for record in (r for r in records if not r.stand_in):
+        out += delimiter.join(
             b'"' + f.raw.replace(b'"', b'""') + b'"' if f.quoted else f.raw for f in record.fields
         )
         out += b"\n" if record.ending else b""
@@ -507,10 +546,19 @@ class Case:
     # A KNOWN_DIFFERENCES name when DuckDB cannot read the file as it is and
     # reads a copy with \n line ends (the harness asserts the original fails).
     duckdb_reads_copy: str | None = None
+    # The file's columns as DuckDB reads them, in file order (default: the
+    # contract's): with extra columns, the contract's and the others (VARCHAR).
+    read_columns: list | None = None
+    # When the header is rejected: the columns its errors must name.
+    header_columns: set | None = None
 
     @property
     def records(self) -> list[Record]:
-        return parse_records(self.data)
+        return parse_records(self.data, self.contract.delimiter, self.contract.header)
+
+    @property
+    def file_columns(self) -> list[str]:
+        return self.read_columns or [c.name for c in self.contract.columns]
 
     @property
     def expected_duckdb(self) -> set:
@@ -541,9 +589,9 @@ class Row:
     at_line: int | None = None  # the physical line, worked out by hand: asserted
 
 
-def serialize_field(value: str | bytes, force_quote: bool) -> bytes:
+def serialize_field(value: str | bytes, force_quote: bool, delimiter: bytes = b",") -> bytes:
     raw = value if isinstance(value, bytes) else value.encode("utf-8")
-    if force_quote or any(c in raw for c in (b",", b'"', b"\r", b"\n")):
+    if force_quote or any(c in raw for c in (delimiter, b'"', b"\r", b"\n")):
         return b'"' + raw.replace(b'"', b'""') + b'"'
     return raw
 
@@ -571,18 +619,25 @@ def build_case(
     bom: bool = False,
     final_ending: bool = True,
     duckdb_reads_copy: str | None = None,
+    read_columns: list[str] | None = None,
 ) -> Case:
-    names = header if header is not None else [c.name for c in contract.columns]
+    """The file of `rows` (after a header unless the contract has none), in
+    the contract's format, and what each side should report on it."""
+    delimiter = contract.delimiter
     out = bytearray(BOM if bom else b"")
-    out += b",".join(serialize_field(n, False) for n in names)
-    out += (header_end or ending).encode()
+    if contract.header:
+        names = header if header is not None else [c.name for c in contract.columns]
+        out += delimiter.join(serialize_field(n, False, delimiter) for n in names)
+        out += (header_end or ending).encode()
+    elif header is not None or header_expect or header_end:
+        raise HarnessError(f"{name}: a header for a contract without one")
     expected = parse_expectations(header_expect, 1)
     differences = {(header_diff, "tributary", f) for f in expected} if header_diff else set()
-    line = 2
+    line = 2 if contract.header else 1
     for number, row in enumerate(rows, start=1):
         if row.at_line is not None and row.at_line != line:
             raise HarnessError(f"{name}: row {number} starts on line {line}, not {row.at_line}")
-        text = b",".join(serialize_field(v, i in row.quote) for i, v in enumerate(row.fields))
+        text = delimiter.join(serialize_field(v, i in row.quote, delimiter) for i, v in enumerate(row.fields))
         last = number == len(rows)
         end = b"" if last and not final_ending else (row.end or ending).encode()
         out += text + end
@@ -595,7 +650,7 @@ def build_case(
             differences |= {(row.diff, "duckdb", f) for f in duck - spec}
         expected |= spec
         line += count_line_breaks(text) + (1 if end else 0)
-    return Case(name, kind, about, contract, bytes(out), expected, differences, duckdb_reads_copy)
+    return Case(name, kind, about, contract, bytes(out), expected, differences, duckdb_reads_copy, read_columns)
 
 
 # ---------------------------------------------------------------------------
@@ -946,10 +1001,37 @@ def reference_checks(contract: Contract, column: Column, key: object) -> list[st
     return failed
 
 
-def generated_case(name: str, seed: int, rows: int, ending: str) -> Case:
+# Columns the contract does not name, for the extra_columns cases: after
+# which contract column each comes (three in the middle, two of them side by
+# side, and one at the end).
+EXTRA_COLUMNS_AFTER = {"qty": ["note"], "local_at": ["memo", "ref"], "status": ["trailing"]}
+
+
+def extra_text(rng: random.Random) -> str:
+    """A value of a column the contract does not name: anything but bytes that
+    are not UTF-8 (see ignored_column_encoding), never checked."""
+    roll = rng.random()
+    if roll < 0.4:
+        return random_name(rng, rng.randint(1, 16))  # delimiters, quotes, line breaks
+    if roll < 0.6:
+        return rng.choice(["", "NULL", "  ", "\t"])
+    if roll < 0.8:
+        return rng.choice(BAD_INT + BAD_DATE + BAD_BOOLEAN)
+    return rng.choice(["x" * 200, "1\t2,3;4|5", '"', '""', "a\r\nb", "\u00a0", "\ufeff", "SKU-000001"])
+
+
+def generated_case(name: str, seed: int, rows: int, ending: str, *, fmt: str = "csv", header: bool = True,
+                   extra_columns: bool = False) -> Case:
+    """`rows` generated rows. fmt and header are the rule's; extra_columns adds
+    the columns of EXTRA_COLUMNS_AFTER to the file, with extra_columns: ignore."""
     rng = random.Random(seed)
     gen = generated_columns()
-    contract = Contract([g.column for g in gen], primary_key=["region", "seq"], null_values=["", "NULL"])
+    contract = Contract([g.column for g in gen], primary_key=["region", "seq"], null_values=["", "NULL"],
+                        format=fmt, header=header, extra_columns="ignore" if extra_columns else "reject")
+    names = [c.name for c in contract.columns]
+    if extra_columns:
+        names = [n for c in contract.columns for n in [c.name, *EXTRA_COLUMNS_AFTER.get(c.name, [])]]
+    extras = [n for n in names if n not in {c.name for c in contract.columns}]
     by_name = {g.column.name: g for g in gen}
     # What can go wrong in each column: its invalid kinds, plus a null where
     # nulls are not allowed, plus a repeated value in unique columns.
@@ -1011,13 +1093,32 @@ def generated_case(name: str, seed: int, rows: int, ending: str) -> Case:
             if pk in seen_pk:
                 expect.append("primary_key")
             seen_pk.add(pk)
-        texts = [row[c.name][0] for c in contract.columns]
+        texts = [row[n][0] if n in row else extra_text(rng) for n in names]
         # Quote some fields that need no quotes ("" is a null; a quoted "NULL"
         # is left out: the spec does not say whether it is one).
         quote = frozenset(i for i, t in enumerate(texts) if t != "NULL" and rng.random() < 0.04)
         out_rows.append(Row(texts, " ".join(expect), quote=quote))
-    about = f"{rows} rows, seed {seed}, {ending!r} line ends, every type and check"
-    return build_case(name, "generated", about, contract, out_rows, ending=ending)
+    about = (f"{rows} rows, seed {seed}, {fmt}{'' if header else ' without a header'}, {ending!r} line ends, "
+             f"every type and check" + (f"; extra columns {', '.join(extras)} (ignored)" if extras else ""))
+    return build_case(name, "generated", about, contract, out_rows, ending=ending,
+                      header=names if contract.header else None, read_columns=names if extra_columns else None)
+
+
+def extra_columns_reject_twin(name: str, case: Case) -> Case:
+    """The same file as `case` (extra_columns: ignore) under the default
+    extra_columns: reject: each extra column in the header rejects the file,
+    and no row is checked. DuckDB does not look at the header (header_not_checked)
+    and reads the rows, the extra columns as VARCHAR, as in `case`."""
+    if case.contract.extra_columns != "ignore" or not case.contract.header:
+        raise HarnessError(f"{case.name}: a reject twin needs extra_columns: ignore and a header")
+    contract = replace(case.contract, extra_columns="reject")
+    header_error = finding(1, "columns", None)
+    d = "header_not_checked"
+    differences = {(d, "tributary", header_error)} | {(d, "duckdb", f) for f in case.expected_duckdb}
+    extras = {n for n in case.file_columns if n not in {c.name for c in contract.columns}}
+    about = f"the file of {case.name} with extra_columns: reject: its header names {len(extras)} extra columns"
+    return Case(name, case.kind, about, contract, case.data, {header_error}, differences,
+                case.duckdb_reads_copy, case.read_columns, header_columns=extras)
 
 
 # ---------------------------------------------------------------------------
@@ -1174,6 +1275,61 @@ def hostile_cases() -> list[Case]:
          Row(["+1", " x", "2026-01-07"]),
          Row(["+1", "X", ""], "primary_key"),
          Row(["2", "", " "], "nullable:b type:c")]))
+    cases.append(build_case(
+        "tsv-fields", "hostile", "tsv: commas are data, tabs in values are quoted, quoted line breaks",
+        Contract([C("n", "int"), C("s", "string", max_length=10), C("d", "decimal(6,2)")], format="tsv"),
+        [Row(["1", "a,b", "1.50"], at_line=2),
+         Row(["2", "x\ty", "2"], at_line=3),
+         Row(["\t3\t", "q", "3"], at_line=4),
+         Row(["4", 'say "hi"', " 4 "], at_line=5),
+         Row(["5", "two\nlines", "5"], at_line=6),
+         Row(["1,5", "s", "6"], "type:n", at_line=8),
+         Row(["7", "", "1,50"], "type:d", at_line=9),
+         Row(["8", "a;b|c,d", "8"], at_line=10),
+         Row(["9", "x"], "columns", at_line=11),
+         Row(["10", "x", "1", "extra"], "columns", at_line=12),
+         Row(["", "", ""], quote=frozenset(range(3)), at_line=13),
+         Row(["11", "abcdefghijk", "1"], "max_length:s", at_line=14),
+         Row(["12", "\t", "1"], at_line=15),
+         Row(["x\ty", "z", "1"], "type:n", at_line=16)],
+        final_ending=False))
+    cases.append(build_case(
+        "no-header", "hostile", "header: false: the first record is data on line 1, even one that reads as a header",
+        Contract([C("id", "int", unique=True), C("s", "string"), C("d", "date")], header=False),
+        [Row(["x", "a", "2026-01-05"], "type:id", at_line=1),
+         Row(["1", "b", "2026-02-30"], "type:d", at_line=2),
+         Row(["1", "c\nd", "2026-01-05"], "unique:id", at_line=3),
+         Row(["2", "e"], "columns", at_line=5),
+         Row(["3", "f", "2026-01-05", "x"], "columns", at_line=6),
+         Row(["id", "s", "d"], "type:id type:d", at_line=7),
+         Row(["4", "g", "2026-01-06"], at_line=8)],
+        final_ending=False))
+    cases.append(build_case(
+        "no-header-ragged-first", "hostile", "header: false: a first record with too few fields is a row error",
+        Contract([C("a", "int"), C("b", "string")], header=False),
+        [Row(["1"], "columns", at_line=1),
+         Row(["2", "x"], at_line=2),
+         Row(["y", "z"], "type:a", at_line=3),
+         Row(["3", "w", "v"], "columns", at_line=4)],
+        ending="\r\n"))
+    names = ["lead", "a", "mid", "b", "end"]
+    extra = build_case(
+        "extra-columns", "hostile", "extra_columns: ignore, columns at the start, middle and end: "
+        "never checked, but the row must still have the header's fields",
+        Contract([C("a", "int", min=0, unique=True), C("b", "string", pattern="^[a-z]+$")],
+                 extra_columns="ignore"),
+        [Row(["zz", "1", "anything", "ok", "z"], at_line=2),
+         Row(["", "-1", "", "ok", ""], "min:a", at_line=3),
+         Row(["1,2\n3", "2", "4", "Bad", '"q"'], "pattern:b", at_line=4),
+         Row(["x", "x", "1e400", "ok", "2026-02-30"], "type:a", at_line=6),
+         Row(["n", "3", "NULL", "ok", "\t"], at_line=7),
+         Row(["n", "4", "m", "ok"], "columns", at_line=8),
+         Row(["n", "5", "m", "ok", "e", "more"], "columns", at_line=9),
+         Row(["n", "1", "m", "ok", "e"], "unique:a", at_line=10),
+         Row(["\ufeff", "6", '"', "ok", "\r"], at_line=11),
+         Row(["n", "7", "m", b"\xff", "e"], "type:b", at_line=13)],
+        header=names, read_columns=names)
+    cases += [extra, extra_columns_reject_twin("extra-columns-reject", extra)]
     return cases
 
 
@@ -1332,6 +1488,17 @@ def difference_cases() -> list[Case]:
     out.append(case(d, [C("id", "int"), C("name", "string")], [
         Row(["1", "a"]), Row(["2", "b"])],
         header=["id", "nmae"], header_expect="columns", header_diff=d))
+    d = "ignored_column_encoding"
+    names = ["a", "note", "b", "end"]
+    out.append(case(d, [], [
+        differs(["1", b"caf\xe9", "x", "e"], "", "type:note", d),
+        differs(["2", "ok", "y", b"\xff"], "", "type:end", d),
+        differs(["3", b"\xc3\x28", "z", b"\xfe"], "", "type:note type:end", d),
+        Row(["4", "ok", b"\xff", "e"], "type:b"),
+        Row(["x", "ok", "z", "e"], "type:a"),
+        Row(["5", "ok", "z", "e"])],
+        contract=Contract([C("a", "int"), C("b", "string")], extra_columns="ignore"),
+        header=names, read_columns=names))
     return out
 
 
@@ -1340,7 +1507,11 @@ def all_cases(seed: int, rows: int) -> list[Case]:
         generated_case("generated-lf", seed, rows, "\n"),
         generated_case("generated-crlf", seed + 1, rows, "\r\n"),
         generated_case("generated-cr", seed + 2, rows, "\r"),
+        generated_case("generated-tsv", seed + 3, rows, "\n", fmt="tsv"),
+        generated_case("generated-no-header", seed + 4, rows, "\r\n", header=False),
     ]
+    extra = generated_case("generated-extra-columns", seed + 5, rows, "\n", extra_columns=True)
+    cases += [extra, extra_columns_reject_twin("generated-extra-columns-reject", extra)]
     return cases + hostile_cases() + difference_cases()
 
 
@@ -1451,14 +1622,14 @@ class DuckDbChecker:
 
         self.case = case
         self.contract = case.contract
-        self.records = parse_records(case.data)  # the original: its lines are what counts
+        self.records = case.records  # the original: its lines are what counts
         self.path = path
         if case.duckdb_reads_copy:
             self.assert_original_unreadable()
-            copy = rewrite_with_lf_endings(case.data, self.records)
-            self.path = path.with_name(path.stem + ".lf.csv")
+            copy = rewrite_with_lf_endings(case.data, self.records, self.contract.delimiter)
+            self.path = path.with_name(path.stem + ".lf" + path.suffix)
             self.path.write_bytes(copy)
-            self.read_records = parse_records(copy)
+            self.read_records = parse_records(copy, self.contract.delimiter, self.contract.header)
             if [r.fields for r in self.read_records] != [r.fields for r in self.records]:
                 raise HarnessError(f"{case.name}: the \\n copy does not hold the same records")
         else:
@@ -1470,9 +1641,15 @@ class DuckDbChecker:
                      strict: bool = True) -> str:
         nulls = ", ".join(sql_string(v) for v in (self.contract.null_values if null_values is None else null_values))
         columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in types.items())
-        return (f"read_csv({sql_string(str(self.path))}, header=true, auto_detect=false, "
-                f"delim=',', quote='\"', escape='\"', strict_mode={str(strict).lower()}, parallel=false, "
+        delim = {b",": ",", b"\t": "\\t"}[self.contract.delimiter]
+        return (f"read_csv({sql_string(str(self.path))}, header={str(self.contract.header).lower()}, "
+                f"auto_detect=false, delim={sql_string(delim)}, quote='\"', escape='\"', "
+                f"strict_mode={str(strict).lower()}, parallel=false, "
                 f"columns={{{columns}}}, nullstr=[{nulls}]{extra})")
+
+    def text_types(self) -> dict:
+        """Every column of the file (the contract's and any extra one) as VARCHAR."""
+        return {name: "VARCHAR" for name in self.case.file_columns}
 
     def assert_original_unreadable(self) -> None:
         """The named difference, as seen: strict mode fails on the original
@@ -1480,7 +1657,7 @@ class DuckDbChecker:
         import duckdb
 
         con = duckdb.connect()
-        types = {c.name: "VARCHAR" for c in self.contract.columns}
+        types = self.text_types()
         changed = f"{self.case.name}: {self.case.duckdb_reads_copy} has changed"
         try:
             con.execute(f"SELECT count(*) FROM {self.read_csv_sql(types, ', store_rejects=true')}").fetchall()
@@ -1498,15 +1675,16 @@ class DuckDbChecker:
             raise HarnessError(f"{changed}: DuckDB reads it right with strict_mode=false")
 
     def record_of_reject(self, line: int, line_byte_position: int) -> Record:
-        """DuckDB's reject line counts records (header = 1). Its byte position
-        is the record's first byte, 1-based after a \n or \r but 0-based after
+        """DuckDB's reject line counts records (the header, or without one the
+        first data record, = 1). Its byte position is the record's first byte,
+        1-based at the start of the file and after a \n or \r but 0-based after
         \r\n (seen on 2.0.1: the start of the previous line end, plus 2). Both
         must point at the same record of the harness's parse."""
-        index = line - 1
+        index = line - 1 if self.contract.header else line
         if not 1 <= index < len(self.read_records):
             raise HarnessError(f"{self.case.name}: DuckDB reject on line {line}, past the records")
         record = self.read_records[index]
-        previous_end = self.read_records[index - 1].ending
+        previous_end = self.read_records[index - 1].ending  # b"" before the first record
         expected = record.offset + (0 if previous_end == b"\r\n" else 1)
         if line_byte_position != expected:
             raise HarnessError(
@@ -1517,7 +1695,10 @@ class DuckDbChecker:
 
     def load(self, name: str, typed: list[Column]) -> tuple[str, str]:
         """read_csv with `typed` columns typed (the others VARCHAR) into a table,
-        and a table mapping its rows to records; the rejects become findings."""
+        and a table mapping its rows to records; the rejects become findings.
+        A column the contract does not name (extra_columns: ignore) is read as
+        VARCHAR and not checked; it is selected all the same (see
+        ignored_column_encoding)."""
         n = self.side.reads
         self.side.reads += 1
         table, mapping = f"read_{n}", f"rows_{n}"
@@ -1532,7 +1713,7 @@ class DuckDbChecker:
             extra += f", dateformat={sql_string(duckdb_format(dates.pop()))}"
         if stamps:
             extra += f", timestampformat={sql_string(duckdb_format(stamps.pop()))}"
-        types = {c.name: "VARCHAR" for c in self.contract.columns}
+        types = self.text_types()
         types.update({c.name: duckdb_read_type(c) for c in typed})
         self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM {self.read_csv_sql(types, extra)}")
         rejected: set = set()
@@ -1594,8 +1775,8 @@ class DuckDbChecker:
     def cross_check_fields(self) -> None:
         """DuckDB reading every field as text must see the harness's records:
         the same fields, the rejected ones being ragged or not UTF-8."""
-        width = len(self.contract.columns)
-        types = {c.name: "VARCHAR" for c in self.contract.columns}
+        width = len(self.case.file_columns)
+        types = self.text_types()
         n = self.side.reads
         self.side.reads += 1
         extra = f", store_rejects=true, rejects_table='rejects_{n}', rejects_scan='scans_{n}'"
@@ -1649,8 +1830,8 @@ class TributarySide:
 
 
 def run_tributary(binary: str, case: Case, csv_path: Path, registry_path: Path) -> TributarySide:
-    records = parse_records(case.data)
-    limit = len(records) * (len(case.contract.columns) + 2) + 100
+    records = case.records
+    limit = len(records) * (len(case.file_columns) + 2) + 100
     command = [binary, "check", str(csv_path), "--registry", str(registry_path),
                "--rule", RULE_ID, "--max-row-errors", str(limit)]
     env = dict(os.environ)
@@ -1674,6 +1855,7 @@ def read_report(case: Case, records: list[Record], report: dict, exit_code: int)
     by_line = {r.line: r for r in records[1:]}
     findings = set()
     header_problem = False
+    header_names = set()  # the columns named by the header's errors
     for error in report["row_errors"]:
         if not isinstance(error, dict):
             problems.append(f"a row error that is not an object: {error!r}")
@@ -1683,8 +1865,9 @@ def read_report(case: Case, records: list[Record], report: dict, exit_code: int)
             problems.append(f"row error with check {check!r} and line {line!r}")
             continue
         findings.add(finding(line, check, error.get("column")))
-        if line == 1 and check == "columns":
+        if line == 1 and check == "columns" and case.contract.header:
             header_problem = True
+            header_names.add(error.get("column"))
             continue
         record = by_line.get(line)
         if record is None:
@@ -1697,7 +1880,7 @@ def read_report(case: Case, records: list[Record], report: dict, exit_code: int)
             problems.append(f"line {line}: value {value!r} is not a string of at most 64 characters")
     if not header_problem and report.get("rows") != len(records) - 1:
         problems.append(f"rows {report.get('rows')}, the file has {len(records) - 1} data records")
-    invalid = {f[0] for f in findings if f[0] != 1}
+    invalid = {f[0] for f in findings if f[0] != 1 or not case.contract.header}
     if not header_problem and report.get("invalid_rows") != len(invalid):
         problems.append(f"invalid_rows {report.get('invalid_rows')}, row_errors name {len(invalid)} lines")
     if report.get("row_errors_truncated"):
@@ -1705,6 +1888,9 @@ def read_report(case: Case, records: list[Record], report: dict, exit_code: int)
     verdict = "rejected" if findings else "accepted"
     if report.get("verdict") != verdict or exit_code != (1 if findings else 0):
         problems.append(f"verdict {report.get('verdict')} (exit {exit_code}) with {len(findings)} findings")
+    if case.header_columns is not None and header_names != case.header_columns:
+        problems.append(f"the header's errors name {sorted(map(str, header_names))}, "
+                        f"the case expects {sorted(case.header_columns)}")
     if header_problem:  # the header's tally counts its problems, not rows
         return TributarySide(findings, list(dict.fromkeys(problems)))
     tallies: dict = {}
@@ -1775,14 +1961,13 @@ def diff_sides(left: set, right: set) -> list:
 
 
 def check_case(case: Case, workdir: Path, tributary: str | None) -> Outcome:
-    csv_path = workdir / f"{case.name}.csv"
+    csv_path = workdir / f"{case.name}.{case.contract.format}"
     registry_path = workdir / f"{case.name}.registry.yaml"
     csv_path.write_bytes(case.data)
     registry_path.write_text(registry_yaml(case.contract), encoding="utf-8")
 
-    records = parse_records(case.data)
-    ours = [[f.text() for f in r.fields] for r in records]
-    if python_csv_fields(case.data) != ours:
+    ours = [[f.text() for f in r.fields] for r in case.records if not r.stand_in]
+    if python_csv_fields(case.data, case.contract.delimiter) != ours:
         raise HarnessError(f"{case.name}: Python's csv module splits the file otherwise")
 
     duck = DuckDbChecker(case, csv_path).run()
@@ -1841,7 +2026,7 @@ def report(outcomes: list[Outcome], self_test: bool, version: str) -> bool:
               f"{'explained':>9} {'unexplained':>11}  result")
     all_ok = True
     for o in outcomes:
-        rows = len(parse_records(o.case.data)) - 1
+        rows = len(o.case.records) - 1
         status = "ok" if o.ok else "FAIL"
         all_ok &= o.ok
         if self_test:
