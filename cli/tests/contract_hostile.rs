@@ -645,7 +645,7 @@ fn naive_hash(key: &str) -> u64 {
 }
 
 #[test]
-fn keys_that_collide_in_a_naive_hash_stay_fast() {
+fn keys_that_collide_in_a_naive_hash_are_found_exactly() {
     const BLOCKS: u32 = 17;
     let keys = 1usize << BLOCKS;
     assert!(
@@ -696,12 +696,12 @@ fn keys_that_collide_in_a_naive_hash_stay_fast() {
             )],
         );
     }
-    // SipHash with a random key: the collisions cost nothing.
-    assert!(
-        checked.elapsed < baseline.elapsed * 3 + Duration::from_secs(2),
-        "colliding {:?}, plain {:?}",
-        checked.elapsed,
-        baseline.elapsed
+    // The keyed hash spreads these keys over buckets and partitions like
+    // any others (asserted without a clock in `contract::unique`'s tests);
+    // the times are printed for whoever reads the log, not compared.
+    eprintln!(
+        "colliding keys {:?}, plain keys {:?}",
+        checked.elapsed, baseline.elapsed
     );
 }
 

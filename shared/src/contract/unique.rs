@@ -809,6 +809,47 @@ mod tests {
         }
     }
 
+    /// Keys that all collide in a polynomial hash (`Aa` and `BB` blocks, as
+    /// Java's `String.hashCode`) spread over the table's buckets, its tags
+    /// and the partitions like any keys: no bucket or partition piles up.
+    #[test]
+    fn keys_that_collide_in_a_naive_hash_spread_out() {
+        const BLOCKS: u32 = 14;
+        let keys: Vec<Vec<u8>> = (0..1u32 << BLOCKS)
+            .map(|n| {
+                (0..BLOCKS)
+                    .flat_map(|bit| if n >> bit & 1 == 1 { *b"BB" } else { *b"Aa" })
+                    .collect()
+            })
+            .collect();
+        let naive = |key: &[u8]| {
+            key.iter()
+                .fold(0u64, |h, &b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        };
+        assert!(keys.iter().all(|k| naive(k) == naive(&keys[0])));
+        let index = KeyIndex::new(0);
+        let hashes: Vec<u64> = keys.iter().map(|k| index.hasher.hash_one(k)).collect();
+        let n = keys.len();
+        // Buckets of a table with as many buckets as keys: uniform hashing
+        // fills 1 - 1/e of them (63%); a pile-up fills a handful.
+        let buckets: std::collections::HashSet<u64> =
+            hashes.iter().map(|h| h & (n as u64 - 1)).collect();
+        assert!(buckets.len() > n / 2, "{} buckets of {n}", buckets.len());
+        // hashbrown's 7-bit tags: all 128 appear.
+        let tags: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert_eq!(tags.len(), 128);
+        // Partitions: 64 keys each on average; none holds three times that.
+        let mut per_partition = vec![0usize; PARTITIONS];
+        for &h in &hashes {
+            per_partition[partition_of(h)] += 1;
+        }
+        let fullest = per_partition.iter().max().copied().unwrap_or(0);
+        assert!(
+            fullest < 3 * n / PARTITIONS,
+            "a partition holds {fullest} keys"
+        );
+    }
+
     #[test]
     fn one_key_repeated_stays_in_memory() {
         let keys = vec![42u64; 10_000];
