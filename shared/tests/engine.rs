@@ -389,6 +389,38 @@ fn a_file_over_max_bytes_stops_reading_and_has_no_hash() {
     );
 }
 
+/// A header of 200,000 names: the report lists the first
+/// REPORTED_HEADER_NAMES and counts them all, and a required column far past
+/// the listed ones is still found.
+#[test]
+fn a_wide_header_is_counted_and_only_its_first_names_listed() {
+    use tributary::engine::report::REPORTED_HEADER_NAMES;
+    const NAMES: usize = 200_000;
+    let mut data: Vec<u8> = (0..NAMES)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        .into_bytes();
+    data.extend_from_slice(b"\n");
+    data.extend_from_slice(vec!["1"; NAMES].join(",").as_bytes());
+    data.extend_from_slice(b"\n");
+    let mut spec = csv_spec();
+    spec.bounds.required_columns = vec!["c199999".into(), "c5".into()];
+    let (report, _) = run(&data, "wide.csv", &spec, None);
+    assert_eq!(report.verdict, Verdict::Accepted, "{:?}", report.reasons);
+    assert_eq!(report.header_columns, Some(NAMES));
+    let listed = report.header.unwrap();
+    assert_eq!(listed.len(), REPORTED_HEADER_NAMES);
+    assert_eq!(listed.last().map(String::as_str), Some("c999"));
+
+    spec.bounds.required_columns = vec!["c200000".into()];
+    let (report, _) = run(&data, "wide.csv", &spec, None);
+    assert_eq!(
+        report.reasons,
+        vec!["header lacks required columns: c200000"]
+    );
+}
+
 #[test]
 fn bounds_are_checked_after_a_complete_read() {
     let mut spec = csv_spec();

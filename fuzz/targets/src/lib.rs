@@ -115,7 +115,11 @@ pub fn count_csv(data: &[u8]) {
         records += 1;
     }
     assert_eq!(stats.records, records, "the csv crate reads another count");
-    assert_eq!(stats.header, first, "the csv crate reads another header");
+    assert_eq!(
+        stats.header.map(|h| h.names(usize::MAX)),
+        first,
+        "the csv crate reads another header"
+    );
 }
 
 /// The jsonl row counter on arbitrary bytes, read in small chunks: no panic, and

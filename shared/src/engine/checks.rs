@@ -1,6 +1,7 @@
 //! The rule's bounds, checked once a file was read to the end: sizes, row counts,
 //! required header columns, UTF-8. Each broken bound is one reason.
 
+use super::count::Header;
 use super::spec::Bounds;
 
 /// What was measured, for the checks.
@@ -9,7 +10,7 @@ pub struct Measured<'a> {
     pub received_bytes: u64,
     pub decoded_bytes: u64,
     pub rows: u64,
-    pub header: Option<&'a [String]>,
+    pub header: Option<&'a Header>,
     /// Decoded offset of the first byte that is not UTF-8, if UTF-8 was required.
     pub utf8_error_at: Option<u64>,
 }
@@ -48,7 +49,7 @@ pub fn broken_bounds(bounds: &Bounds, m: &Measured<'_>) -> Vec<String> {
                 let missing: Vec<&str> = bounds
                     .required_columns
                     .iter()
-                    .filter(|c| !header.iter().any(|h| h == *c))
+                    .filter(|c| !header.contains(c))
                     .map(String::as_str)
                     .collect();
                 if !missing.is_empty() {
@@ -72,7 +73,7 @@ pub fn broken_bounds(bounds: &Bounds, m: &Measured<'_>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn measured(rows: u64, header: Option<&[String]>) -> Measured<'_> {
+    fn measured(rows: u64, header: Option<&Header>) -> Measured<'_> {
         Measured {
             received_bytes: 100,
             decoded_bytes: 400,
@@ -91,7 +92,7 @@ mod tests {
             required_columns: vec!["id".into(), "amount".into()],
             ..Bounds::default()
         };
-        let header = vec!["id".to_string(), "name".to_string()];
+        let header = Header::from(vec!["id", "name"]);
         let reasons = broken_bounds(&bounds, &measured(3, Some(&header)));
         assert_eq!(
             reasons,
@@ -113,7 +114,7 @@ mod tests {
             required_columns: vec!["id".into()],
             ..Bounds::default()
         };
-        let header = vec!["id".to_string()];
+        let header = Header::from(vec!["id"]);
         assert!(broken_bounds(&bounds, &measured(3, Some(&header))).is_empty());
     }
 

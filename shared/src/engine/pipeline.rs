@@ -24,12 +24,12 @@ use std::rc::Rc;
 use std::sync::mpsc::Receiver;
 
 use super::checks::{self, Measured};
-use super::count::{CountError, RowStats};
+use super::count::{CountError, Header, RowStats};
 use super::data_key::DataKey;
 use super::layers::chain::{self, Decryption, Plan, StageGuard};
 use super::layers::infer;
 use super::meter::{Classified, DecodedGuard, DecodedMeter, ReceivedMeter, SinkFailure, classify};
-use super::report::{Report, Verdict};
+use super::report::{REPORTED_HEADER_NAMES, Report, Verdict};
 use super::spec::{Layer, ValidationSpec};
 use super::worker::{self, Counted, Feeder, WorkerGone};
 use crate::contract::{Contract, RowChecker};
@@ -260,7 +260,7 @@ fn judge<R: Read, W: Write>(
                 received_bytes: received.total(),
                 decoded_bytes: progress.decoded_bytes,
                 rows: stats.rows,
-                header: stats.header.as_deref(),
+                header: stats.header.as_ref(),
                 utf8_error_at: progress.utf8_error_at,
             },
         );
@@ -286,7 +286,11 @@ fn judge<R: Read, W: Write>(
         decoded_bytes: progress.decoded_bytes,
         records: stats.records,
         rows: stats.rows,
-        header: stats.header,
+        header: stats
+            .header
+            .as_ref()
+            .map(|h| h.names(REPORTED_HEADER_NAMES)),
+        header_columns: stats.header.as_ref().map(Header::len),
         invalid_rows: 0,
         row_errors: Vec::new(),
         row_errors_truncated: false,

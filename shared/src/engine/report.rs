@@ -7,6 +7,10 @@ use super::spec::Layer;
 use crate::contract::ContractOutcome;
 use crate::contract::check::{CheckCount, RowError};
 
+/// At most this many header names are listed in a report: a header of
+/// millions of names (within `max_record_bytes`) is counted, not copied.
+pub const REPORTED_HEADER_NAMES: usize = 1_000;
+
 /// Whether a file may land.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,8 +40,12 @@ pub struct Report {
     pub records: u64,
     /// Data rows (records without the header).
     pub rows: u64,
-    /// The header's columns, for csv/tsv with a header.
+    /// The header's names, for csv/tsv with a header: the first
+    /// [`REPORTED_HEADER_NAMES`] of them.
     pub header: Option<Vec<String>>,
+    /// How many names the header has (more than `header` lists when it was
+    /// cut).
+    pub header_columns: Option<usize>,
     /// Rows that break the data contract (at least one row error); 0 without one.
     pub invalid_rows: u64,
     /// The first row errors, by record (tenant data: the values are shown).

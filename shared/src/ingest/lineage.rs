@@ -286,6 +286,7 @@ mod tests {
             records: 11,
             rows: 10,
             header: None,
+            header_columns: None,
             invalid_rows: 0,
             row_errors: vec![],
             row_errors_truncated: false,

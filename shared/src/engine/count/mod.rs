@@ -30,6 +30,46 @@ use std::io::{self, BufRead};
 use super::spec::{Format, Limits, ParseSpec};
 use crate::contract::{ContractOutcome, RowChecker};
 
+/// A csv/tsv header's names, kept in the one buffer the `csv` crate split
+/// them into: a header of millions of names (within `max_record_bytes`)
+/// costs its bytes and a word per name, not a `String` each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Header(::csv::ByteRecord);
+
+impl Header {
+    /// How many names the header has.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether one of the names is `name` (a name that is not UTF-8 reads
+    /// with U+FFFD in place of its bad bytes, as the report shows it).
+    pub fn contains(&self, name: &str) -> bool {
+        self.0
+            .iter()
+            .any(|field| String::from_utf8_lossy(field) == name)
+    }
+
+    /// The first `limit` names, as a report shows them.
+    pub fn names(&self, limit: usize) -> Vec<String> {
+        self.0
+            .iter()
+            .take(limit)
+            .map(|field| String::from_utf8_lossy(field).into_owned())
+            .collect()
+    }
+}
+
+impl<T: AsRef<[u8]>> From<Vec<T>> for Header {
+    fn from(names: Vec<T>) -> Self {
+        Header(::csv::ByteRecord::from(names))
+    }
+}
+
 /// What a counter found in a file it accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RowStats {
@@ -38,7 +78,7 @@ pub struct RowStats {
     /// Data rows: `records` minus the header when there is one.
     pub rows: u64,
     /// The header's fields (csv/tsv with `header` set and at least one record).
-    pub header: Option<Vec<String>>,
+    pub header: Option<Header>,
     /// What the data contract found, when there is one.
     pub contract: Option<ContractOutcome>,
 }

@@ -134,7 +134,7 @@ proptest! {
         let stats = count(&bytes, &spec(Format::Csv, true)).unwrap();
         prop_assert_eq!(stats.records, expected.len() as u64);
         prop_assert_eq!(stats.rows, (expected.len() as u64).saturating_sub(1));
-        prop_assert_eq!(stats.header, expected.into_iter().next());
+        prop_assert_eq!(stats.header.map(|h| h.names(usize::MAX)), expected.into_iter().next());
     }
 
     /// On arbitrary bytes the counter agrees with the `csv` crate whenever it
@@ -157,7 +157,7 @@ proptest! {
                 let expected = csv_crate_records(&bytes, &spec);
                 prop_assert_eq!(stats.records, expected.len() as u64);
                 prop_assert_eq!(stats.records, reference_records);
-                prop_assert_eq!(stats.header, expected.into_iter().next());
+                prop_assert_eq!(stats.header.map(|h| h.names(usize::MAX)), expected.into_iter().next());
             }
             Err(CountError::Malformed { record, reason, .. }) => {
                 prop_assert!(ends_in_quotes, "rejected {:?}: {}", bytes, reason);
