@@ -279,3 +279,63 @@ fn a_contract_the_engine_cannot_compile_is_a_rule_problem() {
         "{error}"
     );
 }
+
+/// A scratch file that fails: on every write (the disk is full), or only when
+/// flushed at the end.
+struct FailingScratch {
+    on_write: bool,
+}
+
+impl Write for FailingScratch {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.on_write {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left on device",
+            ))
+        } else {
+            Ok(buf.len())
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "no space left on device",
+        ))
+    }
+}
+
+/// A full `/tmp` is not the file's fault: the file is not judged (no
+/// verdict, no rejection report) but fails as misconfigured, for ops to give
+/// the function more ephemeral storage and reprocess. Mid-file or at the end.
+#[test]
+fn a_full_scratch_disk_is_misconfigured_not_a_rejection() {
+    let mut spec = sales_spec();
+    spec.contract.as_mut().unwrap().on_invalid = OnInvalid {
+        action: InvalidAction::QuarantineRows,
+        max_invalid_rows: Some(10),
+        max_invalid_ratio: None,
+    };
+    let text = "id,amount,day\n1,oops,2026-01-01\n2,1.00,2026-01-02\n";
+    for on_write in [true, false] {
+        let mut scratch = FailingScratch { on_write };
+        let result = tributary::engine::validate_keeping_invalid_records(
+            text.as_bytes(),
+            "f.csv",
+            &spec,
+            None,
+            std::io::sink(),
+            &mut scratch,
+        );
+        let error = result.expect_err("a failed scratch file cannot give a verdict");
+        assert_eq!(
+            error.kind(),
+            tributary::failure::FailureKind::Misconfigured,
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("no space left on device"), "{message}");
+        assert!(message.contains("ephemeral storage"), "{message}");
+    }
+}

@@ -32,6 +32,7 @@ use super::meter::{Classified, DecodedGuard, DecodedMeter, ReceivedMeter, SinkFa
 use super::report::{REPORTED_HEADER_NAMES, Report, Verdict};
 use super::spec::{Layer, ValidationSpec};
 use super::worker::{self, Counted, Feeder, WorkerGone};
+use crate::contract::unique::SpillError;
 use crate::contract::{Contract, RowChecker};
 use crate::failure::FailureKind;
 
@@ -55,6 +56,15 @@ pub enum EngineError {
     /// transient, another attempt may have them.
     #[error("starting the engine's worker thread failed: {0}")]
     Thread(#[source] io::Error),
+    /// The data contract's local scratch files (the uniqueness spill, the
+    /// invalid records kept aside) failed, most likely a full `/tmp`: not the
+    /// file's fault, and the same attempt would fail again. Misconfigured:
+    /// ops give the function more ephemeral storage (or the rule more
+    /// `limits.unique_memory_bytes`) and reprocess.
+    #[error(
+        "{reason}; the file was not judged: give the function more ephemeral storage (/tmp) and reprocess"
+    )]
+    Scratch { reason: String },
 }
 
 impl EngineError {
@@ -64,9 +74,9 @@ impl EngineError {
             EngineError::Source(_) | EngineError::Sink(_) | EngineError::Thread(_) => {
                 FailureKind::Transient
             }
-            EngineError::MissingKey { .. } | EngineError::BadRule { .. } => {
-                FailureKind::Misconfigured
-            }
+            EngineError::MissingKey { .. }
+            | EngineError::BadRule { .. }
+            | EngineError::Scratch { .. } => FailureKind::Misconfigured,
         }
     }
 }
@@ -211,6 +221,11 @@ fn judge<R: Read, W: Write>(
     let mut stats = RowStats::default();
     match outcome {
         Ok(counted) => stats = counted,
+        Err(CountError::Io(error)) if error.get_ref().is_some_and(|e| e.is::<SpillError>()) => {
+            return Err(EngineError::Scratch {
+                reason: error.to_string(),
+            });
+        }
         Err(CountError::Io(error)) => match classify(error) {
             Classified::Source(e) => return Err(EngineError::Source(e)),
             Classified::Sink(e) => return Err(EngineError::Sink(e)),
@@ -226,6 +241,15 @@ fn judge<R: Read, W: Write>(
                 reason: format!("{format}: {reason}"),
             });
         }
+    }
+
+    if let Some(reason) = stats
+        .contract
+        .as_ref()
+        .and_then(|outcome| outcome.scratch_failure.clone())
+        && reasons.is_empty()
+    {
+        return Err(EngineError::Scratch { reason });
     }
 
     // Read what the chain left: a rejected file still gets its full hash, and

@@ -122,9 +122,14 @@ pub struct ContractOutcome {
     pub row_errors_truncated: bool,
     /// Failed checks per column and check.
     pub checks: Vec<CheckCount>,
-    /// Why the file cannot be read against the contract at all (its header),
-    /// or why uniqueness could not be decided; the file is rejected.
+    /// Why the file cannot be read against the contract at all (its header);
+    /// the file is rejected.
     pub file_problems: Vec<String>,
+    /// Why the checks could not be finished here: the local scratch files
+    /// (the uniqueness spill, the invalid records kept aside) failed, a disk
+    /// full or gone. Not the file's fault: the file is not judged.
+    #[serde(skip)]
+    pub scratch_failure: Option<String>,
 }
 
 impl ContractOutcome {
@@ -589,13 +594,11 @@ impl<'c> RowChecker<'c> {
                 failure = Some(e);
             }
         }
-        if let Some(e) = failure.or(self.scratch_failure.take()) {
-            self.file_problems.push(e.to_string());
-        }
+        let mut scratch_failure = failure.or(self.scratch_failure.take());
         if let Some(out) = self.invalid_records.as_deref_mut()
             && let Err(e) = out.flush()
         {
-            self.file_problems.push(SpillError(e).to_string());
+            scratch_failure.get_or_insert(SpillError(e));
         }
         let mut errors = std::mem::take(&mut self.errors);
         if !self.late.is_empty() {
@@ -630,6 +633,7 @@ impl<'c> RowChecker<'c> {
             row_errors_truncated: self.errors_left_out,
             checks,
             file_problems: self.file_problems,
+            scratch_failure: scratch_failure.map(|e| e.to_string()),
         }
     }
 
