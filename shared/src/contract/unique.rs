@@ -71,12 +71,14 @@ pub enum Seen {
     Deferred,
 }
 
-/// A duplicate found at the end: the later record, its first occurrence, and
-/// the record's bytes when the index keeps them.
+/// A duplicate found at the end: the later record, its first occurrence, the
+/// value as it is shown in errors, and the record's bytes when the index
+/// keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LateDuplicate {
     pub place: Place,
     pub first_line: u64,
+    pub value: Vec<u8>,
     pub payload: Vec<u8>,
 }
 
@@ -117,10 +119,16 @@ impl KeyIndex {
         self.spill.as_ref().map_or(0, |s| s.spilled)
     }
 
-    /// Records `key`, seen at `place`; `payload` (the record's bytes, or
-    /// nothing) is kept with a key written to disk and handed back with its
-    /// [`LateDuplicate`].
-    pub fn insert(&mut self, key: &[u8], place: Place, payload: &[u8]) -> Result<Seen, SpillError> {
+    /// Records `key`, seen at `place`; `value` (the value as errors show it)
+    /// and `payload` (the record's bytes, or nothing) are kept with a key
+    /// written to disk and handed back with its [`LateDuplicate`].
+    pub fn insert(
+        &mut self,
+        key: &[u8],
+        place: Place,
+        value: &[u8],
+        payload: &[u8],
+    ) -> Result<Seen, SpillError> {
         let hash = self.hasher.hash_one(key);
         if let Some(spill) = &mut self.spill {
             spill.parts.write(
@@ -128,6 +136,7 @@ impl KeyIndex {
                 &Entry::Later {
                     key,
                     place,
+                    value,
                     payload,
                 },
             )?;
@@ -161,6 +170,7 @@ impl KeyIndex {
             &Entry::Later {
                 key,
                 place,
+                value,
                 payload,
             },
         )?;
@@ -370,10 +380,12 @@ fn table_bytes(keys: usize) -> usize {
 enum Entry<'a> {
     /// A key moved from the in-memory table: its first occurrence.
     First { key: &'a [u8], line: u64 },
-    /// A key seen past the budget, with the record's bytes when kept.
+    /// A key seen past the budget, with its value as shown and the record's
+    /// bytes when kept.
     Later {
         key: &'a [u8],
         place: Place,
+        value: &'a [u8],
         payload: &'a [u8],
     },
 }
@@ -476,8 +488,8 @@ fn put_number(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-// An entry: `[key length << 1 | later][line]([payload length][record]
-// [offset])[key]([payload])`, numbers in LEB128 (most are one to five bytes,
+// An entry: `[key length << 1 | later][line]([value length][payload length]
+// [record][offset])[key]([value][payload])`, numbers in LEB128 (most are one to five bytes,
 // where fixed-width fields took 36: the spill is written and read once each).
 // Hand-written rather than a varint crate: it is these ten lines, and the
 // reader works on the partition's own buffers.
@@ -491,14 +503,17 @@ fn write_entry(out: &mut Vec<u8>, entry: &Entry<'_>) -> io::Result<()> {
         Entry::Later {
             key,
             place,
+            value,
             payload,
         } => {
             put_number(out, ((key.len() as u64) << 1) | 1);
             put_number(out, place.line);
+            put_number(out, value.len() as u64);
             put_number(out, payload.len() as u64);
             put_number(out, place.record);
             put_number(out, place.offset);
             out.extend_from_slice(key);
+            out.extend_from_slice(value);
             out.extend_from_slice(payload);
         }
     }
@@ -510,9 +525,16 @@ struct ReadEntry<'b> {
     key: &'b [u8],
     /// Its line (that of its first occurrence, for a moved key).
     line: u64,
-    /// Where a later key was seen, and the record's bytes; `None` for a
-    /// first occurrence moved from memory.
-    later: Option<(Place, &'b [u8])>,
+    /// Where a later key was seen; `None` for a first occurrence moved from
+    /// memory.
+    later: Option<Later<'b>>,
+}
+
+/// What a later key carries.
+struct Later<'b> {
+    place: Place,
+    value: &'b [u8],
+    payload: &'b [u8],
 }
 
 /// Reads the entry at the start of `block`, advancing past it.
@@ -527,10 +549,12 @@ fn read_entry<'b>(block: &mut &'b [u8]) -> io::Result<ReadEntry<'b>> {
             later: None,
         });
     }
+    let value_len = take_number(block)?;
     let payload_len = take_number(block)?;
     let record = take_number(block)?;
     let offset = take_number(block)?;
     let key = take_bytes(block, head >> 1)?;
+    let value = take_bytes(block, value_len)?;
     let payload = take_bytes(block, payload_len)?;
     let place = Place {
         record,
@@ -540,7 +564,11 @@ fn read_entry<'b>(block: &mut &'b [u8]) -> io::Result<ReadEntry<'b>> {
     Ok(ReadEntry {
         key,
         line,
-        later: Some((place, payload)),
+        later: Some(Later {
+            place,
+            value,
+            payload,
+        }),
     })
 }
 
@@ -592,11 +620,12 @@ fn resolve(
             let entry = read_entry(&mut block)?;
             let hash = hasher.hash_one(entry.key);
             if let Some(first_line) = table.get(hash, entry.key) {
-                if let Some((place, payload)) = entry.later {
+                if let Some(later) = entry.later {
                     found(LateDuplicate {
-                        place,
+                        place: later.place,
                         first_line,
-                        payload: payload.to_vec(),
+                        value: later.value.to_vec(),
+                        payload: later.payload.to_vec(),
                     });
                 }
                 continue;
@@ -615,10 +644,11 @@ fn resolve(
             };
             let index = (hasher.hash_one((round, entry.key)) % SPLIT_PARTS as u64) as usize;
             let entry = match entry.later {
-                Some((place, payload)) => Entry::Later {
+                Some(later) => Entry::Later {
                     key: entry.key,
-                    place,
-                    payload,
+                    place: later.place,
+                    value: later.value,
+                    payload: later.payload,
                 },
                 None => Entry::First {
                     key: entry.key,
@@ -658,7 +688,7 @@ mod tests {
         let mut out = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             let at = place(i as u64 + 1);
-            match index.insert(&key.to_le_bytes(), at, b"").unwrap() {
+            match index.insert(&key.to_le_bytes(), at, b"", b"").unwrap() {
                 Seen::First | Seen::Deferred => {}
                 Seen::Duplicate { first_line } => out.push((at.line, first_line)),
             }
@@ -696,7 +726,7 @@ mod tests {
         let mut index = KeyIndex::new(table_bytes(100));
         for (i, key) in keys.iter().enumerate() {
             index
-                .insert(&key.to_le_bytes(), place(i as u64), b"")
+                .insert(&key.to_le_bytes(), place(i as u64), b"", b"")
                 .unwrap();
         }
         assert!(index.spilled() > 19_000);
@@ -726,7 +756,7 @@ mod tests {
         let mut out = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             let at = place(i as u64 + 1);
-            let seen = index.insert(&long(*key), at, b"").unwrap();
+            let seen = index.insert(&long(*key), at, b"", b"").unwrap();
             let want = if i == 0 { Seen::First } else { Seen::Deferred };
             assert_eq!(seen, want);
         }
@@ -749,7 +779,12 @@ mod tests {
         for (i, index) in indexes.iter_mut().enumerate() {
             for key in 0..2_000u64 {
                 index
-                    .insert(&(key % 1_500).to_le_bytes(), place(key + i as u64), b"")
+                    .insert(
+                        &(key % 1_500).to_le_bytes(),
+                        place(key + i as u64),
+                        b"",
+                        b"",
+                    )
                     .unwrap();
             }
             assert_eq!(index.spilled(), 2_000);
@@ -766,7 +801,8 @@ mod tests {
 
     /// Keys of every length around the inline limit (8 bytes), including
     /// the empty key and keys that differ only by trailing zero bytes, with
-    /// their records' bytes: in memory, moved to disk, and split again.
+    /// their values and records' bytes: in memory, moved to disk, and split
+    /// again.
     #[test]
     fn keys_of_any_length_and_their_payloads_survive_the_spill() {
         let key_of = |i: u64| -> Vec<u8> {
@@ -783,7 +819,12 @@ mod tests {
         for (i, key) in keys.iter().enumerate() {
             let line = i as u64 + 2;
             match first.get(key) {
-                Some(&f) => want.push((line, f, format!("record {i}").into_bytes())),
+                Some(&f) => want.push((
+                    line,
+                    f,
+                    format!("v{i}").into_bytes(),
+                    format!("record {i}").into_bytes(),
+                )),
                 None => {
                     first.insert(key.clone(), line);
                 }
@@ -796,13 +837,16 @@ mod tests {
             let mut got = Vec::new();
             for (i, key) in keys.iter().enumerate() {
                 let at = place(i as u64 + 1);
+                let value = format!("v{i}").into_bytes();
                 let payload = format!("record {i}").into_bytes();
-                if let Seen::Duplicate { first_line } = index.insert(key, at, &payload).unwrap() {
-                    got.push((at.line, first_line, payload));
+                if let Seen::Duplicate { first_line } =
+                    index.insert(key, at, &value, &payload).unwrap()
+                {
+                    got.push((at.line, first_line, value, payload));
                 }
             }
             index
-                .finish(|d| got.push((d.place.line, d.first_line, d.payload)))
+                .finish(|d| got.push((d.place.line, d.first_line, d.value, d.payload)))
                 .unwrap();
             got.sort();
             assert_eq!(got, want, "budget {budget}");
@@ -856,7 +900,7 @@ mod tests {
         let mut index = KeyIndex::new(1024);
         for (i, key) in keys.iter().enumerate() {
             index
-                .insert(&key.to_le_bytes(), place(i as u64), b"")
+                .insert(&key.to_le_bytes(), place(i as u64), b"", b"")
                 .unwrap();
         }
         assert_eq!(index.spilled(), 0);

@@ -669,8 +669,11 @@ impl<'c> RowChecker<'c> {
             if !unique.has_key {
                 continue;
             }
+            // The value as errors show it, bounded before it is cut to
+            // MAX_VALUE_CHARS (no character takes more than 4 bytes).
+            let shown = unique.raw.get(..MAX_VALUE_CHARS * 4).unwrap_or(&unique.raw);
             if let Seen::Duplicate { first_line } =
-                unique.index.insert(&unique.key, place, payload)?
+                unique.index.insert(&unique.key, place, shown, payload)?
             {
                 let (column, raw) = (unique.column, cut(&unique.raw));
                 self.error(
@@ -694,7 +697,7 @@ impl<'c> RowChecker<'c> {
                 primary.key.extend_from_slice(part);
             }
             if let Seen::Duplicate { first_line } =
-                primary.index.insert(&primary.key, place, payload)?
+                primary.index.insert(&primary.key, place, &[], payload)?
             {
                 let columns = self.primary_key_names();
                 self.error(
@@ -750,7 +753,8 @@ impl<'c> RowChecker<'c> {
                 .and_then(|c| self.contract.columns.get(c))
                 .map(|c| c.name.clone()),
             check,
-            value: None,
+            // A primary key's value spans columns: its error names them.
+            value: column.map(|_| cut(&late.value)),
             message,
         };
         if let Some(out) = self.invalid_records.as_deref_mut()

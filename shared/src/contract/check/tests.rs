@@ -227,6 +227,8 @@ fn duplicates_past_the_memory_budget_are_found_exactly() {
         let first = &outcome.row_errors[0];
         assert_eq!((first.line, first.check), (1_002, Check::Unique));
         assert_eq!(first.message, "duplicate of line 2");
+        // Found in memory or after the spill, the error shows the value.
+        assert_eq!(first.value.as_deref(), Some("0"));
     }
 }
 
