@@ -82,11 +82,24 @@ pub struct LateDuplicate {
     pub payload: Vec<u8>,
 }
 
-/// Why the contract's local scratch files failed (the disk is full or gone):
-/// the uniqueness spill, or the invalid records kept aside.
+/// Why a data contract's checks could not be finished here. Neither is the
+/// file's fault; each message says what to change.
 #[derive(Debug, thiserror::Error)]
-#[error("the data contract's local scratch files failed: {0}")]
-pub struct SpillError(#[from] pub io::Error);
+pub enum SpillError {
+    /// The local scratch files failed (the disk is full or gone): the
+    /// uniqueness spill, or the invalid records kept aside.
+    #[error(
+        "the data contract's local scratch files failed: {0}; give the function more ephemeral storage (/tmp)"
+    )]
+    Disk(#[from] io::Error),
+    /// A partition of the uniqueness index still held more distinct keys
+    /// than the memory budget after every split (keys near the budget's
+    /// size each).
+    #[error(
+        "the data contract's uniqueness index needs more memory than its {budget}-byte share of limits.unique_memory_bytes, even split {splits} times: raise limits.unique_memory_bytes"
+    )]
+    Budget { budget: usize, splits: u32 },
+}
 
 /// The keys of one `unique` column or of the primary key.
 pub struct KeyIndex {
@@ -281,6 +294,11 @@ fn inline_word(key: &[u8]) -> u64 {
 }
 
 impl FirstSeen {
+    /// Bytes the table and the arena hold.
+    fn bytes(&self) -> usize {
+        table_bytes(self.table.capacity()).saturating_add(self.arena.capacity())
+    }
+
     fn get(&self, hash: u64, key: &[u8]) -> Option<u64> {
         let (arena, word) = (&self.arena, inline_word(key));
         self.table
@@ -323,10 +341,11 @@ impl FirstSeen {
                 return false;
             }
             if end > self.arena.capacity() {
-                // Grow by doubling while that fits, else by just what is needed.
+                // Grow by doubling while that fits, else to all the room left
+                // (never by one key at a time: that would copy it each time).
                 let room = budget.saturating_sub(table_after);
                 let doubled = (self.arena.capacity() * 2).max(end).max(4096);
-                let target = if doubled <= room { doubled } else { end };
+                let target = doubled.min(room).max(end);
                 if !empty && target > room {
                     return false;
                 }
@@ -432,7 +451,13 @@ impl Partitioned {
             self.file.write_all(buffer)?;
             blocks.push((self.end, buffer.len()));
             self.end += buffer.len() as u64;
-            buffer.clear();
+            if buffer.capacity() > 2 * PARTITION_BUFFER {
+                // A long record (kept with quarantine_rows) grew it: 256
+                // partitions must not each keep such a buffer.
+                *buffer = Vec::with_capacity(PARTITION_BUFFER + 64);
+            } else {
+                buffer.clear();
+            }
         }
         Ok(())
     }
@@ -488,8 +513,9 @@ fn put_number(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-// An entry: `[key length << 1 | later][line]([value length][payload length]
-// [record][offset])[key]([value][payload])`, numbers in LEB128 (most are one to five bytes,
+// An entry: `[key length << 1 | later][line]([value length << 1 | value is
+// not the key][payload length][record][offset])[key]([value][payload])`,
+// numbers in LEB128 (most are one to five bytes,
 // where fixed-width fields took 36: the spill is written and read once each).
 // Hand-written rather than a varint crate: it is these ten lines, and the
 // reader works on the partition's own buffers.
@@ -506,14 +532,17 @@ fn write_entry(out: &mut Vec<u8>, entry: &Entry<'_>) -> io::Result<()> {
             value,
             payload,
         } => {
+            // A value written as its key (most strings) is not written twice.
+            let value = if value == key { None } else { Some(value) };
+            let value_head = value.map_or(0, |v| (v.len() as u64) << 1 | 1);
             put_number(out, ((key.len() as u64) << 1) | 1);
             put_number(out, place.line);
-            put_number(out, value.len() as u64);
+            put_number(out, value_head);
             put_number(out, payload.len() as u64);
             put_number(out, place.record);
             put_number(out, place.offset);
             out.extend_from_slice(key);
-            out.extend_from_slice(value);
+            out.extend_from_slice(value.unwrap_or_default());
             out.extend_from_slice(payload);
         }
     }
@@ -549,12 +578,16 @@ fn read_entry<'b>(block: &mut &'b [u8]) -> io::Result<ReadEntry<'b>> {
             later: None,
         });
     }
-    let value_len = take_number(block)?;
+    let value_head = take_number(block)?;
     let payload_len = take_number(block)?;
     let record = take_number(block)?;
     let offset = take_number(block)?;
     let key = take_bytes(block, head >> 1)?;
-    let value = take_bytes(block, value_len)?;
+    let value = if value_head & 1 == 1 {
+        take_bytes(block, value_head >> 1)?
+    } else {
+        key
+    };
     let payload = take_bytes(block, payload_len)?;
     let place = Place {
         record,
@@ -612,7 +645,13 @@ fn resolve(
     round: u32,
     found: &mut impl FnMut(LateDuplicate),
 ) -> Result<(), SpillError> {
-    table.clear();
+    if table.bytes() > budget {
+        // One key longer than the budget was admitted alone into an earlier
+        // partition's table: its arena would crowd every later table.
+        *table = FirstSeen::default();
+    } else {
+        table.clear();
+    }
     let mut input = parts.read(partition);
     let mut overflow: Option<Partitioned> = None;
     while let Some(mut block) = input.next_block()? {
@@ -634,9 +673,10 @@ fn resolve(
                 continue;
             }
             if round > MAX_SPLITS {
-                return Err(SpillError(io::Error::other(format!(
-                    "a partition still holds more distinct keys than the {budget}-byte budget after {MAX_SPLITS} splits"
-                ))));
+                return Err(SpillError::Budget {
+                    budget,
+                    splits: MAX_SPLITS,
+                });
             }
             let split = match &mut overflow {
                 Some(split) => split,
@@ -892,6 +932,64 @@ mod tests {
             fullest < 3 * n / PARTITIONS,
             "a partition holds {fullest} keys"
         );
+    }
+
+    /// A key longer than the whole budget is resolved alone; the tables of
+    /// the partitions after it must not inherit its arena (they would hold
+    /// one key each and split until the splits run out).
+    #[test]
+    fn a_key_longer_than_the_budget_does_not_crowd_later_partitions() {
+        let budget = table_bytes(64);
+        let mut index = KeyIndex::new(budget);
+        let long = vec![b'x'; 5 * budget];
+        index.insert(&long, place(1), b"", b"").unwrap();
+        let keys: Vec<u64> = (0..120_000u64).map(|i| i % 100_000).collect();
+        for (i, key) in keys.iter().enumerate() {
+            index
+                .insert(&key.to_le_bytes(), place(i as u64 + 2), b"", b"")
+                .unwrap();
+        }
+        let mut late = 0;
+        index.finish(|_| late += 1).unwrap();
+        assert_eq!(late, 20_000);
+    }
+
+    /// More distinct keys than every split of the budget can hold: the
+    /// error names the memory limit, not the disk.
+    #[test]
+    fn too_little_memory_for_the_keys_says_so() {
+        let mut index = KeyIndex::new(0);
+        for i in 0..300_000u64 {
+            index.insert(&i.to_le_bytes(), place(i), b"", b"").unwrap();
+        }
+        let error = index.finish(|_| {}).unwrap_err();
+        assert!(matches!(error, SpillError::Budget { .. }), "{error}");
+        assert!(
+            error.to_string().contains("limits.unique_memory_bytes"),
+            "{error}"
+        );
+    }
+
+    /// A long record kept with a spilled key leaves its partition's buffer
+    /// as small as the others once written.
+    #[test]
+    fn a_long_entry_does_not_keep_its_buffer_large() {
+        let mut parts = Partitioned::create(PARTITIONS).unwrap();
+        let record = vec![b'r'; 1 << 20];
+        let entry = Entry::Later {
+            key: b"k",
+            place: place(1),
+            value: b"v",
+            payload: &record,
+        };
+        parts.write(3, &entry).unwrap();
+        assert!(parts.buffers[3].capacity() <= 2 * PARTITION_BUFFER);
+        let mut input = parts.read(3);
+        let mut block = input.next_block().unwrap().unwrap();
+        let read = read_entry(&mut block).unwrap();
+        assert_eq!(read.key, b"k");
+        let later = read.later.unwrap();
+        assert_eq!((later.value, later.payload.len()), (&b"v"[..], 1 << 20));
     }
 
     #[test]

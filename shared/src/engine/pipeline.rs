@@ -56,14 +56,13 @@ pub enum EngineError {
     /// transient, another attempt may have them.
     #[error("starting the engine's worker thread failed: {0}")]
     Thread(#[source] io::Error),
-    /// The data contract's local scratch files (the uniqueness spill, the
-    /// invalid records kept aside) failed, most likely a full `/tmp`: not the
-    /// file's fault, and the same attempt would fail again. Misconfigured:
-    /// ops give the function more ephemeral storage (or the rule more
-    /// `limits.unique_memory_bytes`) and reprocess.
-    #[error(
-        "{reason}; the file was not judged: give the function more ephemeral storage (/tmp) and reprocess"
-    )]
+    /// The data contract's checks could not be finished here: its local
+    /// scratch files (the uniqueness spill, the invalid records kept aside)
+    /// failed, most likely a full `/tmp`, or the uniqueness index needs more
+    /// memory than the rule gives it. Not the file's fault, and the same
+    /// attempt would fail again. Misconfigured: `reason` says what ops
+    /// change before they reprocess.
+    #[error("{reason}, and reprocess (the file was not judged)")]
     Scratch { reason: String },
 }
 
@@ -243,11 +242,12 @@ fn judge<R: Read, W: Write>(
         }
     }
 
+    // Before the remaining checks: a file whose contract could not be
+    // finished is not judged at all, whatever else it breaks.
     if let Some(reason) = stats
         .contract
         .as_ref()
         .and_then(|outcome| outcome.scratch_failure.clone())
-        && reasons.is_empty()
     {
         return Err(EngineError::Scratch { reason });
     }

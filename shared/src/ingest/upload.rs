@@ -35,6 +35,7 @@ use super::bridge::{CHUNKS_QUEUED, ChannelReader, Part, PartSink, Tail, Tokens, 
 use super::lineage::Lineage;
 use super::quarantine;
 use crate::contract::InvalidAction;
+use crate::contract::unique::SpillError;
 use crate::engine::data_key::DataKey;
 use crate::engine::spec::ValidationSpec;
 use crate::engine::{EngineError, Report, validate, validate_keeping_invalid_records};
@@ -293,7 +294,13 @@ where
                     drop(out);
                     (result, Some(kept))
                 }
-                Err(error) => (Err(EngineError::Sink(error)), None),
+                // No room in /tmp: the file is not judged (misconfigured).
+                Err(error) => (
+                    Err(EngineError::Scratch {
+                        reason: SpillError::Disk(error).to_string(),
+                    }),
+                    None,
+                ),
             }
         } else {
             let result = validate(reader, &file.name, &file.spec, file.key.as_ref(), &mut sink);

@@ -598,7 +598,7 @@ impl<'c> RowChecker<'c> {
         if let Some(out) = self.invalid_records.as_deref_mut()
             && let Err(e) = out.flush()
         {
-            scratch_failure.get_or_insert(SpillError(e));
+            scratch_failure.get_or_insert(SpillError::Disk(e));
         }
         let mut errors = std::mem::take(&mut self.errors);
         if !self.late.is_empty() {
@@ -670,8 +670,12 @@ impl<'c> RowChecker<'c> {
                 continue;
             }
             // The value as errors show it, bounded before it is cut to
-            // MAX_VALUE_CHARS (no character takes more than 4 bytes).
-            let shown = unique.raw.get(..MAX_VALUE_CHARS * 4).unwrap_or(&unique.raw);
+            // MAX_VALUE_CHARS (no character takes more than 4 bytes; one
+            // byte more keeps the mark that it was cut).
+            let shown = unique
+                .raw
+                .get(..MAX_VALUE_CHARS * 4 + 1)
+                .unwrap_or(&unique.raw);
             if let Seen::Duplicate { first_line } =
                 unique.index.insert(&unique.key, place, shown, payload)?
             {
@@ -1001,7 +1005,7 @@ fn write_invalid_record(
             .is_none()
             .then(|| base64::engine::general_purpose::STANDARD.encode(raw)),
     };
-    serde_json::to_writer(&mut *out, &record).map_err(|e| SpillError(e.into()))?;
+    serde_json::to_writer(&mut *out, &record).map_err(|e| SpillError::Disk(e.into()))?;
     out.write_all(b"\n")?;
     Ok(())
 }

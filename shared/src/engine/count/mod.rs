@@ -49,9 +49,10 @@ impl Header {
     /// Whether one of the names is `name` (a name that is not UTF-8 reads
     /// with U+FFFD in place of its bad bytes, as the report shows it).
     pub fn contains(&self, name: &str) -> bool {
-        self.0
-            .iter()
-            .any(|field| String::from_utf8_lossy(field) == name)
+        self.0.iter().any(|field| {
+            field == name.as_bytes()
+                || (std::str::from_utf8(field).is_err() && String::from_utf8_lossy(field) == name)
+        })
     }
 
     /// The first `limit` names, as a report shows them.
