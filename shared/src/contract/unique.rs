@@ -143,30 +143,36 @@ impl KeyIndex {
         payload: &[u8],
     ) -> Result<Seen, SpillError> {
         let hash = self.hasher.hash_one(key);
+        if self.spill.is_none() {
+            if let Some(first_line) = self.memory.get(hash, key) {
+                return Ok(Seen::Duplicate { first_line });
+            }
+            if self
+                .memory
+                .try_insert(hash, key, place.line, self.budget, &self.hasher)
+            {
+                return Ok(Seen::First);
+            }
+            // The budget is reached: the table's keys move to the partitions,
+            // and this key and every later one follow them.
+            self.spill = Some(self.move_to_disk()?);
+        }
         if let Some(spill) = &mut self.spill {
-            spill.parts.write(
-                partition_of(hash),
-                &Entry::Later {
-                    key,
-                    place,
-                    value,
-                    payload,
-                },
-            )?;
+            let entry = Entry::Later {
+                key,
+                place,
+                value,
+                payload,
+            };
+            spill.parts.write(partition_of(hash), &entry)?;
             spill.spilled += 1;
-            return Ok(Seen::Deferred);
         }
-        if let Some(first_line) = self.memory.get(hash, key) {
-            return Ok(Seen::Duplicate { first_line });
-        }
-        if self
-            .memory
-            .try_insert(hash, key, place.line, self.budget, &self.hasher)
-        {
-            return Ok(Seen::First);
-        }
-        // The budget is reached: the table's keys move to the partitions, and
-        // this key follows them.
+        Ok(Seen::Deferred)
+    }
+
+    /// Writes every key of the in-memory table to the partitions, as first
+    /// occurrences, and frees the table.
+    fn move_to_disk(&mut self) -> Result<Spill, SpillError> {
         let mut parts = Partitioned::create(PARTITIONS)?;
         let mut spilled = 0u64;
         let hasher = &self.hasher;
@@ -178,20 +184,7 @@ impl KeyIndex {
             )
         })?;
         self.memory = FirstSeen::default();
-        parts.write(
-            partition_of(hash),
-            &Entry::Later {
-                key,
-                place,
-                value,
-                payload,
-            },
-        )?;
-        self.spill = Some(Spill {
-            parts,
-            spilled: spilled + 1,
-        });
-        Ok(Seen::Deferred)
+        Ok(Spill { parts, spilled })
     }
 
     /// Finds the duplicates among the keys written to disk, calling `found`
