@@ -55,6 +55,12 @@ fn fields(line: &str) -> (Vec<u8>, Vec<usize>) {
 /// Checks a csv text with a header, one record per line.
 fn check_csv(contract: &Contract, text: &str, key_memory: usize) -> ContractOutcome {
     let mut checker = RowChecker::new(contract, 100, key_memory);
+    feed_csv(&mut checker, text);
+    checker.finish()
+}
+
+/// Feeds a csv text with a header, one record per line, to `checker`.
+fn feed_csv(checker: &mut RowChecker<'_>, text: &str) {
     let mut offset = 0u64;
     for (i, line) in text.lines().enumerate() {
         let (data, ends) = fields(line);
@@ -75,7 +81,6 @@ fn check_csv(contract: &Contract, text: &str, key_memory: usize) -> ContractOutc
         }
         offset += line.len() as u64 + 1;
     }
-    checker.finish()
 }
 
 fn summary(outcome: &ContractOutcome) -> Vec<String> {
@@ -310,24 +315,7 @@ fn invalid_records_are_kept_as_received_even_past_the_memory_budget() {
     for budget in [usize::MAX, 512] {
         let mut kept = Vec::new();
         let mut checker = RowChecker::new(&c, 10, budget).keep_invalid_records(&mut kept);
-        for (i, line) in text.lines().enumerate() {
-            let (data, ends) = fields(line);
-            let f = Fields {
-                data: &data,
-                ends: &ends,
-                gap: 0,
-            };
-            if i == 0 {
-                checker.header(f);
-            } else {
-                let at = RecordAt {
-                    line: i as u64 + 1,
-                    record: i as u64,
-                    offset: 0,
-                };
-                checker.csv_record(at, line.as_bytes(), f).unwrap();
-            }
-        }
+        feed_csv(&mut checker, &text);
         let outcome = checker.finish();
         assert_eq!(outcome.invalid_rows, 201, "budget {budget}");
         let records: Vec<serde_json::Value> = std::str::from_utf8(&kept)
